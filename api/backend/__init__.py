@@ -1,0 +1,1 @@
+"""The mock backend: an ASGI app with sliding sessions, REST, GraphQL and QA control."""

@@ -1,0 +1,95 @@
+"""The `sessionkeeper` command line: parse and validate arguments, then start the TUI or the backend.
+
+Bad arguments exit with status 2 and one line naming the problem (CONTRACT.md section 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+from urllib.parse import urlparse
+
+PROG = "sessionkeeper"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints the whole usage on error; the contract wants one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, got {value}")
+    return value
+
+
+def _http_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.rstrip("/")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=PROG,
+        description="Keep a session alive against a backend that never says when it expires.",
+    )
+    parser.add_argument("--backend", type=_http_url, metavar="URL",
+                        help="use a running backend instead of starting the embedded one")
+    parser.add_argument("--ttl", type=_positive_seconds, default=900.0, metavar="SECONDS",
+                        help="session length the client assumes (default 900); "
+                             "also the embedded backend's TTL")
+    parser.add_argument("--warn", type=_positive_seconds, default=None, metavar="SECONDS",
+                        help="warning window before expiry (default 60, and shorter than --ttl)")
+    parser.add_argument("--backend-port", type=_port, default=None, metavar="PORT",
+                        help="pin the embedded backend's port (default: a free one)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="drafts, event log and stored session (default: the user data dir)")
+    sub = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
+    backend = sub.add_parser("backend", help="run the mock backend alone, in the foreground")
+    backend.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    backend.add_argument("--port", type=_port, default=8765, help="port to bind (default 8765)")
+    backend.add_argument("--ttl", type=_positive_seconds, default=900.0, metavar="SECONDS",
+                         help="session TTL in seconds (default 900)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "backend":
+        from api.backend.serve import serve_forever
+
+        return serve_forever(host=args.host, port=args.port, ttl_s=args.ttl)
+    warn = args.warn if args.warn is not None else min(60.0, args.ttl / 3)
+    if warn >= args.ttl:
+        parser.error(f"--warn ({warn:g}) must be shorter than --ttl ({args.ttl:g})")
+    if args.backend is not None and args.backend_port is not None:
+        parser.error("--backend-port pins the embedded backend; it cannot go with --backend")
+    # The TUI arrives with issue 5; until then this launches a placeholder.
+    print(f"{PROG}: the terminal client is not built yet (ttl={args.ttl:g}s, warn={warn:g}s).")
+    print(f"Try `{PROG} backend` for the mock backend.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
