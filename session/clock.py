@@ -1,0 +1,90 @@
+"""Clocks: the only way anything in sessionkeeper learns what time it is.
+
+`now()` is a monotonic reading in seconds that keeps counting while the process is stopped and,
+where the platform allows, while the machine sleeps (rule 3). `wall()` is calendar time, used only
+for a session stored across restarts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds on a clock that never jumps backwards; only differences mean anything."""
+        ...
+
+    def wall(self) -> float:
+        """Seconds since the epoch; only for state that must outlive the process."""
+        ...
+
+
+def _boottime_reader() -> tuple[str, int | None]:
+    clock_id = getattr(time, "CLOCK_BOOTTIME", None)
+    if clock_id is not None:
+        try:
+            time.clock_gettime(clock_id)
+        except OSError:  # present in the module but refused by the kernel
+            clock_id = None
+    return ("boottime" if clock_id is not None else "monotonic", clock_id)
+
+
+class SystemClock:
+    """CLOCK_BOOTTIME where the platform has it (counts suspend), else time.monotonic."""
+
+    def __init__(self) -> None:
+        self.source, self._clock_id = _boottime_reader()
+
+    def now(self) -> float:
+        if self._clock_id is not None:
+            return time.clock_gettime(self._clock_id)
+        return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()
+
+
+class FakeClock:
+    """A clock for tests: it moves only when told to."""
+
+    def __init__(self, start: float = 1000.0, wall_start: float = 1_800_000_000.0) -> None:
+        self._now = start
+        self._wall = wall_start
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self._wall
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a fake clock only moves forward")
+        self._now += seconds
+        self._wall += seconds
+
+    def set_wall(self, wall: float) -> None:
+        """Jump the wall clock alone, as a user changing the system time would."""
+        self._wall = wall
+
+
+class QAClock:
+    """The real clock plus an offset, so QA can "skip ahead N minutes" without waiting."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base: Clock = base if base is not None else SystemClock()
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return self._base.now() + self.offset
+
+    def wall(self) -> float:
+        return self._base.wall() + self.offset
+
+    def skip_ahead(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("skip ahead takes a non-negative number of seconds")
+        self.offset += seconds

@@ -1,0 +1,183 @@
+"""What can happen to a session: the events the engine accepts, each a frozen value checked on build.
+
+Times inside events (`sent_at`) are readings of the injected clock; the time an event is handled
+at is passed to `SessionEngine.handle` beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+
+class SessionKind(Enum):
+    GUEST = "guest"
+    USER = "user"
+
+
+class Source(Enum):
+    """How a session was obtained."""
+
+    GUEST = "guest"  # POST /api/session/guest, started by the engine (a flight)
+    LOGIN = "login"  # the user signed in (user-initiated, not a flight)
+    REAUTH = "reauth"  # silent re-authentication with the reauth key (a flight)
+
+
+def _check_time(name: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite clock reading, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionIssued:
+    """A new token arrived: a guest session, a login, or a re-authentication."""
+
+    kind: SessionKind
+    source: Source
+    sent_at: float
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+        if self.source is Source.GUEST and self.kind is not SessionKind.GUEST:
+            raise ValueError("a guest session is of kind guest")
+        if self.source in (Source.LOGIN, Source.REAUTH) and self.kind is not SessionKind.USER:
+            raise ValueError(f"a session from {self.source.value} is of kind user")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRestored:
+    """A session stored by an earlier run; `elapsed_wall_s` is wall time since its last extension."""
+
+    kind: SessionKind
+    elapsed_wall_s: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.elapsed_wall_s, int | float) or math.isnan(self.elapsed_wall_s):
+            raise ValueError("elapsed_wall_s must be a number")
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarting:
+    """A REST or GraphQL call wants to go out: may it, and with which token?"""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseAccepted:
+    """The server answered a call in a way that shows it accepted the token (2xx, non-auth 4xx)."""
+
+    sent_at: float
+    generation: int
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRejected:
+    """The server rejected a call's token (REST 401, GraphQL UNAUTHENTICATED or 401).
+
+    `attempt` is 1 for the first sending of the request, 2 for its one replay.
+    """
+
+    sent_at: float
+    generation: int
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+        if self.attempt < 1:
+            raise ValueError("attempt counts from 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFailed:
+    """A call got no verdict on its token: a transport failure, or a 5xx."""
+
+    sent_at: float
+    generation: int
+    transport: bool
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSucceeded:
+    sent_at: float
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshFailed:
+    """`rejected`: the server said the session is gone (401). Otherwise a 5xx or transport failure."""
+
+    rejected: bool
+    transport: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryFailed:
+    """A re-authentication or a new guest session did not come through."""
+
+    rejected: bool
+    transport: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserActivity:
+    """A key press or mouse action."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenChanged:
+    """The user moved to an active flow (a booking step) or a passive screen."""
+
+    active_flow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Backgrounded:
+    """Terminal focus lost, Ctrl+Z, or the QA action "background for N minutes"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Back in the foreground; with no Backgrounded before it, the process was stopped from outside."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAnswered:
+    stay: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignOutRequested:
+    """The user chose to sign out (outside the prompt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time has passed; the engine checks its deadlines."""
+
+
+Event = (
+    SessionIssued
+    | SessionRestored
+    | CallStarting
+    | ResponseAccepted
+    | ResponseRejected
+    | ResponseFailed
+    | RefreshSucceeded
+    | RefreshFailed
+    | RecoveryFailed
+    | UserActivity
+    | ScreenChanged
+    | Backgrounded
+    | Resumed
+    | PromptAnswered
+    | SignOutRequested
+    | Tick
+)

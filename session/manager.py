@@ -1,0 +1,447 @@
+"""The async manager: carries out the engine's decisions and does all the waiting.
+
+It owns the token and reauth key (as `Secret`s), runs at most one refresh or re-authentication at a
+time and shares its outcome with every caller that waits on it (rule 8), schedules wake-ups from
+the deadline rather than counting down, keeps the stored session for restarts (rule 10) and writes
+every event to the timeline (rule 13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from session import decisions as d
+from session import events as e
+from session.clock import Clock
+from session.engine import Flight, SessionEngine, SessionView, State
+from session.events import SessionKind, Source
+from session.policy import Policy
+from session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
+from session.secrets import Secret
+from session.store import SessionStore, StoredSession
+from session.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+# How often, at most, an extension alone rewrites the stored session (token changes always do).
+_STORE_EVERY_S = 15.0
+# acquire() rounds: a flight, then a chained one, then the call; more means something is wrong.
+_ACQUIRE_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What a call goes out with: the token, its generation and the send time."""
+
+    token: Secret
+    generation: int
+    sent_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlightOutcome:
+    flight: Flight
+    ok: bool
+    error: BaseException | None = None
+
+
+class SessionEnded(Exception):
+    """The user was signed out; the call cannot go out in their name."""
+
+
+class SessionUnavailable(Exception):
+    """No usable session could be had (the backend failed or is unreachable)."""
+
+    def __init__(self, message: str, *, transport: bool) -> None:
+        super().__init__(message)
+        self.transport = transport
+
+
+DecisionListener = Callable[[d.Decision], None]
+
+_DECISION_LOG: dict[type[Any], str] = {
+    d.StartRefresh: "refresh_started",
+    d.StartReauth: "reauth_started",
+    d.StartGuestSession: "guest_session_started",
+    d.ShowPrompt: "prompt_shown",
+    d.HidePrompt: "prompt_hidden",
+    d.WarningWindow: "warning",
+    d.SignOut: "signed_out",
+    d.ResyncProfile: "profile_resync",
+    d.DeadlineMoved: "deadline_moved",
+    d.TTLLowered: "ttl_lowered",
+    d.RefreshRetryScheduled: "refresh_retry_scheduled",
+    d.SessionLapsed: "session_lapsed",
+    d.ConnectivityChanged: "connectivity",
+    d.BackgroundEnded: "resumed",
+    d.Replay: "call_replay",
+    d.GiveUp: "call_given_up",
+}
+
+
+class SessionManager:
+    def __init__(
+        self,
+        *,
+        port: SessionPort,
+        clock: Clock,
+        policy: Policy | None = None,
+        store: SessionStore | None = None,
+        timeline: Timeline | None = None,
+        auto_wake: bool = True,
+    ) -> None:
+        self.port = port
+        self.clock = clock
+        self.engine = SessionEngine(policy, now=clock.now())
+        self.store = store
+        self.timeline = timeline if timeline is not None else Timeline()
+        self.auto_wake = auto_wake
+        self.user: dict[str, Any] = {}
+        self._token: Secret | None = None
+        self._reauth_key: Secret | None = None
+        self._flight_task: asyncio.Task[FlightOutcome] | None = None
+        self._chained: Flight | None = None
+        self._listeners: list[DecisionListener] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._wake: asyncio.TimerHandle | None = None
+        self._saved_generation = -1
+        self._saved_at = float("-inf")
+        self.flights_started = 0
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def view(self) -> SessionView:
+        return self.engine.view(self.clock.now())
+
+    @property
+    def token_fingerprint(self) -> str | None:
+        return self._token.fingerprint if self._token else None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.engine.kind is SessionKind.USER and not self.engine.signed_out
+
+    @property
+    def flight_in_progress(self) -> bool:
+        return self._flight_task is not None and not self._flight_task.done()
+
+    def subscribe(self, listener: DecisionListener) -> None:
+        """Be told of every decision (prompt, sign-out, resync...), in order, as it is made."""
+        self._listeners.append(listener)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> FlightOutcome | None:
+        """Resume the stored session (rule 10), or obtain a guest session at once."""
+        stored = self.store.load() if self.store else None
+        if stored is not None:
+            self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
+            elapsed = self.clock.wall() - stored.last_extension_wall
+            self._record("session_restored", kind=stored.kind.value, elapsed_wall_s=round(elapsed, 3))
+            self._handle(e.SessionRestored(stored.kind, elapsed))
+        else:
+            self._handle(e.CallStarting())
+        return await self.wait_for_flight()
+
+    async def close(self) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+        for task in [*self._background, *([self._flight_task] if self._flight_task else [])]:
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._flight_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._flight_task
+        self._save(force=True)
+        self.timeline.close()
+
+    # -- what the UI reports ------------------------------------------------------------------------
+
+    def user_activity(self) -> None:
+        self._handle(e.UserActivity())
+
+    def set_active_flow(self, active: bool) -> None:
+        self._handle(e.ScreenChanged(active_flow=active))
+
+    def background(self) -> None:
+        if self.engine.paused_since is None:
+            self._record("backgrounded")
+        self._handle(e.Backgrounded())
+
+    def resume(self) -> None:
+        self._handle(e.Resumed())
+
+    def tick(self) -> None:
+        self._handle(e.Tick())
+
+    def answer_prompt(self, stay: bool) -> None:
+        self._handle(e.PromptAnswered(stay=stay))
+
+    def sign_out(self) -> None:
+        self._handle(e.SignOutRequested())
+
+    def clock_jumped(self) -> None:
+        """The QA clock skipped ahead: look at the deadlines again now."""
+        self._handle(e.Tick())
+
+    async def login(self, username: str, password: Secret) -> dict[str, Any]:
+        """Sign in (the password is passed through, never kept). Raises SessionRejected if wrong."""
+        await self.wait_for_flight()
+        sent_at = self.clock.now()
+        issued = await self.port.login(username, password)
+        self._adopt(issued)
+        self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
+        return self.user
+
+    async def wait_for_flight(self) -> FlightOutcome | None:
+        """Wait for the refresh or re-authentication in flight, if any; its outcome is shared."""
+        task = self._flight_task
+        if task is None:
+            return None
+        return await asyncio.shield(task)
+
+    # -- what the middleware reports ----------------------------------------------------------------
+
+    async def acquire(self) -> Ticket:
+        """A token to send a call with, after any refresh or recovery the engine asks for."""
+        outcome: FlightOutcome | None = None
+        for _ in range(_ACQUIRE_ROUNDS):
+            for decision in self._handle(e.CallStarting()):
+                if isinstance(decision, d.Proceed):
+                    assert self._token is not None
+                    return Ticket(self._token, decision.generation, self.clock.now())
+                if isinstance(decision, d.SignOut):
+                    raise SessionEnded(f"signed out: {decision.reason.value}")
+            outcome = await self.wait_for_flight()
+            if outcome is not None and not outcome.ok and not self.engine.token_usable(self.clock.now()):
+                if self.engine.signed_out:
+                    raise SessionEnded("signed out: re-authentication was rejected")
+                transport = isinstance(outcome.error, BackendUnavailable) and outcome.error.transport
+                raise SessionUnavailable(
+                    f"no session: {outcome.flight.value} failed ({_describe(outcome.error)})",
+                    transport=transport,
+                )
+        raise SessionUnavailable("no usable session after recovery", transport=False)
+
+    def accepted(self, ticket: Ticket, label: str = "", status: int = 200) -> None:
+        self._record("call_answered", call=label, status=status, generation=ticket.generation)
+        self._handle(e.ResponseAccepted(ticket.sent_at, ticket.generation))
+
+    def failed(self, ticket: Ticket, *, transport: bool, label: str = "", status: int | None = None) -> None:
+        self._record("call_failed", call=label, status=status, transport=transport)
+        self._handle(e.ResponseFailed(ticket.sent_at, ticket.generation, transport))
+
+    async def rejected(self, ticket: Ticket, attempt: int, label: str = "") -> bool:
+        """A call's token was rejected. True: replay it once with `acquire()`. False: give up."""
+        self._record("call_rejected", call=label, attempt=attempt, generation=ticket.generation)
+        decisions = self._handle(e.ResponseRejected(ticket.sent_at, ticket.generation, attempt))
+        if any(isinstance(x, d.GiveUp) for x in decisions):
+            return False
+        await self.wait_for_flight()
+        return True
+
+    def sent(self, ticket: Ticket, label: str = "") -> None:
+        self._record("call_sent", call=label, generation=ticket.generation, token=ticket.token.fingerprint)
+
+    # -- the engine loop ----------------------------------------------------------------------------
+
+    def _handle(self, event: e.Event) -> list[d.Decision]:
+        decisions = self.engine.handle(event, self.clock.now())
+        for decision in decisions:
+            self._carry_out(decision)
+        for decision in decisions:
+            for listener in list(self._listeners):
+                listener(decision)
+        self._reschedule()
+        return decisions
+
+    def _carry_out(self, decision: d.Decision) -> None:
+        name = _DECISION_LOG.get(type(decision))
+        if name is not None:
+            self._record(name, **_details(decision, self.clock.now()))
+        if isinstance(decision, d.StartRefresh):
+            self._start_flight(Flight.REFRESH)
+        elif isinstance(decision, d.StartReauth):
+            self._start_flight(Flight.REAUTH)
+        elif isinstance(decision, d.StartGuestSession):
+            self._start_flight(Flight.NEW_GUEST)
+        elif isinstance(decision, d.SignOut):
+            self._signed_out(decision.reason)
+        elif isinstance(decision, d.DeadlineMoved):
+            self._save()
+
+    def _start_flight(self, flight: Flight) -> None:
+        self.flights_started += 1
+        if self.flight_in_progress:
+            # Only the running flight can chain another (a rejected refresh -> re-auth).
+            self._chained = flight
+            return
+        self._flight_task = asyncio.get_running_loop().create_task(self._run_flights(flight))
+
+    async def _run_flights(self, flight: Flight) -> FlightOutcome:
+        try:
+            while True:
+                self._chained = None
+                outcome = await self._attempt(flight)
+                if self._chained is None:
+                    return outcome
+                flight = self._chained
+        finally:
+            self._flight_task = None
+            self._reschedule()
+
+    async def _attempt(self, flight: Flight) -> FlightOutcome:
+        sent_at = self.clock.now()
+        try:
+            if flight is Flight.REFRESH:
+                if self._token is None:
+                    raise SessionRejected("no token to refresh")
+                self._token = await self.port.refresh(self._token)
+                self._record("token_issued", source="refresh", token=self._token.fingerprint)
+                self._handle(e.RefreshSucceeded(sent_at))
+            elif flight is Flight.REAUTH:
+                if self._reauth_key is None:
+                    raise SessionRejected("no reauth key")
+                self._adopt(await self.port.reauth(self._reauth_key))
+                self._handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at))
+            else:
+                self._adopt(await self.port.start_guest())
+                self._handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at))
+            return FlightOutcome(flight, ok=True)
+        except asyncio.CancelledError:
+            self._fail_flight(flight, rejected=False, transport=True)
+            raise
+        except SessionRejected as exc:
+            self._fail_flight(flight, rejected=True, transport=False)
+            return FlightOutcome(flight, ok=False, error=exc)
+        except BackendUnavailable as exc:
+            self._fail_flight(flight, rejected=False, transport=exc.transport)
+            return FlightOutcome(flight, ok=False, error=exc)
+        except Exception as exc:  # a malformed answer must not leave the engine in flight forever
+            log.warning("%s failed unexpectedly: %s", flight.value, type(exc).__name__)
+            self._fail_flight(flight, rejected=False, transport=False)
+            return FlightOutcome(flight, ok=False, error=exc)
+
+    def _fail_flight(self, flight: Flight, *, rejected: bool, transport: bool) -> None:
+        self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
+        if self.engine.flight is not flight:
+            return
+        if flight is Flight.REFRESH:
+            self._handle(e.RefreshFailed(rejected=rejected, transport=transport))
+        else:
+            self._handle(e.RecoveryFailed(rejected=rejected, transport=transport))
+
+    def _adopt(self, issued: IssuedSession) -> None:
+        self._token = issued.token
+        if issued.reauth_key is not None or issued.kind is SessionKind.GUEST:
+            self._reauth_key = issued.reauth_key
+        self.user = dict(issued.user)
+        self._record("token_issued", kind=issued.kind.value, token=issued.token.fingerprint)
+
+    def _signed_out(self, reason: d.SignOutReason) -> None:
+        token, self._token, self._reauth_key = self._token, None, None
+        self.user = {}
+        if self.store is not None:
+            self.store.clear()
+        if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
+            # Best effort: a signed-out user must not leave a live token behind on the server.
+            self._spawn(self._revoke(token))
+
+    async def _revoke(self, token: Secret) -> None:
+        with contextlib.suppress(Exception):
+            await self.port.sign_out(token)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- wake-ups and storage -----------------------------------------------------------------------
+
+    def _reschedule(self) -> None:
+        if not self.auto_wake:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+        when = self.engine.next_wakeup()
+        if when is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        # From the deadline, not counted down: one timer to the next moment that matters.
+        self._wake = loop.call_later(max(0.0, when - self.clock.now()) + 0.001, self._on_wake)
+
+    def _on_wake(self) -> None:
+        self._wake = None
+        self.tick()
+
+    def _save(self, force: bool = False) -> None:
+        engine = self.engine
+        if self.store is None or self._token is None or engine.kind is None:
+            return
+        if engine.last_extension_sent is None:
+            return
+        now = self.clock.now()
+        fresh_token = engine.generation != self._saved_generation
+        if not (force or fresh_token or now - self._saved_at >= _STORE_EVERY_S):
+            return
+        wall = self.clock.wall() - (now - engine.last_extension_sent)
+        self.store.save(StoredSession(engine.kind, self._token, self._reauth_key, wall, dict(self.user)))
+        self._saved_generation, self._saved_at = engine.generation, now
+
+    def _record(self, name: str, **detail: Any) -> None:
+        self.timeline.record(self.clock.now(), self.clock.wall(), name, **detail)
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown"
+    if isinstance(error, BackendUnavailable):
+        return "backend unreachable" if error.transport else "backend error"
+    if isinstance(error, SessionRejected):
+        return "rejected"
+    return type(error).__name__
+
+
+def _details(decision: d.Decision, now: float) -> dict[str, Any]:
+    if isinstance(decision, d.DeadlineMoved):
+        return {"remaining_s": round(decision.deadline - now, 3)}
+    if isinstance(decision, d.ShowPrompt | d.WarningWindow):
+        extra = {"action": decision.action} if isinstance(decision, d.WarningWindow) else {}
+        return {"seconds_left": round(decision.seconds_left, 3), **extra}
+    if isinstance(decision, d.SignOut):
+        return {"reason": decision.reason.value}
+    if isinstance(decision, d.TTLLowered):
+        return {"old_s": round(decision.old_s, 3), "new_s": round(decision.new_s, 3)}
+    if isinstance(decision, d.RefreshRetryScheduled):
+        return {"in_s": round(decision.at - now, 3), "failures": decision.failures}
+    if isinstance(decision, d.SessionLapsed):
+        return {"kind": decision.kind.value}
+    if isinstance(decision, d.ConnectivityChanged):
+        return {"online": decision.online}
+    if isinstance(decision, d.BackgroundEnded):
+        return {"away_s": round(decision.away_s, 3), "detected": decision.detected}
+    if isinstance(decision, d.GiveUp):
+        return {"reason": decision.reason}
+    return {}
+
+
+__all__ = [
+    "FlightOutcome",
+    "SessionEnded",
+    "SessionManager",
+    "SessionUnavailable",
+    "State",
+    "Ticket",
+]
