@@ -130,6 +130,13 @@ class SessionManager:
     def flight_in_progress(self) -> bool:
         return self._flight_task is not None and not self._flight_task.done()
 
+    @property
+    def scheduled_wake_in(self) -> float | None:
+        """Seconds of loop time until the next scheduled wake-up, or None when none is due."""
+        if self._wake is None:
+            return None
+        return self._wake.when() - asyncio.get_running_loop().time()
+
     def subscribe(self, listener: DecisionListener) -> None:
         """Be told of every decision (prompt, sign-out, resync...), in order, as it is made."""
         self._listeners.append(listener)
@@ -212,7 +219,6 @@ class SessionManager:
 
     async def acquire(self) -> Ticket:
         """A token to send a call with, after any refresh or recovery the engine asks for."""
-        outcome: FlightOutcome | None = None
         for _ in range(_ACQUIRE_ROUNDS):
             for decision in self._handle(e.CallStarting()):
                 if isinstance(decision, d.Proceed):
@@ -220,16 +226,20 @@ class SessionManager:
                     return Ticket(self._token, decision.generation, self.clock.now())
                 if isinstance(decision, d.SignOut):
                     raise SessionEnded(f"signed out: {decision.reason.value}")
-            outcome = await self.wait_for_flight()
-            if outcome is not None and not outcome.ok and not self.engine.token_usable(self.clock.now()):
-                if self.engine.signed_out:
-                    raise SessionEnded("signed out: re-authentication was rejected")
-                transport = isinstance(outcome.error, BackendUnavailable) and outcome.error.transport
-                raise SessionUnavailable(
-                    f"no session: {outcome.flight.value} failed ({_describe(outcome.error)})",
-                    transport=transport,
-                )
+            self._raise_if_failed(await self.wait_for_flight())
         raise SessionUnavailable("no usable session after recovery", transport=False)
+
+    def _raise_if_failed(self, outcome: FlightOutcome | None) -> None:
+        """Every caller that waited on a failed flight sees the same failure (rule 8)."""
+        if outcome is None or outcome.ok or self.engine.token_usable(self.clock.now()):
+            return
+        if self.engine.signed_out:
+            raise SessionEnded("signed out: re-authentication was rejected")
+        transport = isinstance(outcome.error, BackendUnavailable) and outcome.error.transport
+        raise SessionUnavailable(
+            f"no session: {outcome.flight.value} failed ({_describe(outcome.error)})",
+            transport=transport,
+        )
 
     def accepted(self, ticket: Ticket, label: str = "", status: int = 200) -> None:
         self._record("call_answered", call=label, status=status, generation=ticket.generation)
@@ -240,12 +250,17 @@ class SessionManager:
         self._handle(e.ResponseFailed(ticket.sent_at, ticket.generation, transport))
 
     async def rejected(self, ticket: Ticket, attempt: int, label: str = "") -> bool:
-        """A call's token was rejected. True: replay it once with `acquire()`. False: give up."""
+        """A call's token was rejected. True: replay it once with `acquire()`. False: give up.
+
+        Raises SessionEnded or SessionUnavailable when the recovery it waited for failed.
+        """
         self._record("call_rejected", call=label, attempt=attempt, generation=ticket.generation)
         decisions = self._handle(e.ResponseRejected(ticket.sent_at, ticket.generation, attempt))
         if any(isinstance(x, d.GiveUp) for x in decisions):
             return False
-        await self.wait_for_flight()
+        # The replay belongs to whoever sent the call: if recovery failed, it must not go out
+        # as someone else (a new guest), so the failure is raised here instead.
+        self._raise_if_failed(await self.wait_for_flight())
         return True
 
     def sent(self, ticket: Ticket, label: str = "") -> None:
@@ -305,12 +320,13 @@ class SessionManager:
                 if self._token is None:
                     raise SessionRejected("no token to refresh")
                 self._token = await self.port.refresh(self._token)
-                self._record("token_issued", source="refresh", token=self._token.fingerprint)
+                self._record("refresh_succeeded", token=self._token.fingerprint)
                 self._handle(e.RefreshSucceeded(sent_at))
             elif flight is Flight.REAUTH:
                 if self._reauth_key is None:
                     raise SessionRejected("no reauth key")
                 self._adopt(await self.port.reauth(self._reauth_key))
+                self._record("reauth_succeeded")
                 self._handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at))
             else:
                 self._adopt(await self.port.start_guest())

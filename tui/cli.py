@@ -53,23 +53,50 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Keep a session alive against a backend that never says when it expires.",
     )
-    parser.add_argument("--backend", type=_http_url, metavar="URL",
-                        help="use a running backend instead of starting the embedded one")
-    parser.add_argument("--ttl", type=_positive_seconds, default=900.0, metavar="SECONDS",
-                        help="session length the client assumes (default 900); "
-                             "also the embedded backend's TTL")
-    parser.add_argument("--warn", type=_positive_seconds, default=None, metavar="SECONDS",
-                        help="warning window before expiry (default 60, and shorter than --ttl)")
-    parser.add_argument("--backend-port", type=_port, default=None, metavar="PORT",
-                        help="pin the embedded backend's port (default: a free one)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help="drafts, event log and stored session (default: the user data dir)")
+    parser.add_argument(
+        "--backend",
+        type=_http_url,
+        metavar="URL",
+        help="use a running backend instead of starting the embedded one",
+    )
+    parser.add_argument(
+        "--ttl",
+        type=_positive_seconds,
+        default=900.0,
+        metavar="SECONDS",
+        help="session length the client assumes (default 900); also the embedded backend's TTL",
+    )
+    parser.add_argument(
+        "--warn",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="warning window before expiry (default 60, and shorter than --ttl)",
+    )
+    parser.add_argument(
+        "--backend-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="pin the embedded backend's port (default: a free one)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="drafts, event log and stored session (default: the user data dir)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
     backend = sub.add_parser("backend", help="run the mock backend alone, in the foreground")
     backend.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     backend.add_argument("--port", type=_port, default=8765, help="port to bind (default 8765)")
-    backend.add_argument("--ttl", type=_positive_seconds, default=900.0, metavar="SECONDS",
-                         help="session TTL in seconds (default 900)")
+    backend.add_argument(
+        "--ttl",
+        type=_positive_seconds,
+        default=900.0,
+        metavar="SECONDS",
+        help="session TTL in seconds (default 900)",
+    )
     return parser
 
 

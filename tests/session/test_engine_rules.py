@@ -1,0 +1,401 @@
+"""One test (or a few) per session rule of DESIGN.md, on the pure engine and exact decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from session import decisions as d
+from session import events as e
+from session.engine import Flight, SessionEngine, State
+from session.events import SessionKind, Source
+from session.policy import Policy
+
+TTL, WARN = 900.0, 60.0
+
+
+def engine_with(
+    kind: SessionKind = SessionKind.GUEST, *, at: float = 0.0, active_flow: bool = False
+) -> SessionEngine:
+    """An engine holding a fresh session sent at `at`, answered at once."""
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=at)
+    if active_flow:
+        eng.handle(e.ScreenChanged(active_flow=True), at)
+    if kind is SessionKind.GUEST:
+        assert eng.handle(e.CallStarting(), at) == [d.StartGuestSession()]
+        eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=at), at)
+    else:
+        eng.handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=at), at)
+    return eng
+
+
+# -- rule 1: one deadline ------------------------------------------------------------------------
+
+
+def test_rule1_token_issued_sets_deadline_from_the_send_time_not_the_answer() -> None:
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=10.0)
+    assert eng.handle(e.CallStarting(), 10.0) == [d.StartGuestSession()]
+    out = eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=10.0), 12.5)
+    assert out == [d.DeadlineMoved(910.0)]
+    assert eng.view(12.5).remaining_s == pytest.approx(897.5)
+    assert eng.state is State.ACTIVE
+
+
+def test_rule1_accepted_call_moves_deadline_to_its_send_time_plus_ttl() -> None:
+    eng = engine_with()
+    assert eng.handle(e.CallStarting(), 100.0) == [d.Proceed(1)]
+    out = eng.handle(e.ResponseAccepted(sent_at=100.0, generation=1), 103.0)
+    assert out == [d.DeadlineMoved(1000.0)]
+    assert eng.deadline == 1000.0
+
+
+def test_rule1_late_answer_of_an_older_call_never_moves_the_deadline_back() -> None:
+    eng = engine_with()
+    eng.handle(e.ResponseAccepted(sent_at=200.0, generation=1), 201.0)
+    assert eng.handle(e.ResponseAccepted(sent_at=150.0, generation=1), 202.0) == []
+    assert eng.deadline == 1100.0
+
+
+def test_rule1_remaining_time_is_derived_from_the_clock_not_counted_down() -> None:
+    eng = engine_with()
+    assert eng.view(0.0).remaining_s == TTL
+    assert eng.view(300.0).remaining_s == 600.0
+    assert eng.view(5000.0).remaining_s == 0.0
+    assert eng.deadline == TTL  # reading moved nothing
+
+
+def test_rule1_answer_to_a_rotated_out_token_does_not_extend_the_new_one() -> None:
+    eng = engine_with()
+    eng.handle(e.Tick(), 845.0)  # passive, but idle: lapse path; force a refresh by activity
+    eng.handle(e.UserActivity(), 846.0)
+    assert eng.flight is Flight.REFRESH
+    eng.handle(e.RefreshSucceeded(sent_at=846.0), 846.2)
+    assert eng.generation == 2 and eng.deadline == 846.0 + TTL
+    assert eng.handle(e.ResponseAccepted(sent_at=846.1, generation=1), 847.0) == []
+    assert eng.deadline == 846.0 + TTL
+
+
+# -- rule 2: what extends ------------------------------------------------------------------------
+
+
+def test_rule2_transport_failure_does_not_move_the_deadline_and_marks_offline() -> None:
+    eng = engine_with()
+    out = eng.handle(e.ResponseFailed(sent_at=100.0, generation=1, transport=True), 130.0)
+    assert out == [d.ConnectivityChanged(online=False)]
+    assert eng.deadline == TTL and eng.offline
+    assert eng.handle(e.ResponseAccepted(sent_at=140.0, generation=1), 141.0) == [
+        d.ConnectivityChanged(online=True),
+        d.DeadlineMoved(1040.0),
+    ]
+
+
+def test_rule2_server_error_does_not_move_the_deadline() -> None:
+    eng = engine_with()
+    assert eng.handle(e.ResponseFailed(sent_at=100.0, generation=1, transport=False), 101.0) == []
+    assert eng.deadline == TTL and not eng.offline
+
+
+def test_rule2_rejection_does_not_move_the_deadline() -> None:
+    eng = engine_with()
+    eng.handle(e.ResponseRejected(sent_at=10.0, generation=1), 11.0)
+    assert eng.deadline == TTL
+
+
+# -- rule 3: clock ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elapsed", [-5.0, TTL, TTL * 10, float("inf")])
+def test_rule3_stored_session_with_negative_or_absurd_wall_gap_is_treated_as_expired(elapsed: float) -> None:
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=0.0)
+    assert eng.handle(e.SessionRestored(SessionKind.USER, elapsed), 0.0) == [d.StartReauth()]
+    assert eng.dead and eng.flight is Flight.REAUTH
+
+
+def test_rule3_time_going_backwards_is_refused_and_changes_nothing() -> None:
+    eng = engine_with(at=100.0)
+    with pytest.raises(Exception, match="backwards"):
+        eng.handle(e.Tick(), 99.0)
+    assert eng.now == 100.0
+
+
+# -- rule 4: near expiry -------------------------------------------------------------------------
+
+
+def test_rule4_active_flow_shows_prompt_with_seconds_left_and_stay_refreshes() -> None:
+    eng = engine_with(active_flow=True)
+    assert eng.handle(e.Tick(), 839.0) == []
+    assert eng.handle(e.Tick(), 840.0) == [d.WarningWindow(60.0, "prompt"), d.ShowPrompt(seconds_left=60.0)]
+    assert eng.state is State.WARNING and eng.prompt_visible
+    assert eng.handle(e.Tick(), 845.0) == []  # shown once; the UI counts down from the deadline
+    assert eng.handle(e.PromptAnswered(stay=True), 850.0) == [d.HidePrompt(), d.StartRefresh()]
+    assert eng.handle(e.RefreshSucceeded(sent_at=850.0), 850.3) == [d.DeadlineMoved(850.0 + TTL)]
+    assert eng.state is State.ACTIVE and not eng.prompt_visible
+
+
+def test_rule4_passive_screen_with_active_user_refreshes_silently() -> None:
+    eng = engine_with()
+    eng.handle(e.UserActivity(), 500.0)
+    assert eng.handle(e.Tick(), 840.0) == [d.WarningWindow(60.0, "refresh"), d.StartRefresh()]
+    assert not eng.prompt_visible
+
+
+def test_rule4_passive_screen_with_idle_user_lets_the_session_lapse() -> None:
+    eng = engine_with(SessionKind.USER)
+    assert eng.handle(e.Tick(), 840.0) == [d.WarningWindow(60.0, "lapse")]
+    assert eng.flight is None
+    assert eng.handle(e.Tick(), 900.0) == [d.SignOut(d.SignOutReason.EXPIRED)]
+
+
+def test_rule4_activity_inside_the_window_on_a_passive_screen_refreshes() -> None:
+    eng = engine_with()
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.UserActivity(), 870.0) == [d.StartRefresh()]
+
+
+def test_rule4_entering_an_active_flow_inside_the_window_shows_the_prompt() -> None:
+    eng = engine_with()
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.ScreenChanged(active_flow=True), 860.0) == [
+        d.WarningWindow(40.0, "prompt"),
+        d.ShowPrompt(seconds_left=40.0),
+    ]
+
+
+def test_rule4_prompt_sign_out_ends_the_session() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.PromptAnswered(stay=False), 850.0) == [d.SignOut(d.SignOutReason.USER_CHOICE)]
+    assert eng.state is State.SIGNED_OUT
+
+
+# -- rule 5: at expiry -------------------------------------------------------------------------------
+
+
+def test_rule5_user_ignoring_the_prompt_is_signed_out_at_the_deadline() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.Tick(), 900.0) == [d.HidePrompt(), d.SignOut(d.SignOutReason.EXPIRED)]
+    assert eng.state is State.SIGNED_OUT and eng.kind is None
+    # Signed out, the next action browses as a new guest.
+    assert eng.handle(e.CallStarting(), 905.0) == [d.StartGuestSession()]
+
+
+def test_rule5_guest_lapses_and_gets_a_new_session_silently_on_the_next_action() -> None:
+    eng = engine_with()
+    assert eng.handle(e.Tick(), 900.0) == [d.SessionLapsed(SessionKind.GUEST)]
+    assert eng.state is State.EXPIRED
+    assert eng.handle(e.CallStarting(), 950.0) == [d.StartGuestSession()]
+    eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=950.0), 950.1)
+    assert eng.handle(e.CallStarting(), 951.0) == [d.Proceed(2)]
+
+
+# -- rule 6: refresh failure -------------------------------------------------------------------------
+
+
+def test_rule6_refresh_server_error_retries_with_backoff_until_the_deadline_then_rule5() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    assert eng.handle(e.RefreshFailed(rejected=False), 841.5) == [d.RefreshRetryScheduled(842.5, 1)]
+    assert eng.handle(e.Tick(), 842.0) == []
+    assert eng.handle(e.Tick(), 842.5) == [d.StartRefresh()]
+    assert eng.handle(e.RefreshFailed(rejected=False), 843.0) == [d.RefreshRetryScheduled(845.0, 2)]
+    eng.handle(e.Tick(), 845.0)
+    assert eng.handle(e.RefreshFailed(rejected=False), 845.0) == [d.RefreshRetryScheduled(849.0, 3)]
+    eng.handle(e.Tick(), 849.0)
+    assert eng.handle(e.RefreshFailed(rejected=False), 849.0) == [d.RefreshRetryScheduled(857.0, 4)]
+    eng.handle(e.Tick(), 857.0)
+    assert eng.handle(e.RefreshFailed(rejected=False), 857.0) == [d.RefreshRetryScheduled(873.0, 5)]
+    eng.handle(e.Tick(), 873.0)
+    # The next retry (30 s) would land past the deadline: no retry is scheduled.
+    assert eng.handle(e.RefreshFailed(rejected=False), 873.0) == []
+    assert eng.handle(e.Tick(), 900.0) == [d.SignOut(d.SignOutReason.EXPIRED)]
+
+
+def test_rule6_rejected_refresh_re_authenticates_a_user() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    assert eng.handle(e.RefreshFailed(rejected=True), 841.2) == [d.StartReauth()]
+    assert eng.flight is Flight.REAUTH
+
+
+def test_rule6_rejected_refresh_gives_a_guest_a_new_session() -> None:
+    eng = engine_with(active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    assert eng.handle(e.RefreshFailed(rejected=True), 841.2) == [d.StartGuestSession()]
+
+
+def test_rule6_refresh_unreachable_until_the_deadline_does_not_sign_a_user_out() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    eng.handle(e.RefreshFailed(rejected=False, transport=True), 841.0)
+    assert eng.offline
+    assert eng.handle(e.Tick(), 900.0) == [d.SessionLapsed(SessionKind.USER)]
+    assert eng.kind is SessionKind.USER and not eng.signed_out
+    # Back online, the next action re-authenticates silently.
+    assert eng.handle(e.CallStarting(), 960.0) == [d.StartReauth()]
+
+
+# -- rule 7: unexpected rejection ------------------------------------------------------------------
+
+
+def test_rule7_revoked_user_session_recovers_once_and_replays_once() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.CallStarting(), 10.0)
+    out = eng.handle(e.ResponseRejected(sent_at=10.0, generation=1), 10.1)
+    assert out == [d.StartReauth(), d.Replay()]
+    assert eng.ttl_s == TTL  # too early to be the TTL: a revocation
+    assert eng.handle(e.CallStarting(), 10.1) == [d.AwaitFlight()]
+    assert eng.handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at=10.1), 10.2) == [
+        d.DeadlineMoved(10.1 + TTL),
+        d.ResyncProfile(),
+    ]
+    assert eng.handle(e.CallStarting(), 10.2) == [d.Proceed(2)]
+    # Rejected again on the replay: final, no loop.
+    assert eng.handle(e.ResponseRejected(sent_at=10.2, generation=2, attempt=2), 10.3) == [
+        d.GiveUp("rejected again after one replay")
+    ]
+    assert eng.flight is None
+
+
+def test_rule7_revoked_guest_session_gets_a_new_guest_session_and_replays() -> None:
+    eng = engine_with()
+    assert eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1) == [
+        d.StartGuestSession(),
+        d.Replay(),
+    ]
+
+
+def test_rule7_rejection_of_a_rotated_out_token_replays_without_another_refresh() -> None:
+    eng = engine_with()
+    eng.handle(e.UserActivity(), 100.0)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.RefreshSucceeded(sent_at=840.0), 840.1)
+    assert eng.handle(e.ResponseRejected(sent_at=839.9, generation=1), 841.0) == [d.Replay()]
+    assert eng.flight is None and not eng.dead
+
+
+def test_rule7_rejection_late_in_the_session_lowers_the_ttl_estimate() -> None:
+    eng = engine_with()
+    out = eng.handle(e.ResponseRejected(sent_at=600.0, generation=1), 600.1)
+    assert out == [d.TTLLowered(old_s=TTL, new_s=450.0), d.StartGuestSession(), d.Replay()]
+    eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=600.1), 600.2)
+    assert eng.deadline == pytest.approx(1050.1)
+
+
+def test_rule7_failed_re_authentication_signs_out_gracefully() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
+    assert eng.handle(e.RecoveryFailed(rejected=True), 5.2) == [d.SignOut(d.SignOutReason.RECOVERY_FAILED)]
+
+
+def test_rule7_unreachable_re_authentication_keeps_the_user_and_retries_on_the_next_call() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
+    out = eng.handle(e.RecoveryFailed(rejected=False, transport=True), 5.2)
+    assert out == [d.ConnectivityChanged(online=False)]
+    assert not eng.signed_out
+    assert eng.handle(e.CallStarting(), 20.0) == [d.StartReauth()]
+
+
+# -- rule 8: single flight ---------------------------------------------------------------------------
+
+
+def test_rule8_calls_during_a_flight_wait_for_it_and_only_one_flight_starts() -> None:
+    eng = engine_with()
+    outs = [eng.handle(e.CallStarting(), 901.0) for _ in range(500)]
+    assert outs[0] == [d.StartRefresh()]
+    assert all(out == [d.AwaitFlight()] for out in outs[1:])
+    eng.handle(e.RefreshSucceeded(sent_at=901.0), 901.2)
+    assert eng.handle(e.CallStarting(), 901.2) == [d.Proceed(2)]
+
+
+def test_rule8_outcome_of_a_flight_that_is_not_out_is_refused() -> None:
+    eng = engine_with()
+    with pytest.raises(Exception, match="not legal"):
+        eng.handle(e.RefreshSucceeded(sent_at=1.0), 1.0)
+    assert eng.generation == 1
+
+
+# -- rule 9: backgrounding -----------------------------------------------------------------------
+
+
+def test_rule9_nothing_happens_while_backgrounded_and_the_countdown_shows_paused() -> None:
+    eng = engine_with(active_flow=True)
+    eng.handle(e.Backgrounded(), 100.0)
+    assert eng.handle(e.Tick(), 850.0) == []
+    assert eng.state is State.PAUSED and eng.view(850.0).paused
+    assert eng.next_wakeup() is None
+
+
+def test_rule9_return_before_expiry_refreshes() -> None:
+    eng = engine_with()
+    eng.handle(e.Backgrounded(), 100.0)
+    assert eng.handle(e.Resumed(), 400.0) == [d.BackgroundEnded(300.0, detected=False), d.StartRefresh()]
+
+
+def test_rule9_return_after_expiry_re_authenticates_a_user_and_resyncs_the_profile() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.Backgrounded(), 100.0)
+    assert eng.handle(e.Resumed(), 2000.0) == [d.BackgroundEnded(1900.0, detected=False), d.StartReauth()]
+    out = eng.handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at=2000.0), 2000.1)
+    assert d.ResyncProfile() in out and eng.state is State.ACTIVE
+
+
+def test_rule9_return_after_expiry_gives_a_guest_a_new_session() -> None:
+    eng = engine_with()
+    eng.handle(e.Backgrounded(), 100.0)
+    assert eng.handle(e.Resumed(), 2000.0)[-1] == d.StartGuestSession()
+
+
+def test_rule9_a_stop_from_outside_is_noticed_from_the_gap_in_time() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.UserActivity(), 50.0)
+    # SIGTSTP from another shell: no Backgrounded, only the resume on SIGCONT.
+    assert eng.handle(e.Resumed(), 1500.0) == [d.BackgroundEnded(1450.0, detected=True), d.StartReauth()]
+
+
+def test_rule9_going_to_the_background_hides_the_prompt() -> None:
+    eng = engine_with(active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.Backgrounded(), 841.0) == [d.HidePrompt()]
+
+
+# -- rule 10: restart ---------------------------------------------------------------------------------
+
+
+def test_rule10_restart_within_the_ttl_resumes_the_stored_session_refreshing_first() -> None:
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=50.0)
+    out = eng.handle(e.SessionRestored(SessionKind.USER, elapsed_wall_s=300.0), 50.0)
+    assert out == [d.DeadlineMoved(650.0), d.StartRefresh()]
+    assert eng.kind is SessionKind.USER and eng.state is State.REFRESHING
+
+
+def test_rule10_restart_after_the_ttl_takes_the_expired_path() -> None:
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=0.0)
+    assert eng.handle(e.SessionRestored(SessionKind.GUEST, elapsed_wall_s=901.0), 0.0) == [
+        d.StartGuestSession()
+    ]
+
+
+def test_rule10_restore_after_the_first_session_is_refused() -> None:
+    eng = engine_with()
+    with pytest.raises(Exception, match=r"not legal|start-up"):
+        eng.handle(e.SessionRestored(SessionKind.GUEST, 1.0), 1.0)
+
+
+# -- the calls' gate: no request with a token known dead ------------------------------------------
+
+
+def test_no_call_goes_out_with_a_token_already_known_dead() -> None:
+    eng = engine_with()
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
+    eng.handle(e.RecoveryFailed(rejected=False, transport=True), 5.2)
+    assert eng.handle(e.CallStarting(), 6.0) == [d.StartGuestSession()]
+
+
+def test_a_call_past_the_deadline_refreshes_first_since_the_server_may_still_hold_it() -> None:
+    eng = engine_with()
+    assert eng.handle(e.CallStarting(), 900.5) == [d.StartRefresh()]
