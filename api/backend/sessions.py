@@ -1,0 +1,220 @@
+"""The server's session truth: tokens, sliding deadlines, rotation with grace, reauth keys.
+
+This shares nothing with the client's session engine on purpose: if both came from one
+module, one bug would hide in both. Time is read only through the injected `ServerClock`.
+
+Secrets are never kept in the clear: tokens and reauth keys are stored as SHA-256 digests,
+so no state dump, repr or log line can reveal one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from api.backend.clock import ServerClock
+
+SessionKind = Literal["guest", "user"]
+RejectReason = Literal["session_expired", "invalid_token"]
+# Why a session was ended before its deadline; shown in /__qa/state.
+EndReason = Literal["signed_out", "revoked_by_qa", "upgraded_to_user"]
+
+
+def default_token_factory() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class AuthRejected(Exception):
+    """A token the server will not accept; `reason` is the contract's error code."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason: RejectReason = reason
+        self.detail = detail
+
+
+@dataclass
+class Session:
+    id: str
+    kind: SessionKind
+    user: str | None
+    created_at: float
+    deadline: float
+    ended: EndReason | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.ended is not None
+
+    def owner_key(self) -> str:
+        """Who owns this session's drafts: the user, or (for a guest) the session itself."""
+        return f"user:{self.user}" if self.user is not None else f"session:{self.id}"
+
+
+@dataclass
+class _TokenRecord:
+    session_id: str
+    # When a refresh replaced this token; it then lives `grace_s` longer.
+    retired_at: float | None = None
+
+
+@dataclass
+class _ReauthRecord:
+    username: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What a successful guest/login/refresh/reauth hands out. The secrets stay out of repr."""
+
+    session: Session
+    token: str
+    reauth_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Issued(session={self.session.id!r})"
+
+
+class SessionStore:
+    def __init__(
+        self,
+        clock: ServerClock,
+        *,
+        ttl_s: float,
+        grace_s: float,
+        token_factory: Callable[[], str] | None = None,
+    ) -> None:
+        self._clock = clock
+        self.ttl_s = ttl_s
+        self.grace_s = grace_s
+        self._new_secret = token_factory if token_factory is not None else default_token_factory
+        self._sessions: dict[str, Session] = {}
+        self._tokens: dict[str, _TokenRecord] = {}
+        self._reauth: dict[str, _ReauthRecord] = {}
+        # session id -> digest of its newest token (the one a refresh retires)
+        self._current: dict[str, str] = {}
+        self._next_id = 1
+
+    # -- reading ----------------------------------------------------------------------
+
+    def all(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    def get(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def is_alive(self, session: Session) -> bool:
+        return not session.revoked and self._clock.now() < session.deadline
+
+    def expires_in(self, session: Session) -> float:
+        return session.deadline - self._clock.now()
+
+    def peek(self, token: str) -> Session | None:
+        """The live session a token stands for, without extending it; None if not accepted."""
+        try:
+            return self._check(token)
+        except AuthRejected:
+            return None
+
+    # -- issuing ----------------------------------------------------------------------
+
+    def create_guest(self) -> Issued:
+        session = self._new_session("guest", None)
+        return Issued(session, self._issue_token(session))
+
+    def create_user(self, username: str) -> Issued:
+        session = self._new_session("user", username)
+        return Issued(session, self._issue_token(session), self._issue_reauth_key(session))
+
+    def reauth(self, reauth_key: str) -> Issued | None:
+        """A valid key buys a new session for its user and is replaced by a new key."""
+        record = self._reauth.pop(_digest(reauth_key), None)
+        if record is None:
+            return None
+        return self.create_user(record.username)
+
+    def refresh(self, session: Session) -> str:
+        """Rotate to a new token on the same session; every older token enters its grace."""
+        now = self._clock.now()
+        current = self._current.get(session.id)
+        if current is not None:
+            self._tokens[current].retired_at = now
+        session.deadline = now + self.ttl_s
+        return self._issue_token(session)
+
+    # -- checking ---------------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Session:
+        """Accept a token and slide its session to now + TTL, or raise AuthRejected."""
+        session = self._check(token)
+        session.deadline = self._clock.now() + self.ttl_s
+        return session
+
+    def _check(self, token: str) -> Session:
+        record = self._tokens.get(_digest(token))
+        if record is None:
+            raise AuthRejected("invalid_token", "this token was never issued")
+        session = self._sessions[record.session_id]
+        now = self._clock.now()
+        if session.revoked:
+            raise AuthRejected("session_expired", "the session was revoked")
+        if now >= session.deadline:
+            raise AuthRejected("session_expired", "the session expired")
+        if record.retired_at is not None and now >= record.retired_at + self.grace_s:
+            raise AuthRejected("session_expired", "the token was rotated out by a refresh")
+        return session
+
+    # -- ending -----------------------------------------------------------------------
+
+    def end(self, session: Session, reason: EndReason, *, revoke_reauth_keys: bool) -> None:
+        if session.ended is None:
+            session.ended = reason
+        if revoke_reauth_keys:
+            for digest in [d for d, r in self._reauth.items() if r.session_id == session.id]:
+                del self._reauth[digest]
+
+    def clear(self) -> None:
+        self._sessions.clear()
+        self._tokens.clear()
+        self._reauth.clear()
+        self._current.clear()
+        self._next_id = 1
+
+    # -- internals --------------------------------------------------------------------
+
+    def _new_session(self, kind: SessionKind, user: str | None) -> Session:
+        now = self._clock.now()
+        session = Session(
+            id=f"s{self._next_id}", kind=kind, user=user, created_at=now, deadline=now + self.ttl_s
+        )
+        self._next_id += 1
+        self._sessions[session.id] = session
+        return session
+
+    def _issue_token(self, session: Session) -> str:
+        token, digest = self._fresh_secret()
+        self._tokens[digest] = _TokenRecord(session.id)
+        self._current[session.id] = digest
+        return token
+
+    def _issue_reauth_key(self, session: Session) -> str:
+        key, digest = self._fresh_secret()
+        self._reauth[digest] = _ReauthRecord(session.user or "", session.id)
+        return key
+
+    def _fresh_secret(self) -> tuple[str, str]:
+        """A secret unused as token or key: the two are different credentials, never mixed."""
+        for _ in range(100):
+            secret = self._new_secret()
+            digest = _digest(secret)
+            if digest not in self._tokens and digest not in self._reauth:
+                return secret, digest
+        raise RuntimeError("the token factory keeps repeating itself")

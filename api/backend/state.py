@@ -1,0 +1,109 @@
+"""Everything one backend instance holds: clock, sessions, bookings, faults and counters.
+
+One `BackendState` per app, so two apps in one process (tests, an embedded server next to a
+foreground one) never share anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from api.backend.bookings import BookingDesk
+from api.backend.clock import ServerClock
+from api.backend.sessions import SessionStore
+
+log = logging.getLogger("sessionkeeper.backend")
+
+RefreshFault = Literal["ok", "error", "reject"]
+GraphQLAuthStyle = Literal["extensions", "http"]
+
+
+@dataclass
+class Faults:
+    refresh: RefreshFault = "ok"
+    latency_ms: int = 0
+    down: bool = False
+    graphql_auth_error: GraphQLAuthStyle = "extensions"
+
+
+@dataclass
+class Counters:
+    """What the server saw. The exact meaning of each is in docs/backend.md ("Counters").
+
+    api_calls         every HTTP request whose path starts with /api/ (any method, any route,
+                      known or not), counted on arrival: before faults, auth and validation.
+    graphql_calls     every HTTP request to /graphql (any method), counted on arrival,
+                      introspection and rejected ones included.
+    refreshes         every POST /api/session/refresh received, whatever its answer.
+    refresh_failures  those refreshes answered with anything but 200.
+    logins            every POST /api/session/login received.
+    login_failures    those answered with anything but 200.
+    reauths           every POST /api/session/reauth received.
+    reauth_failures   those answered with anything but 200.
+    guest_sessions    guest sessions created (POST /api/session/guest answered 201).
+    rejected          auth rejections: every REST 401 whose error is session_expired or
+                      invalid_token (on any /api route, refresh and sign-out included, and the
+                      `refresh: reject` fault), plus every GraphQL UNAUTHENTICATED answer
+                      (HTTP 200 or 401 style). Not counted: invalid_credentials, reauth_rejected.
+    signouts          sessions ended by DELETE /api/session (answered 204).
+    bookings          bookings created (POST /api/bookings answered 201).
+    seat_holds        successful holdSeat mutations.
+    """
+
+    api_calls: int = 0
+    graphql_calls: int = 0
+    refreshes: int = 0
+    refresh_failures: int = 0
+    logins: int = 0
+    login_failures: int = 0
+    reauths: int = 0
+    reauth_failures: int = 0
+    guest_sessions: int = 0
+    rejected: int = 0
+    signouts: int = 0
+    bookings: int = 0
+    seat_holds: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class BackendState:
+    def __init__(
+        self,
+        *,
+        ttl_s: float,
+        grace_s: float,
+        clock: Callable[[], float] | None,
+        token_factory: Callable[[], str] | None,
+        today: Callable[[], date] | None,
+    ) -> None:
+        self.initial_ttl_s = ttl_s
+        self.clock = ServerClock(clock)
+        self.sessions = SessionStore(
+            self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory
+        )
+        self.desk = BookingDesk(self.clock, today if today is not None else self._calendar_today)
+        self.faults = Faults()
+        self.counters = Counters()
+
+    def _calendar_today(self) -> date:
+        """The calendar date (UTC) for card expiry, moved along by the QA clock offset."""
+        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.clock.offset, UTC).date()
+
+    def reset(self) -> None:
+        """Sessions, reauth keys, counters, faults, TTL and bookings back to the start.
+
+        The clock keeps its offset: time never runs backwards, and a client that skipped
+        ahead with the server stays in step with it.
+        """
+        self.sessions.clear()
+        self.sessions.ttl_s = self.initial_ttl_s
+        self.desk.clear()
+        self.faults = Faults()
+        self.counters = Counters()
+        log.info("state reset")
