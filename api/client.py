@@ -1,0 +1,134 @@
+"""Everything the app needs to talk to the backend, wired once.
+
+One session manager, one middleware (`SessionAuth`) shared by the REST client and the GraphQL
+client, and the session port they all stand on. The TUI, the benchmarks and the tests build it
+the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
+from api.graphql import GraphQLClient
+from api.middleware import SessionAuth
+from api.models import Profile
+from api.network import NetworkSwitch
+from api.rest import RestClient
+from api.session_port import HttpSessionPort
+from session import decisions as d
+from session.clock import Clock
+from session.manager import SessionManager
+from session.policy import Policy
+from session.port import BackendUnavailable, SessionRejected
+from session.secrets import Secret
+from session.store import SessionStore
+from session.timeline import Timeline
+
+InnerTransportFactory = Callable[[], httpx.AsyncBaseTransport]
+
+
+class BackendClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        clock: Clock,
+        policy: Policy | None = None,
+        store: SessionStore | None = None,
+        timeline: Timeline | None = None,
+        auto_wake: bool = True,
+        network: NetworkSwitch | None = None,
+        inner_transport: InnerTransportFactory | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.network = network or NetworkSwitch()
+
+        def connection() -> httpx.AsyncBaseTransport:
+            return self.network.transport(inner_transport() if inner_transport else None)
+
+        self.port = HttpSessionPort(self.base_url, transport=connection(), timeout=timeout)
+        self.manager = SessionManager(
+            port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
+        )
+        self.auth = SessionAuth(self.manager)
+        self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeout)
+        self.graphql = GraphQLClient(
+            f"{self.base_url}/graphql", self.auth, inner_transport=connection(), timeout=timeout
+        )
+        self.profile: Profile | None = None
+        self.profile_listeners: list[Callable[[Profile | None], None]] = []
+        self.resync_errors: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.manager.subscribe(self._on_decision)
+
+    async def start(self) -> None:
+        """Resume the stored session or obtain a guest one; then load the profile if signed in."""
+        await self.manager.start()
+        if self.manager.signed_in:
+            await self.resync_profile()
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        await self.manager.close()
+        await self.graphql.aclose()
+        await self.rest.aclose()
+        await self.port.aclose()
+
+    async def login(self, username: str, password: str) -> Profile | None:
+        try:
+            await self.manager.login(username, Secret(password))
+        except SessionRejected:
+            raise LoginFailed("wrong username or password") from None
+        except BackendUnavailable as exc:
+            if exc.transport:
+                raise BackendUnreachable("backend unreachable") from None
+            raise BackendFailed(str(exc), 503) from None
+        await self.resync_profile()
+        return self.profile
+
+    def sign_out(self) -> None:
+        self.manager.sign_out()
+
+    async def resync_profile(self) -> Profile | None:
+        """Fetch the user's profile again (after a silent re-auth); touches no screen itself."""
+        if not self.manager.signed_in:
+            self._set_profile(None)
+            return None
+        try:
+            self._set_profile(await self.graphql.me())
+        except ApiError as exc:
+            self.resync_errors.append(f"{type(exc).__name__}: {exc}")
+        return self.profile
+
+    def _set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        for listener in list(self.profile_listeners):
+            listener(profile)
+
+    def _on_decision(self, decision: d.Decision) -> None:
+        if isinstance(decision, d.ResyncProfile):
+            self._spawn(self.resync_profile())
+        elif isinstance(decision, d.SignOut):
+            self._set_profile(None)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for any flight and any profile re-sync in progress (tests, QA actions)."""
+        await self.manager.wait_for_flight()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,34 @@
+"""The GraphQL documents the client sends, one constant per operation."""
+
+FARES = """
+query Fares($flightId: ID!) {
+  fares(flightId: $flightId) { code name cabin price { amountCents currency } refundable checkedBags }
+}
+"""
+
+SEAT_MAP = """
+query SeatMap($flightId: ID!) {
+  seatMap(flightId: $flightId) {
+    flightId aircraft columns
+    rows { number cabin seats { code column status } }
+  }
+}
+"""
+
+HOLD_SEAT = """
+mutation HoldSeat($flightId: ID!, $seat: String!, $draftId: ID!) {
+  holdSeat(flightId: $flightId, seat: $seat, draftId: $draftId) { flightId seat draftId expiresInS }
+}
+"""
+
+RELEASE_SEAT = """
+mutation ReleaseSeat($flightId: ID!, $seat: String!, $draftId: ID!) {
+  releaseSeat(flightId: $flightId, seat: $seat, draftId: $draftId)
+}
+"""
+
+ME = """
+query Me {
+  me { username name email loyalty { tier points memberSince } }
+}
+"""
