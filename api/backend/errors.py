@@ -84,9 +84,14 @@ def validation_fields(exc: RequestValidationError) -> tuple[str, list[FieldError
     return ("invalid_body" if where == "body" else "invalid_request"), fields
 
 
-async def _on_validation(_: Request, exc: Exception) -> Response:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     code, fields = validation_fields(exc)
+    content_type = request.headers.get("content-type", "")
+    if code == "invalid_body" and "json" not in content_type and request.method != "GET":
+        # FastAPI reads a non-JSON body as raw bytes; "not a dict" would only confuse.
+        hint = FieldError("body", "must be a JSON object sent as Content-Type: application/json")
+        fields = [hint, *(f for f in fields if f.field != "body")]
     summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:3])
     return error_response(422, code, summary, fields=fields)
 

@@ -117,7 +117,8 @@ def _booking_out(booking: Booking) -> BookingOut:
 
 
 def build_rest_router(state: BackendState) -> APIRouter:
-    router = APIRouter(prefix="/api")
+    # Any /api route can meet the `down` fault (503) and the body cap (413).
+    router = APIRouter(prefix="/api", responses=error_responses(413, 503))
     sessions = state.sessions
 
     # -- session (contract section 2) ---------------------------------------------------

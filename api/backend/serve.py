@@ -86,6 +86,10 @@ def build_server(
         logger = logging.getLogger(name)
         if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
             logger.addHandler(logging.NullHandler())
+    if access_log:
+        # uvicorn silences this logger process-wide (propagate=False) for any server started
+        # with access_log=False, and never undoes it.
+        logging.getLogger("uvicorn.access").propagate = True
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, log_level=log_level, access_log=access_log
     )
