@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncGenerator, Generator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -67,8 +66,8 @@ class SessionAuth(httpx.Auth):
         is_graphql = request.url.path.rstrip("/").endswith(self.graphql_path)
         attempt = 1
         while True:
+            # acquire() stamps the send time as it returns; nothing awaits between it and the send.
             ticket = await self.manager.acquire()
-            ticket = replace(ticket, sent_at=self.manager.clock.now())
             request.headers["Authorization"] = f"Bearer {ticket.token.reveal()}"
             request.extensions = {**request.extensions, TICKET_EXTENSION: ticket}
             self.manager.sent(ticket, label)

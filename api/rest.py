@@ -115,12 +115,23 @@ class RestClient:
         return _read(response, model)
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[T]) -> TypeAdapter[T]:
+    # Building a TypeAdapter costs far more than using one: one per model, kept.
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return adapter
+
+
 def _read(response: httpx.Response, model: type[T]) -> T:
     status = response.status_code
     if status >= 400:
         raise _error_for(response)
     try:
-        return TypeAdapter(model).validate_json(response.content)
+        return _adapter(model).validate_json(response.content)
     except ValidationError as exc:
         raise MalformedResponse(
             f"{response.request.method} {response.request.url.path}: unexpected answer "

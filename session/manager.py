@@ -109,6 +109,7 @@ class SessionManager:
         self._listeners: list[DecisionListener] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._wake: asyncio.TimerHandle | None = None
+        self._wake_at = float("inf")
         self._saved_generation = -1
         self._saved_at = float("-inf")
         self.flights_started = 0
@@ -196,7 +197,10 @@ class SessionManager:
         self._handle(e.SignOutRequested())
 
     def clock_jumped(self) -> None:
-        """The QA clock skipped ahead: look at the deadlines again now."""
+        """The QA clock skipped ahead: look at the deadlines again now, and re-arm the timer."""
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
         self._handle(e.Tick())
 
     async def login(self, username: str, password: Secret) -> dict[str, Any]:
@@ -385,18 +389,26 @@ class SessionManager:
     def _reschedule(self) -> None:
         if not self.auto_wake:
             return
-        if self._wake is not None:
-            self._wake.cancel()
-            self._wake = None
         when = self.engine.next_wakeup()
         if when is None:
+            if self._wake is not None:
+                self._wake.cancel()
+                self._wake = None
+            return
+        if self._wake is not None and self._wake_at <= when:
+            # A timer already fires no later than needed; when it does, the tick finds nothing
+            # due and schedules the next one. Accepted calls push the deadline later, so this is
+            # the common case and costs a call nothing.
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
+        if self._wake is not None:
+            self._wake.cancel()
         # From the deadline, not counted down: one timer to the next moment that matters.
         self._wake = loop.call_later(max(0.0, when - self.clock.now()) + 0.001, self._on_wake)
+        self._wake_at = when
 
     def _on_wake(self) -> None:
         self._wake = None

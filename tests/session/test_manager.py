@@ -207,22 +207,35 @@ async def test_rule4_prompt_is_announced_to_listeners_and_stay_refreshes(tmp_pat
 async def test_wakeups_are_scheduled_from_the_deadline_not_counted_down(tmp_path: Path) -> None:
     mgr, backend, clock = make(tmp_path, auto_wake=True)
     await mgr.start()
-    assert mgr.scheduled_wake_in == pytest.approx(TTL - WARN, abs=0.01)
+    mgr.set_active_flow(True)
+    assert mgr.scheduled_wake_in == pytest.approx(TTL - WARN, abs=0.01)  # one timer, to the warning
     clock.advance(100)
     await api_call(mgr, backend)
-    assert mgr.scheduled_wake_in == pytest.approx(TTL - WARN, abs=0.01)  # from the new deadline
+    # The deadline moved later: the armed timer is early, never late; no timer churn per call.
+    wake_in = mgr.scheduled_wake_in
+    assert wake_in is not None and wake_in <= mgr.engine.next_wakeup() - clock.now()  # type: ignore[operator]
+    clock.advance(TTL - WARN)
+    mgr.clock_jumped()  # as the early timer firing would: it re-arms from the deadline
+    assert mgr.view().prompt_visible
+    assert mgr.scheduled_wake_in == pytest.approx(WARN, abs=0.01)  # next: the deadline itself
+    backend.refresh_fault = "error"
+    mgr.answer_prompt(stay=True)
+    await mgr.wait_for_flight()
+    assert mgr.scheduled_wake_in == pytest.approx(1.0, abs=0.01)  # an earlier need re-arms it
     mgr.background()
     assert mgr.scheduled_wake_in is None  # nothing wakes while away
     await mgr.close()
 
 
-async def test_a_due_wakeup_is_scheduled_at_once(tmp_path: Path) -> None:
+async def test_a_clock_jump_is_acted_on_at_once_and_re_arms_the_timer(tmp_path: Path) -> None:
     mgr, _, clock = make(tmp_path, auto_wake=True)
     await mgr.start()
-    clock.advance(TTL - WARN + 5)
-    mgr.user_activity()
+    mgr.set_active_flow(True)
+    clock.advance(TTL - 1)  # a QA skip-ahead past the warning, straight to the last second
+    mgr.clock_jumped()
+    assert mgr.view().prompt_visible
     wake_in = mgr.scheduled_wake_in
-    assert wake_in is not None and wake_in < 0.01
+    assert wake_in is not None and wake_in < 1.01
     await mgr.close()
 
 
