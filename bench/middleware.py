@@ -23,16 +23,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from gql import Client, GraphQLRequest  # noqa: E402
-from gql.transport.httpx import HTTPXAsyncTransport  # noqa: E402
+import httpx
+from gql import Client, GraphQLRequest
+from gql.transport.httpx import HTTPXAsyncTransport
 
-from api import operations  # noqa: E402
-from api.backend.serve import EmbeddedBackend  # noqa: E402
-from api.client import BackendClient  # noqa: E402
-from session.clock import QAClock  # noqa: E402
-from session.policy import Policy  # noqa: E402
-from session.timeline import Timeline  # noqa: E402
+from api import operations
+from api.backend.serve import EmbeddedBackend
+from api.client import BackendClient
+from session.clock import QAClock
+from session.policy import Policy
+from session.timeline import Timeline
 
 TTL = 900.0
 
@@ -63,7 +63,7 @@ async def overhead(client: BackendClient, url: str, rounds: int, calls: int) -> 
         "graphql_plain": lambda: plain_session.execute(me),
     }
     samples: dict[str, list[float]] = {name: [] for name in modes}
-    for name, call in modes.items():  # warm-up: connections, imports, caches
+    for _name, call in modes.items():  # warm-up: connections, imports, caches
         for _ in range(10):
             await call()
     for round_no in range(rounds):
@@ -102,7 +102,9 @@ async def burst(client: BackendClient, n: int) -> tuple[float, int]:
     return time.perf_counter() - start, sum(isinstance(r, BaseException) for r in results)
 
 
-async def bursts(client: BackendClient, qa: httpx.AsyncClient, clock: QAClock, n: int, reps: int) -> dict[str, Any]:
+async def bursts(
+    client: BackendClient, qa: httpx.AsyncClient, clock: QAClock, n: int, reps: int
+) -> dict[str, Any]:
     fresh_times, expired_times, refreshes, failures = [], [], [], 0
     for _ in range(reps):
         await client.rest.whoami()

@@ -118,10 +118,11 @@ async def test_flow_replays_a_call_made_with_a_rotated_out_token_without_recover
 
 
 async def test_graphql_errors_other_than_unauthenticated_are_not_rejections() -> None:
-    auth, manager, backend, _ = await flow_world()
+    auth, _, backend, _ = await flow_world()
     flow = auth.async_auth_flow(httpx.Request("POST", "http://x/graphql", json={"query": "{ a }"}))
     request = await flow.__anext__()
-    body = {"data": None, "errors": [{"message": "UNAUTHENTICATED is a word", "extensions": {"code": "NOT_FOUND"}}]}
+    error = {"message": "UNAUTHENTICATED is a word", "extensions": {"code": "NOT_FOUND"}}
+    body = {"data": None, "errors": [error]}
     with pytest.raises(StopAsyncIteration):
         await flow.asend(answer(request, 200, body))
     assert backend.counters["guest_sessions"] == 1
