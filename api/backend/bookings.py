@@ -19,6 +19,8 @@ from api.backend import catalog
 from api.backend.clock import ServerClock
 
 MAX_DRAFT_DATA_BYTES = 16 * 1024
+# Deeper documents would make the JSON serializer give up (pydantic stops at ~255 levels).
+MAX_DRAFT_DATA_DEPTH = 32
 MAX_DRAFTS_PER_OWNER = 50
 MAX_SEATS_PER_DRAFT = 9
 HOLD_TTL_S = 900.0
@@ -338,7 +340,26 @@ def _check_draft(step: str, data: dict[str, Any]) -> None:
     errors = []
     if not step.strip() or len(step) > 64:
         errors.append(FieldError("step", "must be 1 to 64 characters"))
-    if len(json.dumps(data, separators=(",", ":"))) > MAX_DRAFT_DATA_BYTES:
+    if _depth(data) > MAX_DRAFT_DATA_DEPTH:
+        errors.append(FieldError("data", f"must be nested at most {MAX_DRAFT_DATA_DEPTH} deep"))
+    elif len(json.dumps(data, separators=(",", ":"))) > MAX_DRAFT_DATA_BYTES:
         errors.append(FieldError("data", f"must serialize to at most {MAX_DRAFT_DATA_BYTES} bytes"))
     if errors:
         raise InvalidInput(errors)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest (iterative: the input may be very deep)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -40,6 +40,9 @@ AIRPORTS: dict[str, Airport] = {
 }
 
 CURRENCY = "EUR"
+# The schedule covers these days; outside them, arrival times could overflow `datetime`.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 SEAT_COLUMNS = ("A", "B", "C", "D", "E", "F")
 BUSINESS_ROWS = 3
 _FLIGHT_ID = re.compile(r"^([A-Z]{3})-([A-Z]{3})-(\d{8})-([1-9])$")
@@ -89,9 +92,10 @@ def _distance_km(a: Airport, b: Airport) -> float:
 
 
 def search_flights(origin: str, destination: str, day: date) -> list[Flight]:
-    """The day's flights on a route (1 to 4), sorted by departure; [] for an unknown route."""
+    """The day's flights on a route (1 to 4), sorted by departure; [] for an unknown route
+    or a day outside FIRST_DAY..LAST_DAY."""
     a, b = AIRPORTS.get(origin), AIRPORTS.get(destination)
-    if a is None or b is None or a == b:
+    if a is None or b is None or a == b or not FIRST_DAY <= day <= LAST_DAY:
         return []
     h = _hash(origin, destination, day.isoformat())
     distance = _distance_km(a, b)

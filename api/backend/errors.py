@@ -96,7 +96,7 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return error_response(422, code, summary, fields=fields)
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:

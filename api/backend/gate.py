@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.backend.errors import (
     BEARER_CHALLENGE,
     error_response,
+    graphql_request_error_body,
     graphql_unauthenticated_body,
 )
 from api.backend.sessions import AuthRejected, Session
@@ -78,7 +79,7 @@ def is_introspection_only(body: bytes) -> bool:
         if not isinstance(query, str):
             return False
         document = parse(query)
-    except (ValueError, KeyError, GraphQLError):
+    except (ValueError, KeyError, GraphQLError, RecursionError):
         return False
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -112,6 +113,28 @@ def _only_meta_fields(
     return True
 
 
+def json_body_problem(body: bytes) -> str | None:
+    """What would make this JSON body crash the layers behind us, if anything.
+
+    Python's json module raises RecursionError (not ValueError) on very deep nesting, and
+    accepts lone UTF-16 surrogates ("\\ud800") that cannot be encoded back into a UTF-8
+    answer. Plain syntax errors are left to the route, which names them.
+    """
+    try:
+        parsed = json.loads(body)
+    except RecursionError:
+        return "the JSON is nested too deeply"
+    except json.JSONDecodeError:
+        return None
+    except ValueError as exc:  # e.g. an integer literal longer than Python will convert
+        return f"the JSON cannot be read: {exc}"
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the JSON contains a lone UTF-16 surrogate (an invalid \\uD800-\\uDFFF escape)"
+    return None
+
+
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
     """The whole body, or (b"", True) as soon as it grows past `limit`."""
     chunks: list[bytes] = []
@@ -141,6 +164,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -173,6 +203,10 @@ class Gate:
         body, too_large = await self._body(scope, receive)
         if too_large:
             await self._too_large(scope, send)
+            return
+        problem = json_body_problem(body) if body and _is_json(scope) else None
+        if problem is not None:
+            await error_response(422, "invalid_body", problem)(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -235,6 +269,16 @@ class Gate:
         if too_large:
             await self._too_large(scope, send)
             return
+        if body and (not is_api or _is_json(scope)):
+            problem = json_body_problem(body)
+            if problem is not None:
+                answer = (
+                    error_response(422, "invalid_body", problem)
+                    if is_api
+                    else JSONResponse(graphql_request_error_body(problem), status_code=400)
+                )
+                await answer(scope, receive, send)
+                return
         await self.app(scope, _replay(body, receive), send)
 
     def _authenticate(self, scope: Scope, token: str | None) -> AuthRejected | None:

@@ -180,8 +180,12 @@ class BookingOut(BaseModel):
 # -- QA -----------------------------------------------------------------------------------
 
 
+# Beyond ~30 years, float seconds lose the precision a 60 s TTL needs.
+MAX_SECONDS = 1e9
+
+
 class ClockIn(_In):
-    advance_s: float = Field(ge=0, allow_inf_nan=False)
+    advance_s: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class ClockOut(BaseModel):
@@ -193,7 +197,7 @@ class FaultsIn(_In):
     latency_ms: int | None = Field(default=None, ge=0, le=60_000)
     down: StrictBool | None = None
     graphql_auth_error: Literal["extensions", "http"] | None = None
-    ttl_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    ttl_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class FaultsOut(BaseModel):

@@ -35,6 +35,13 @@ def _booking(**changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 CASES: dict[str, Case] = {
     # session
     "login malformed json": Case("POST", "/api/session/login", 422, "malformed_json",
@@ -114,6 +121,25 @@ CASES: dict[str, Case] = {
     "qa state wrong method": Case("DELETE", "/__qa/state", 405, "method_not_allowed"),
     "qa oversized": Case("POST", "/__qa/reset", 413, "body_too_large", content=BIG, headers=JSON),
     "qa unknown route": Case("GET", "/__qa/nothing", 404, "not_found"),
+    # hostile JSON that the standard library parses but the layers behind it would choke on
+    "draft json nested too deeply": Case("POST", "/api/drafts", 422, "invalid_body",
+                                         content=b'{"step": "s", "data": ' + b"[" * 5000
+                                         + b"]" * 5000 + b"}", headers=JSON,
+                                         mentions="nested too deeply"),
+    "draft data nested past 32": Case("POST", "/api/drafts", 422, "invalid_input",
+                                      json={"step": "s", "data": _nested(40)},
+                                      mentions="data"),
+    "draft lone surrogate": Case("POST", "/api/drafts", 422, "invalid_body",
+                                 content=b'{"step": "\\ud800", "data": {}}', headers=JSON,
+                                 mentions="surrogate"),
+    "login huge integer": Case("POST", "/api/session/login", 422, "invalid_body",
+                               content=b'{"username": ' + b"9" * 5000 + b"}", headers=JSON,
+                               mentions="cannot be read"),
+    "qa clock huge integer": Case("POST", "/__qa/clock", 422, "invalid_body",
+                                  content=b'{"advance_s": ' + b"9" * 5000 + b"}", headers=JSON,
+                                  mentions="cannot be read"),
+    "qa clock beyond 1e9 s": Case("POST", "/__qa/clock", 422, "invalid_body",
+                                  json={"advance_s": 1e300}, mentions="body.advance_s"),
     # anything else
     "unknown route": Case("GET", "/nothing/here", 404, "not_found", mentions="/nothing/here"),
     "unknown api route": Case("GET", "/api/nothing", 404, "not_found"),
@@ -149,6 +175,15 @@ GRAPHQL_CASES: dict[str, Case] = {
     "graphql unknown operation": Case("POST", "/graphql", 200, "",
                                       json={"query": "query A { me { name } }",
                                             "operationName": "B"}, mentions="B"),
+    "graphql json nested too deeply": Case("POST", "/graphql", 400, "BAD_REQUEST",
+                                           content=b"[" * 5000 + b"]" * 5000, headers=JSON,
+                                           mentions="nested too deeply"),
+    "graphql lone surrogate": Case("POST", "/graphql", 400, "BAD_REQUEST",
+                                   content=b'{"query": "{ me { name } }", "variables": '
+                                   b'{"x": "\\udfff"}}', headers=JSON, mentions="surrogate"),
+    "graphql query nested too deeply": Case("POST", "/graphql", 200, "GRAPHQL_PARSE_FAILED",
+                                            json={"query": "{" + "me {" * 3000 + "name"
+                                                  + "}" * 3001}, mentions="nested too deeply"),
     "graphql oversized": Case("POST", "/graphql", 413, "body_too_large", content=BIG,
                               headers=JSON),
     "graphql wrong method": Case("GET", "/graphql", 405, "method_not_allowed"),
@@ -211,3 +246,11 @@ async def test_error_answers_never_echo_a_password(client: httpx.AsyncClient) ->
     r = await client.post("/api/session/login",
                           json={"username": "ada", "password": "s3cret-pw", "extra": 1})
     assert r.status_code == 422 and "s3cret-pw" not in r.text
+
+
+async def test_hostile_json_without_a_token_is_rejected_not_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post("/graphql", content=b"[" * 5000 + b"]" * 5000, headers=JSON)
+    assert r.status_code == 200
+    assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

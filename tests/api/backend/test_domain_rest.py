@@ -247,3 +247,16 @@ def test_luhn_accepts_known_good_numbers_and_rejects_a_changed_digit() -> None:
     for number in ("4242424242424242", "5555555555554444", "378282246310005", "79927398713"):
         assert luhn_ok(number)
         assert not luhn_ok(number[:-1] + str((int(number[-1]) + 1) % 10))
+
+
+async def test_dates_outside_the_schedule_have_no_flights_rather_than_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    h = bearer(await guest_token(client))
+    for day in ("9999-12-31", "0001-01-01"):
+        r = await client.get("/api/flights", params={**SEARCH, "date": day}, headers=h)
+        assert r.status_code == 200 and r.json() == {"flights": []}
+    r = await client.get("/api/flights/LHR-JFK-99991231-1", headers=h)
+    assert r.status_code == 404
+    r = await gql(client, h["Authorization"][7:], '{ fares(flightId: "LHR-JFK-99991231-1") { code } }')
+    assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
