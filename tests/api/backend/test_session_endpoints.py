@@ -318,3 +318,15 @@ async def test_who_am_i_reports_kind_and_user(client: httpx.AsyncClient) -> None
         "kind": "user",
         "user": {"username": "ada", "name": "Ada Lovelace", "email": "ada@example.com"},
     }
+
+
+async def test_public_endpoints_neither_check_nor_extend_a_token(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await guest_token(client)
+    await advance(client, 10)
+    r = await client.post("/api/session/guest", headers=bearer("forged"))
+    assert r.status_code == 201
+    r = await client.post("/api/session/reauth", json={"reauth_key": "x"}, headers=bearer(token))
+    assert r.status_code == 401 and r.json()["error"] == "reauth_rejected"
+    assert (await qa_state(client))["sessions"][0]["expires_in_s"] == TTL_S - 10
