@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
-from api.graphql import GraphQLClient
 from api.middleware import SessionAuth
 from api.models import Profile
 from api.network import NetworkSwitch
@@ -26,9 +26,12 @@ from session.clock import Clock
 from session.manager import SessionManager
 from session.policy import Policy
 from session.port import BackendUnavailable, SessionRejected
-from session.secrets import Secret
+from session.secrets import Fingerprinter, Secret
 from session.store import SessionStore
 from session.timeline import Timeline
+
+if TYPE_CHECKING:
+    from api.graphql import GraphQLClient
 
 InnerTransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
@@ -46,6 +49,7 @@ class BackendClient:
         network: NetworkSwitch | None = None,
         inner_transport: InnerTransportFactory | None = None,
         timeout: float = 10.0,
+        fingerprinter: Fingerprinter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.network = network or NetworkSwitch()
@@ -53,20 +57,30 @@ class BackendClient:
         def connection() -> httpx.AsyncBaseTransport:
             return self.network.transport(inner_transport() if inner_transport else None)
 
-        self.port = HttpSessionPort(self.base_url, transport=connection(), timeout=timeout)
+        self.port = HttpSessionPort(
+            self.base_url, transport=connection(), timeout=timeout, fingerprinter=fingerprinter
+        )
         self.manager = SessionManager(
             port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
         )
         self.auth = SessionAuth(self.manager)
         self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeout)
-        self.graphql = GraphQLClient(
-            f"{self.base_url}/graphql", self.auth, inner_transport=connection(), timeout=timeout
-        )
+        self._connection = connection
+        self._timeout = timeout
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
         self.resync_errors: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.manager.subscribe(self._on_decision)
+
+    @cached_property
+    def graphql(self) -> GraphQLClient:
+        """Built on first use: gql is a tenth of a second of imports the first frame can do without."""
+        from api.graphql import GraphQLClient
+
+        return GraphQLClient(
+            f"{self.base_url}/graphql", self.auth, inner_transport=self._connection(), timeout=self._timeout
+        )
 
     async def start(self) -> None:
         """Resume the stored session or obtain a guest one; then load the profile if signed in."""
@@ -81,7 +95,8 @@ class BackendClient:
             with contextlib.suppress(BaseException):
                 await task
         await self.manager.close()
-        await self.graphql.aclose()
+        if "graphql" in self.__dict__:
+            await self.graphql.aclose()
         await self.rest.aclose()
         await self.port.aclose()
 

@@ -12,7 +12,7 @@ import httpx
 
 from session.events import SessionKind
 from session.port import BackendUnavailable, IssuedSession, SessionRejected
-from session.secrets import Secret
+from session.secrets import Fingerprinter, Secret
 
 
 class HttpSessionPort:
@@ -22,32 +22,47 @@ class HttpSessionPort:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        fingerprinter: Fingerprinter | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self._fingerprinter = fingerprinter
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def start_guest(self) -> IssuedSession:
         body = await self._post("/api/session/guest", expect=201)
-        return IssuedSession(_token(body, "token"), SessionKind.GUEST)
+        return IssuedSession(self._secret(body, "token"), SessionKind.GUEST)
 
     async def login(self, username: str, password: Secret) -> IssuedSession:
         body = await self._post(
             "/api/session/login", json={"username": username, "password": password.reveal()}
         )
-        return _user_session(body)
+        return self._user_session(body)
 
     async def refresh(self, token: Secret) -> Secret:
         body = await self._post("/api/session/refresh", token=token)
-        return _token(body, "token")
+        return self._secret(body, "token")
 
     async def reauth(self, reauth_key: Secret) -> IssuedSession:
         body = await self._post("/api/session/reauth", json={"reauth_key": reauth_key.reveal()})
-        return _user_session(body)
+        return self._user_session(body)
 
     async def sign_out(self, token: Secret) -> None:
         await self._send("DELETE", "/api/session", token=token, expect=204)
+
+    def _secret(self, body: dict[str, Any], field: str) -> Secret:
+        value = body.get(field)
+        if not isinstance(value, str) or not value:
+            raise BackendUnavailable(f"answer has no {field}", transport=False)
+        return Secret(value, self._fingerprinter)
+
+    def _user_session(self, body: dict[str, Any]) -> IssuedSession:
+        user = body.get("user")
+        if body.get("kind") != "user" or not isinstance(user, dict):
+            raise BackendUnavailable("answer is not a user session", transport=False)
+        token, key = self._secret(body, "token"), self._secret(body, "reauth_key")
+        return IssuedSession(token, SessionKind.USER, key, user)
 
     async def _post(
         self, path: str, *, json: Any = None, token: Secret | None = None, expect: int = 200
@@ -90,15 +105,3 @@ def _error_code(response: httpx.Response) -> str:
     return code if isinstance(code, str) else "unknown error"
 
 
-def _token(body: dict[str, Any], field: str) -> Secret:
-    value = body.get(field)
-    if not isinstance(value, str) or not value:
-        raise BackendUnavailable(f"answer has no {field}", transport=False)
-    return Secret(value)
-
-
-def _user_session(body: dict[str, Any]) -> IssuedSession:
-    user = body.get("user")
-    if body.get("kind") != "user" or not isinstance(user, dict):
-        raise BackendUnavailable("answer is not a user session", transport=False)
-    return IssuedSession(_token(body, "token"), SessionKind.USER, _token(body, "reauth_key"), user)

@@ -108,6 +108,7 @@ async def world(protocol: str = "rest", *, held: bool = False) -> AsyncIterator[
         async with httpx.AsyncClient(base_url=backend.url) as qa:
             try:
                 await client.start()
+                assert client.graphql is not None  # built now: connections 0, 1, 2 = port, REST, GraphQL
                 yield World(backend, client, clock, qa, protocol, holders)
             finally:
                 await client.aclose()
