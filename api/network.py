@@ -1,4 +1,5 @@
-"""A switch in front of the network, so QA can take the client offline (requests fail in transport)."""
+"""A switch in front of the network, so QA can take the client offline (requests fail in transport)
+or make the backend's answers malformed (edge case 20), from the keyboard."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ class NetworkSwitch:
 
     def __init__(self) -> None:
         self.online = True
+        self.garble = False  # domain answers (not session endpoints) arrive as nonsense
 
     def transport(self, inner: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncBaseTransport:
         return _SwitchedTransport(self, inner or httpx.AsyncHTTPTransport())
@@ -23,7 +25,12 @@ class _SwitchedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._switch.online:
             raise httpx.ConnectError("the client is offline (QA switch)", request=request)
-        return await self._inner.handle_async_request(request)
+        response = await self._inner.handle_async_request(request)
+        path = request.url.path
+        if self._switch.garble and response.status_code == 200 and not path.startswith("/api/session"):
+            await response.aread()
+            return httpx.Response(200, json={"unexpected": "shape"}, request=request)
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -23,15 +23,21 @@ class StoredSession:
 
 
 class SessionStore:
-    """Reads and writes the stored session atomically; a damaged file reads as no session."""
+    """Reads and writes the stored session atomically; a damaged file reads as no session.
 
-    def __init__(self, path: Path) -> None:
+    `scope` names the backend the session belongs to: a session stored for another backend (an
+    embedded one from an earlier run, on another port) is not offered back.
+    """
+
+    def __init__(self, path: Path, scope: str = "") -> None:
         self.path = path
+        self.scope = scope
 
     def save(self, stored: StoredSession) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "version": 1,
+            "scope": self.scope,
             "kind": stored.kind.value,
             "token": stored.token.reveal(),
             "reauth_key": stored.reauth_key.reveal() if stored.reauth_key else None,
@@ -60,6 +66,8 @@ class SessionStore:
             return None
         try:
             data = json.loads(raw)
+            if data.get("scope", "") != self.scope:
+                return None  # another backend's session: meaningless here
             kind = SessionKind(data["kind"])
             token = Secret(data["token"])
             key = Secret(data["reauth_key"]) if data.get("reauth_key") else None

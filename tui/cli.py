@@ -112,9 +112,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--warn ({warn:g}) must be shorter than --ttl ({args.ttl:g})")
     if args.backend is not None and args.backend_port is not None:
         parser.error("--backend-port pins the embedded backend; it cannot go with --backend")
-    # The TUI arrives with issue 5; until then this launches a placeholder.
-    print(f"{PROG}: the terminal client is not built yet (ttl={args.ttl:g}s, warn={warn:g}s).")
-    print(f"Try `{PROG} backend` for the mock backend.")
+    from pathlib import Path
+
+    from api.backend.serve import bind_problem
+    from tui.app import build_app, data_dir_problem
+    from tui.settings import Settings
+
+    settings = Settings(
+        ttl_s=args.ttl,
+        warn_s=warn,
+        backend_url=args.backend,
+        backend_port=args.backend_port,
+        data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+    )
+    problem = data_dir_problem(settings.data_path)
+    if problem is None and args.backend_port is not None:
+        problem = bind_problem("127.0.0.1", args.backend_port)
+    if problem is not None:
+        parser.error(problem)
+    build_app(settings).run()
     return 0
 
 

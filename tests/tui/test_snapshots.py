@@ -1,0 +1,92 @@
+"""Snapshots of the key screens (SVG, pytest-textual-snapshot). Both clocks are fake and the
+fingerprint salt fixed, so every run draws the same thing; no token can appear in them.
+Update with: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.tui.harness import SIZE, TTL, WARN, Harness, make_app
+
+
+def _driver(data_dir: Path, steps: Callable[[Harness], Any]) -> tuple[Any, Callable[[Pilot[None]], Any]]:
+    app, clock, server_clock = make_app(data_dir)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await app.ready.wait()
+        await pilot.pause()
+        harness = Harness(app, pilot, clock, server_clock)
+        app.refresh_countdown()
+        await steps(harness)
+        app.refresh_countdown()
+        await pilot.pause()
+        app.clear_notifications()
+        await pilot.pause()
+
+    return app, run_before
+
+
+class TestKeyScreens:
+    def test_home_with_the_countdown(self, snap_compare: Any, tmp_path: Path) -> None:
+        async def steps(h: Harness) -> None:
+            await h.advance(13)
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_warning_prompt_over_a_filled_form(self, snap_compare: Any, tmp_path: Path) -> None:
+        async def steps(h: Harness) -> None:
+            await h.pilot.press("b")
+            await h.pilot.pause()
+            await h.fill("origin", "LHR")
+            await h.fill("destination", "CDG")
+            await h.fill("date", "2030-05-01")
+            await h.advance(TTL - WARN + 3)
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_signed_out_message_with_a_saved_draft(self, snap_compare: Any, tmp_path: Path) -> None:
+        async def steps(h: Harness) -> None:
+            await h.sign_in()
+            await h.pilot.press("b")
+            await h.pilot.pause()
+            await h.fill("origin", "AMS")
+            await h.advance(TTL)
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_qa_panel(self, snap_compare: Any, tmp_path: Path) -> None:
+        async def steps(h: Harness) -> None:
+            await h.sign_in()
+            await h.advance(7)
+            await h.pilot.press("f2")
+            await h.pilot.pause()
+            screen = h.app.screen
+            await screen.run_action("fault_refresh('error')")
+            await h.pilot.pause()
+            await h.app.require_client().rest.airports()
+            h.app.screen.poll_server()  # type: ignore[attr-defined]
+            await h.pilot.pause()
+            await h.app.workers.wait_for_complete()
+            h.app.screen.last_action = "(QA actions land here)"  # type: ignore[attr-defined]
+            h.app.screen.redraw()  # type: ignore[attr-defined]
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_no_secret_in_any_snapshot() -> None:
+    """Tokens in these runs all start with `test-secret-`; the password is the demo user's."""
+    folder = Path(__file__).parent / "__snapshots__"
+    snapshots = sorted(folder.rglob("*.svg"))
+    assert len(snapshots) >= 4
+    for snapshot in snapshots:
+        text = snapshot.read_text()
+        assert "test-secret" not in text and "lovelace" not in text, snapshot.name

@@ -1,0 +1,57 @@
+"""Shown after a graceful sign-out (rule 5): what happened, that the draft is safe, how to go on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from api.draft_store import LocalDraft
+from session.decisions import SignOutReason
+from tui.screens.base import AppScreen
+
+_WHY = {
+    SignOutReason.EXPIRED: "Your session expired, so you were signed out.",
+    SignOutReason.RECOVERY_FAILED: "Your session ended and could not be renewed, so you were signed out.",
+    SignOutReason.USER_CHOICE: "You signed out.",
+}
+
+
+class SignedOutScreen(AppScreen):
+    ACTIVE_FLOW = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sign_in", "Sign in"),
+        Binding("escape", "app.pop_screen", "Home"),
+    ]
+
+    def __init__(self, reason: SignOutReason, draft: LocalDraft | None) -> None:
+        super().__init__()
+        self.reason = reason
+        self.draft = draft
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Vertical(id="signed-out"):
+            yield Static("Signed out", classes="title")
+            yield Static(_WHY[self.reason], id="signed-out-why")
+            if self.draft is not None:
+                yield Static(
+                    f"Your booking draft is saved (step '{self.draft.step}'). "
+                    "Sign in again to continue exactly where you left off.",
+                    id="signed-out-draft",
+                )
+            yield Button("Sign in (s)", id="sign-in", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#sign-in", Button).focus()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        await self.action_sign_in()
+
+    async def action_sign_in(self) -> None:
+        from tui.screens.sign_in import SignInScreen
+
+        await self.app.switch_screen(SignInScreen())

@@ -1,0 +1,25 @@
+"""What the app is started with: parsed from the command line, or built by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("sessionkeeper", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ttl_s: float = 900.0
+    warn_s: float = 60.0
+    backend_url: str | None = None  # None: start the embedded backend
+    backend_port: int | None = None  # the embedded backend's port; None: a free one
+    data_dir: Path | None = None  # None: the platform's user data dir
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir if self.data_dir is not None else default_data_dir()
