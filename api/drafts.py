@@ -1,0 +1,416 @@
+"""The booking draft kept on this machine (rule 11), and its copy on the server.
+
+`DraftStore` keeps one current draft per owner ("guest" or "user:<name>") in a sqlite file in the
+data dir: saved on every step and field change, durable when `save` returns, and still there after
+sign-out, a crash or a restart. The local copy is the client's truth; the server's is a copy.
+`DraftSync` pushes it to the server, and recreates the server's copy when the server lost it.
+
+A draft holds personal data, so the file is mode 0600; it never holds a card number or a CVC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from api.errors import BackendFailed, BackendUnreachable, NotAuthenticated, NotFound
+from api.models import Draft
+from api.rest import RestClient
+
+T = TypeVar("T")
+
+GUEST = "guest"
+
+SECRET_KEYS = frozenset({"card_number", "cvc"})
+"""Keys dropped from draft data, at any depth, before it is written (and so before it is pushed).
+Spelling variants count too: cardNumber, Card-Number, CVC."""
+
+# Migration i takes the schema from version i to i + 1; only ever append to this list.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE drafts (
+        owner TEXT PRIMARY KEY,
+        local_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        data TEXT NOT NULL,
+        server_id TEXT,
+        revision INTEGER NOT NULL,
+        updated_wall REAL NOT NULL
+    )
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+# `local_id` tells one draft from the next one of the same owner (after a discard), so a push that
+# was in flight meanwhile cannot attach its server id to the wrong draft. It is set on insert only.
+_UPSERT = """
+    INSERT INTO drafts (owner, local_id, step, data, server_id, revision, updated_wall)
+    VALUES (?, ?, ?, ?, NULL, 1, ?)
+    ON CONFLICT (owner) DO UPDATE SET
+        step = excluded.step,
+        data = excluded.data,
+        revision = drafts.revision + 1,
+        updated_wall = excluded.updated_wall
+    RETURNING server_id, revision
+"""
+_SELECT = "SELECT step, data, server_id, revision, updated_wall, local_id FROM drafts WHERE owner = ?"
+
+# Result codes (the low byte of an extended code) that mean the file is not a usable database.
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+# Result codes that say nothing against the file itself (another program holds its lock, the disk
+# is full or read-only): such a file is never moved aside.
+_CIRCUMSTANTIAL = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM,
+})
+
+
+def owner_key(username: str | None) -> str:
+    """The owner a draft is kept under: GUEST, or "user:<username>" for a signed-in user."""
+    return GUEST if username is None else f"user:{username}"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalDraft:
+    owner: str
+    step: str
+    data: dict[str, Any]
+    server_id: str | None  # the server's copy, once pushed; it may since have been lost
+    revision: int  # +1 on every save of this owner's draft
+    updated_wall: float  # wall time of the latest save
+
+
+class DraftStoreError(Exception):
+    """The draft could not be read or written (disk full, file locked by another program, ...)."""
+
+
+class _Unusable(Exception):
+    """The file opened, but is not a draft database this code can use."""
+
+
+class DraftStore:
+    """One current draft per owner, in a sqlite file. Synchronous: every call is a few microseconds
+    of sqlite work plus, for writes, one fsync.
+
+    A damaged or unreadable file never stops the app: it is renamed to `<name>.corrupt-<n>` (kept
+    for a look, never deleted) and the store starts empty; `moved_aside` says where it went. A file
+    that may well be fine but cannot be used now (written by a newer sessionkeeper, locked by
+    another program for longer than `timeout` seconds, on a full or read-only disk) is left as it
+    is, and the store works in memory; so it does when the data dir cannot be created at all.
+    `persistent` is False then: drafts last only until the app quits.
+
+    Once open, a failure of the disk or the lock surfaces as DraftStoreError: the caller shows it,
+    the draft it tried to save is still in its form. Use a store from one thread (the event loop's).
+    """
+
+    def __init__(self, path: Path, *, wall: Callable[[], float] = time.time, timeout: float = 2.0) -> None:
+        self.path = path
+        self._wall = wall
+        self._timeout = timeout
+        self.moved_aside: Path | None = None
+        self.persistent = True
+        self._conn = self._open()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> DraftStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect_file()
+        except _Unusable:
+            # A newer schema: its drafts belong to the newer app; do not rename or touch them.
+            return self._connect_memory()
+        except sqlite3.DatabaseError as exc:
+            if _code(exc) in _CIRCUMSTANTIAL:
+                return self._connect_memory()
+        except OSError:
+            pass
+        return self._start_afresh()
+
+    def _start_afresh(self) -> sqlite3.Connection:
+        try:
+            self._move_aside()
+            return self._connect_file()
+        except (sqlite3.DatabaseError, OSError, _Unusable):
+            # Not even a fresh file works here (read-only or missing data dir): keep the app going.
+            return self._connect_memory()
+
+    def _connect_file(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created 0600 before sqlite touches it, so it never exists readable by others; sqlite
+        # gives its -wal and -shm files the same mode as the database file.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
+        conn = sqlite3.connect(self.path, timeout=self._timeout)
+        try:
+            if conn.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
+                raise sqlite3.DatabaseError("quick_check found damage")
+            # Before anything that writes: a newer app's file must be left as it is.
+            _migrate(conn)
+            # WAL: a commit is one append and one fsync; FULL: that fsync happens before commit
+            # returns, so a saved draft survives a power cut too, not only a crash of the app.
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            conn.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_memory(self) -> sqlite3.Connection:
+        self.persistent = False
+        conn = sqlite3.connect(":memory:")
+        _migrate(conn)
+        return conn
+
+    def _move_aside(self) -> None:
+        n = 1
+        while self.path.with_name(f"{self.path.name}.corrupt-{n}").exists():
+            n += 1
+        target = self.path.with_name(f"{self.path.name}.corrupt-{n}")
+        self.path.rename(target)
+        self.moved_aside = target
+        # A leftover WAL would be replayed into the fresh database: it goes with the file it belongs to.
+        for suffix in ("-wal", "-shm", "-journal"):
+            sibling = self.path.with_name(self.path.name + suffix)
+            if sibling.exists():
+                sibling.rename(target.with_name(target.name + suffix))
+
+    def _guarded(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `op`; if the file turns out damaged mid-session, starts afresh and runs it again."""
+        try:
+            return op(self._conn)
+        except sqlite3.DatabaseError as exc:
+            if _code(exc) not in _DAMAGED or not self.persistent:
+                raise DraftStoreError(f"draft storage failed: {exc}") from exc
+        self._conn.close()
+        self._conn = self._start_afresh()
+        try:
+            return op(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise DraftStoreError(f"draft storage failed: {exc}") from exc
+
+    # -- drafts ---------------------------------------------------------------------------------
+
+    def save(self, owner: str, step: str, data: dict[str, Any]) -> LocalDraft:
+        """Insert or replace `owner`'s draft; bumps its revision. Committed when this returns.
+
+        Card numbers and CVCs are dropped from `data` first (see SECRET_KEYS); the returned draft
+        shows exactly what was stored. `data` must be JSON-serialisable (TypeError/ValueError if not).
+        """
+        encoded = json.dumps(
+            _without_secrets(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        wall = self._wall()
+
+        def op(conn: sqlite3.Connection) -> tuple[str | None, int]:
+            with conn:
+                # fetchall, not fetchone: the statement must run to its end before the commit.
+                ((server_id, revision),) = conn.execute(
+                    _UPSERT, (owner, uuid.uuid4().hex, step, encoded, wall)
+                ).fetchall()
+            return server_id, revision
+
+        server_id, revision = self._guarded(op)
+        return LocalDraft(owner, step, json.loads(encoded), server_id, revision, wall)
+
+    def load(self, owner: str) -> LocalDraft | None:
+        found = self._guarded(lambda conn: _read(conn, owner))
+        return found[0] if found else None
+
+    def set_server_id(self, owner: str, server_id: str | None) -> None:
+        """Record the id of the server's copy. Not an edit: the revision stays."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("UPDATE drafts SET server_id = ? WHERE owner = ?", (server_id, owner))
+
+        self._guarded(op)
+
+    def discard(self, owner: str) -> None:
+        """Forget `owner`'s draft, after its booking is confirmed."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM drafts WHERE owner = ?", (owner,))
+
+        self._guarded(op)
+
+    def move(self, from_owner: str, to_owner: str) -> LocalDraft | None:
+        """Give `from_owner`'s draft to `to_owner` (a guest signs in); returns `to_owner`'s draft now.
+
+        If `to_owner` already has one, the one saved later by the wall clock is kept, and the other
+        is dropped: it is the draft the person was working on last. A revision count says how often
+        a draft was edited, not how recently, so it only breaks a tie; a full tie keeps the moved
+        one. A moved draft that replaces one gets a revision above both, so an owner's revisions
+        only ever go up. The server id moves with the draft: the server hands a guest's drafts to
+        the user who signs in with that guest's token, and if it did not, the next push recreates
+        the copy.
+        """
+        if from_owner == to_owner:
+            return self.load(to_owner)
+
+        def op(conn: sqlite3.Connection) -> LocalDraft | None:
+            with conn:
+                # IMMEDIATE: nobody else may write between this read and the write below.
+                conn.execute("BEGIN IMMEDIATE")
+                source = _read(conn, from_owner)
+                target = _read(conn, to_owner)
+                if source is None:
+                    return target[0] if target else None
+                moving = source[0]
+                if target is None:
+                    # A row may be there and unreadable (see _read): it must not block the move.
+                    conn.execute("DELETE FROM drafts WHERE owner = ?", (to_owner,))
+                    revision = moving.revision
+                else:
+                    kept = target[0]
+                    if (kept.updated_wall, kept.revision) > (moving.updated_wall, moving.revision):
+                        conn.execute("DELETE FROM drafts WHERE owner = ?", (from_owner,))
+                        return kept
+                    conn.execute("DELETE FROM drafts WHERE owner = ?", (to_owner,))
+                    revision = max(moving.revision, kept.revision) + 1
+                conn.execute(
+                    "UPDATE drafts SET owner = ?, revision = ? WHERE owner = ?",
+                    (to_owner, revision, from_owner),
+                )
+                return LocalDraft(
+                    to_owner, moving.step, moving.data, moving.server_id, revision, moving.updated_wall
+                )
+
+        return self._guarded(op)
+
+    # -- for DraftSync --------------------------------------------------------------------------
+
+    def _snapshot(self, owner: str) -> tuple[LocalDraft, str] | None:
+        return self._guarded(lambda conn: _read(conn, owner))
+
+    def _attach(self, owner: str, local_id: str, expected: str | None, server_id: str) -> bool:
+        """Set the server id only if the draft is still the one pushed and nobody attached another."""
+
+        def op(conn: sqlite3.Connection) -> bool:
+            with conn:
+                cursor = conn.execute(
+                    "UPDATE drafts SET server_id = ? WHERE owner = ? AND local_id = ? AND server_id IS ?",
+                    (server_id, owner, local_id, expected),
+                )
+            return cursor.rowcount == 1
+
+        return self._guarded(op)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        rows = conn.execute("SELECT version FROM schema_version").fetchall()
+        try:
+            version = int(rows[0][0]) if rows else 0
+        except (TypeError, ValueError):
+            raise sqlite3.DatabaseError("unreadable schema version") from None
+        if len(rows) > 1 or version < 0:
+            raise sqlite3.DatabaseError("unreadable schema version")
+        if version > SCHEMA_VERSION:
+            raise _Unusable(f"schema version {version} is newer than this sessionkeeper's")
+        for script in _MIGRATIONS[version:]:
+            conn.execute(script)
+        if not rows:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif version != SCHEMA_VERSION:
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+
+def _read(conn: sqlite3.Connection, owner: str) -> tuple[LocalDraft, str] | None:
+    row = conn.execute(_SELECT, (owner,)).fetchone()
+    if row is None:
+        return None
+    step, encoded, server_id, revision, updated_wall, local_id = row
+    try:
+        data = json.loads(encoded)
+    except (TypeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        # A row sqlite kept but that is not ours to read: no draft, and the next save replaces it.
+        return None
+    return LocalDraft(owner, step, data, server_id, int(revision), float(updated_wall)), local_id
+
+
+def _code(exc: sqlite3.DatabaseError) -> int | None:
+    """The primary result code, or None for an error raised here rather than by sqlite."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _squash(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
+
+
+_SECRET_KEYS = frozenset(_squash(key) for key in SECRET_KEYS)
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _without_secrets(item)
+            for key, item in value.items()
+            if not (isinstance(key, str) and _squash(key) in _SECRET_KEYS)
+        }
+    if isinstance(value, list | tuple):
+        return [_without_secrets(item) for item in value]
+    return value
+
+
+class DraftSync:
+    """Pushes an owner's local draft to the server: the local copy wins, the server's follows."""
+
+    # The session middleware has already tried what can be tried (refresh, re-auth, one replay):
+    # these mean "not now", and a later push retries.
+    _NOT_NOW = (BackendUnreachable, BackendFailed, NotAuthenticated)
+
+    def __init__(self, store: DraftStore, rest: RestClient) -> None:
+        self.store = store
+        self.rest = rest
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def push(self, owner: str) -> Draft | None:
+        """Send `owner`'s draft: PUT to its server copy, or POST when it has none or the server lost
+        it (404: the guest session was renewed, or the draft is someone else's now), recording the
+        new server id. Returns the server's draft, or None if there is no local draft or the
+        backend cannot take it now (unreachable, 5xx, session gone); the local draft is untouched.
+
+        Any other ApiError (InvalidRequest, e.g. data over 16 KiB; MalformedResponse) is raised:
+        retrying will not help, and the caller should say so. The local draft is untouched then too.
+        """
+        # One push per owner at a time: two concurrent first pushes would create two server drafts.
+        lock = self._locks.setdefault(owner, asyncio.Lock())
+        async with lock:
+            snapshot = self.store._snapshot(owner)
+            if snapshot is None:
+                return None
+            local, local_id = snapshot
+            try:
+                if local.server_id is not None:
+                    try:
+                        return await self.rest.update_draft(local.server_id, local.step, local.data)
+                    except NotFound:
+                        pass  # rule 11: the server lost its copy; recreate it below
+                draft = await self.rest.create_draft(local.step, local.data)
+            except self._NOT_NOW:
+                return None
+            self.store._attach(owner, local_id, local.server_id, draft.id)
+            return draft
