@@ -21,7 +21,8 @@ from textual.binding import Binding, BindingType
 from api.backend.app import create_app
 from api.backend.serve import EmbeddedBackend, PortUnavailableError
 from api.client import BackendClient, InnerTransportFactory
-from api.draft_store import DraftStore, DraftSync, LocalDraft
+from api.drafts import DraftStore, DraftStoreError, DraftSync, LocalDraft
+from api.errors import ApiError
 from api.models import Profile
 from session import decisions as d
 from session.clock import Clock, QAClock
@@ -146,8 +147,10 @@ class SessionKeeperApp(App[None]):
         if self.client is None:
             return
         view = self.client.manager.view()
-        for countdown in self.screen.query(Countdown):
-            countdown.show(view, self.username)
+        # The screen under a modal (the prompt) keeps its countdown live too.
+        for screen in self.screen_stack[1:]:
+            for countdown in screen.query(Countdown):
+                countdown.show(view, self.username)
         if self._prompt is not None:
             self._prompt.show_remaining(view.remaining_s)
 
@@ -197,8 +200,11 @@ class SessionKeeperApp(App[None]):
     def _show_prompt(self) -> None:
         from tui.screens.prompt import ExpiryPrompt
 
-        if self._prompt is not None or not getattr(self.screen, "ACTIVE_FLOW", False):
+        screen = self.screen
+        if self._prompt is not None or not getattr(screen, "ACTIVE_FLOW", False):
             return
+        if getattr(screen, "QA_TOOL", False):
+            return  # shown when the flow under the QA panel is back in front (on_flow_entered)
         self._prompt = ExpiryPrompt()
         self.push_screen(self._prompt, self._prompt_answered)
 
@@ -288,12 +294,16 @@ class SessionKeeperApp(App[None]):
 
     def save_draft(
         self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False
-    ) -> LocalDraft:
+    ) -> LocalDraft | None:
         """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
         owner = self.owner()
-        current = self.drafts.load(owner)
-        data = {**(current.data if current else {}), **(updates or {})}
-        saved = self.drafts.save(owner, step, data)
+        try:
+            current = self.drafts.load(owner)
+            data = {**(current.data if current else {}), **(updates or {})}
+            saved = self.drafts.save(owner, step, data)
+        except DraftStoreError as exc:
+            self.say(f"Could not save the draft on disk: {exc}", error=True)
+            return None
         if push and self.draft_sync is not None:
             self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
         return saved
@@ -303,7 +313,10 @@ class SessionKeeperApp(App[None]):
         if self.draft_sync is None:
             return None
         owner = self.owner()
-        await self.draft_sync.push(owner)
+        try:
+            await self.draft_sync.push(owner)
+        except ApiError as exc:  # kept locally whatever the server said; say it, never crash
+            self.say(f"The server did not take the draft: {exc}", error=True)
         draft = self.drafts.load(owner)
         return draft.server_id if draft else None
 

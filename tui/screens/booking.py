@@ -19,11 +19,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from api import validation as forms
+from api import forms
 from api.errors import ApiError
 from api.models import Fare, Flight
 from tui.screens.base import AppScreen
 
+AIRPORTS = ("LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK")
 STEPS = ("search", "flights", "passengers", "seats", "review", "confirmation")
 TITLES = {
     "search": "1 · Search flights",
@@ -80,7 +81,10 @@ class BookingStep(AppScreen):
 
     def on_screen_resume(self) -> None:
         # Opening or going back to a step is a step change: save it (rule 11), data untouched.
-        if not self.keeper.navigating_home:
+        # Coming back from the QA panel or the prompt is not a step change (and must not make
+        # a call, which would move the deadline under the tester's feet).
+        draft = self.keeper.saved_draft()
+        if not self.keeper.navigating_home and (draft is None or draft.step != self.STEP):
             self.keeper.save_draft(self.STEP, push=True)
         super().on_screen_resume()
 
@@ -151,14 +155,14 @@ class SearchStep(BookingStep):
     FIELDS = ("origin", "destination", "date")
 
     def compose_step(self) -> Iterable[Widget]:
-        yield Static("Airports: LHR CDG AMS FRA MAD FCO CPH DUB LIS JFK", classes="hint")
+        yield Static(f"Airports: {' '.join(AIRPORTS)}", classes="hint")
         yield from self.field("origin", "From (airport code)", "e.g. LHR")
         yield from self.field("destination", "To (airport code)", "e.g. CDG")
         yield from self.field("date", "Date (YYYY-MM-DD)", f"e.g. {self.keeper.today().isoformat()}")
 
     def validate(self) -> dict[str, str]:
         return forms.validate_search(
-            self.value("origin"), self.value("destination"), self.value("date"), self.keeper.today()
+            self.value("origin"), self.value("destination"), self.value("date"), self.keeper.today(), AIRPORTS
         )
 
     def advance(self) -> None:
@@ -334,7 +338,7 @@ class SeatsStep(BookingStep):
 
     def validate(self) -> dict[str, str]:
         seat = self.value("seat").strip().upper()
-        problem = forms.seat_code(seat)
+        problem = forms.validate_seat_code(seat)
         if problem:
             return {"seat": problem}
         if self.available and seat not in self.available:
@@ -398,7 +402,7 @@ class ReviewStep(BookingStep):
                 passengers=[{"name": str(data.get("name", "")), "email": str(data.get("email", ""))}],
                 seats=[str(data["seat"])] if data.get("seat") else [],
                 payment={
-                    "card_number": forms.normalise_card(self.value("card_number")),
+                    "card_number": forms.normalise_card_number(self.value("card_number")),
                     "expiry": self.value("expiry").strip(),
                     "cvc": self.value("cvc").strip(),
                 },

@@ -20,7 +20,8 @@ from tui.widgets.countdown import format_remaining
 class ExpiryPrompt(ModalScreen[bool | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,y", "stay", "Stay signed in"),
-        Binding("escape,n", "leave", "Sign out"),
+        # Signing out takes a deliberate key: Escape, pressed by habit, must not end a session.
+        Binding("n", "leave", "Sign out"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from api.draft_store import LocalDraft
+from api.drafts import LocalDraft
 from session.decisions import SignOutReason
 from tui.screens.base import AppScreen
 
