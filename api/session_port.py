@@ -34,9 +34,14 @@ class HttpSessionPort:
         body = await self._post("/api/session/guest", expect=201)
         return IssuedSession(self._secret(body, "token"), SessionKind.GUEST)
 
-    async def login(self, username: str, password: Secret) -> IssuedSession:
+    async def login(
+        self, username: str, password: Secret, guest_token: Secret | None = None
+    ) -> IssuedSession:
+        # With the guest's token, the server ends that session and moves its drafts to the user.
         body = await self._post(
-            "/api/session/login", json={"username": username, "password": password.reveal()}
+            "/api/session/login",
+            json={"username": username, "password": password.reveal()},
+            token=guest_token,
         )
         return self._user_session(body)
 
@@ -103,5 +108,3 @@ def _error_code(response: httpx.Response) -> str:
         return "no JSON body"
     code = body.get("error") if isinstance(body, dict) else None
     return code if isinstance(code, str) else "unknown error"
-
-

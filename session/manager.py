@@ -207,7 +207,12 @@ class SessionManager:
         """Sign in (the password is passed through, never kept). Raises SessionRejected if wrong."""
         await self.wait_for_flight()
         sent_at = self.clock.now()
-        issued = await self.port.login(username, password)
+        guest = (
+            self._token
+            if self.engine.kind is SessionKind.GUEST and self.engine.token_usable(sent_at)
+            else None
+        )
+        issued = await self.port.login(username, password, guest)
         self._adopt(issued)
         self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
         return self.user

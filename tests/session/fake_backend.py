@@ -58,7 +58,9 @@ class FakeBackend:
         sid = self._new_session(SessionKind.GUEST, None)
         return IssuedSession(Secret(self._new_token(sid)), SessionKind.GUEST)
 
-    async def login(self, username: str, password: Secret) -> IssuedSession:
+    async def login(
+        self, username: str, password: Secret, guest_token: Secret | None = None
+    ) -> IssuedSession:
         self._reachable()
         self.counters["logins"] += 1
         expected = USERS.get(username)
