@@ -354,7 +354,8 @@ class SessionEngine:
         elapsed = sent_at - self.last_extension_sent
         if elapsed < self.ttl_s * self.policy.ttl_evidence_fraction:
             return []  # too early to be the TTL: read it as a revocation
-        floor = max(self.policy.min_ttl_s, 2 * self.policy.warn_s)
+        # Never so low that the warning window swallows the whole session.
+        floor = self.policy.warn_s + self.policy.min_ttl_s
         new = max(floor, elapsed * self.policy.ttl_shrink_factor)
         if new >= self.ttl_s:
             return []

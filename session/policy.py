@@ -21,7 +21,7 @@ class Policy:
         reads as a revocation, which says nothing about the TTL.
     ttl_shrink_factor: the lowered estimate is the elapsed time times this factor, so it lands
         below the server's real TTL rather than on it.
-    min_ttl_s: the estimate is never lowered below this (nor below twice the warning window).
+    min_ttl_s: the estimate is never lowered below the warning window plus this.
     """
 
     ttl_s: float = 900.0
