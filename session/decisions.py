@@ -81,6 +81,11 @@ class SignOut:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscardSession:
+    """A session arrived for a flight abandoned at sign-out: revoke it, keep nothing of it."""
+
+
+@dataclass(frozen=True, slots=True)
 class ResyncProfile:
     """After a silent re-authentication: fetch the user's data again, touch no screen."""
 
@@ -134,6 +139,7 @@ Decision = (
     | WarningWindow
     | HidePrompt
     | SignOut
+    | DiscardSession
     | ResyncProfile
     | DeadlineMoved
     | TTLLowered

@@ -101,6 +101,7 @@ class SessionEngine:
         self.last_activity: float | None = None
         self.active_flow = False
         self.flight: Flight | None = None
+        self.abandoned: Flight | None = None  # out when the user signed out; its outcome is void
         self.dead = False  # the current token was rejected
         self.lapsed = False  # the deadline passed; recover on the next call
         self.signed_out = False
@@ -187,14 +188,21 @@ class SessionEngine:
     # -- the one entry point ---------------------------------------------------------------------
 
     def handle(self, event: e.Event, now: float) -> list[d.Decision]:
+        if now < self._now:
+            raise SessionProtocolError(f"time went backwards: {now} after {self._now}")
+        if self.abandoned is not None and _answers(event, self.abandoned):
+            # The outcome of a flight that was out when the user signed out: it changes nothing,
+            # and a session it brought must not sign anyone back in.
+            self._previous_now, self._now = self._now, now
+            self.abandoned = None
+            issued = isinstance(event, e.SessionIssued | e.RefreshSucceeded)
+            return [d.DiscardSession()] if issued else []
         self._check(event, now)
         self._previous_now, self._now = self._now, now
         handler = _HANDLERS[type(event)]
         return handler(self, event, now)
 
     def _check(self, event: e.Event, now: float) -> None:
-        if now < self._now:
-            raise SessionProtocolError(f"time went backwards: {now} after {self._now}")
         allowed = TRANSITIONS[type(event)]
         if allowed is not _ANY:  # most events are legal anywhere: skip working out the state
             state = self.state_at(now)
@@ -428,6 +436,8 @@ class SessionEngine:
             self.prompt_visible = False
             out.append(d.HidePrompt())
         self.signed_out = True
+        if self.flight is not None:
+            self.abandoned, self.flight = self.flight, None
         self.kind = None
         self.deadline = None
         self.dead = self.lapsed = False
@@ -555,6 +565,17 @@ class SessionEngine:
         if self.kind is None:
             return []
         return self._sign_out(d.SignOutReason.USER_CHOICE)
+
+
+def _answers(event: e.Event, flight: Flight) -> bool:
+    """Whether an event is the outcome of that flight."""
+    if isinstance(event, e.RefreshSucceeded | e.RefreshFailed):
+        return flight is Flight.REFRESH
+    if isinstance(event, e.SessionIssued):
+        return {Source.GUEST: Flight.NEW_GUEST, Source.REAUTH: Flight.REAUTH}.get(event.source) is flight
+    if isinstance(event, e.RecoveryFailed):
+        return flight is not Flight.REFRESH
+    return False
 
 
 _Handler = Callable[[SessionEngine, Any, float], list[d.Decision]]

@@ -328,17 +328,26 @@ class SessionManager:
             if flight is Flight.REFRESH:
                 if self._token is None:
                     raise SessionRejected("no token to refresh")
-                self._token = await self.port.refresh(self._token)
-                self._record("refresh_succeeded", token=self._token.fingerprint)
+                token = await self.port.refresh(self._token)
+                if self._abandoned(flight, token):
+                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
+                self._token = token
+                self._record("refresh_succeeded", token=token.fingerprint)
                 self._handle(e.RefreshSucceeded(sent_at))
             elif flight is Flight.REAUTH:
                 if self._reauth_key is None:
                     raise SessionRejected("no reauth key")
-                self._adopt(await self.port.reauth(self._reauth_key))
+                issued = await self.port.reauth(self._reauth_key)
+                if self._abandoned(flight, issued.token):
+                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
+                self._adopt(issued)
                 self._record("reauth_succeeded")
                 self._handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at))
             else:
-                self._adopt(await self.port.start_guest())
+                issued = await self.port.start_guest()
+                if self._abandoned(flight, issued.token):
+                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
+                self._adopt(issued)
                 self._handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at))
             return FlightOutcome(flight, ok=True)
         except asyncio.CancelledError:
@@ -355,9 +364,22 @@ class SessionManager:
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
 
+    def _abandoned(self, flight: Flight, token: Secret) -> bool:
+        """The user signed out while this flight was out: drop what it brought, revoke it."""
+        if self.engine.abandoned is not flight:
+            return False
+        source = {Flight.REAUTH: Source.REAUTH, Flight.NEW_GUEST: Source.GUEST}.get(flight)
+        kind = SessionKind.USER if flight is Flight.REAUTH else SessionKind.GUEST
+        now = self.clock.now()
+        event: e.Event = e.RefreshSucceeded(now) if source is None else e.SessionIssued(kind, source, now)
+        self._record(f"{flight.value}_discarded", token=token.fingerprint)
+        self._handle(event)
+        self._spawn(self._revoke(token))
+        return True
+
     def _fail_flight(self, flight: Flight, *, rejected: bool, transport: bool) -> None:
         self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
-        if self.engine.flight is not flight:
+        if flight not in (self.engine.flight, self.engine.abandoned):
             return
         if flight is Flight.REFRESH:
             self._handle(e.RefreshFailed(rejected=rejected, transport=transport))

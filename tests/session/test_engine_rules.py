@@ -399,3 +399,26 @@ def test_no_call_goes_out_with_a_token_already_known_dead() -> None:
 def test_a_call_past_the_deadline_refreshes_first_since_the_server_may_still_hold_it() -> None:
     eng = engine_with()
     assert eng.handle(e.CallStarting(), 900.5) == [d.StartRefresh()]
+
+
+# -- signing out while a flight is out -------------------------------------------------------------
+
+
+def test_signing_out_during_a_refresh_voids_its_outcome() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    assert eng.handle(e.SignOutRequested(), 841.1) == [d.SignOut(d.SignOutReason.USER_CHOICE)]
+    assert eng.handle(e.RefreshSucceeded(sent_at=841.0), 841.3) == [d.DiscardSession()]
+    assert eng.state is State.SIGNED_OUT and eng.kind is None and eng.generation == 1
+
+
+def test_a_re_authentication_that_lands_after_sign_out_signs_nobody_back_in() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)  # re-auth goes out
+    eng.handle(e.SignOutRequested(), 5.2)
+    out = eng.handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at=5.1), 5.3)
+    assert out == [d.DiscardSession()]
+    assert eng.state is State.SIGNED_OUT
+    # A failure of the abandoned flight is void too, and the next call starts afresh.
+    assert eng.handle(e.CallStarting(), 6.0) == [d.StartGuestSession()]

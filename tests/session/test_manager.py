@@ -385,3 +385,22 @@ async def test_a_session_stored_for_another_backend_is_not_offered_back(tmp_path
     await second.start()
     assert backend.counters["guest_sessions"] == 2 and backend.counters["refreshes"] == 0
     await second.close()
+
+
+async def test_sign_out_during_a_refresh_discards_and_revokes_the_token_it_brings(tmp_path: Path) -> None:
+    mgr, backend, clock = make(tmp_path)
+    await mgr.start()
+    await mgr.login("ada", Secret(PASSWORD))
+    clock.advance(TTL + 1)
+    backend.ttl_s = TTL * 2  # the server still holds the session: the refresh will succeed
+    backend.sessions[backend.session_of(mgr._token).sid].deadline += TTL  # type: ignore[union-attr]
+    backend.refresh_gate = asyncio.Event()
+    call = asyncio.create_task(api_call(mgr, backend))
+    await pile_up()
+    mgr.sign_out()
+    backend.refresh_gate.set()
+    with pytest.raises((SessionEnded, SessionUnavailable)):
+        await call
+    await pile_up()
+    assert mgr.view().state is State.SIGNED_OUT and not mgr.signed_in
+    assert not [s for s in backend.live_sessions() if s.user == "ada"]  # nothing left alive
