@@ -378,10 +378,14 @@ def test_timeline_refuses_a_secret_in_its_details() -> None:
 async def test_a_session_stored_for_another_backend_is_not_offered_back(tmp_path: Path) -> None:
     clock = FakeClock()
     backend = FakeBackend(clock, ttl_s=TTL)
-    first = SessionManager(port=backend, clock=clock, store=SessionStore(tmp_path / "s.json", scope="http://a"))
+    first = SessionManager(
+        port=backend, clock=clock, store=SessionStore(tmp_path / "s.json", scope="http://a")
+    )
     await first.start()
     await first.close()
-    second = SessionManager(port=backend, clock=clock, store=SessionStore(tmp_path / "s.json", scope="http://b"))
+    second = SessionManager(
+        port=backend, clock=clock, store=SessionStore(tmp_path / "s.json", scope="http://b")
+    )
     await second.start()
     assert backend.counters["guest_sessions"] == 2 and backend.counters["refreshes"] == 0
     await second.close()
