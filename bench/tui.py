@@ -75,6 +75,15 @@ def cold_start(argv: list[str], pattern: re.Pattern[bytes]) -> float:
     return seen - start
 
 
+def import_time(python: str, modules: str) -> float:
+    """Wall time of a fresh interpreter that only imports `modules`: the floor under a start."""
+    start = time.perf_counter()
+    subprocess.run(
+        [python, "-c", f"import {modules}"], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    return time.perf_counter() - start
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -96,6 +105,10 @@ def main() -> None:
             pair = [(ours, app, COUNTDOWN), (baseline, bare, re.compile(rb"bare"))]
             for samples, argv, pattern in pair if i % 2 == 0 else reversed(pair):
                 samples.append(cold_start(argv, pattern))
+        floors: dict[str, list[float]] = {"app": [], "bare": []}
+        for _ in range(args.starts):
+            floors["app"].append(import_time(python, "tui.app"))
+            floors["bare"].append(import_time(python, "textual.app, textual.widgets"))
         proc, master = spawn(app)
         drain(master, 30.0, COUNTDOWN)
         drain(master, 2.0)  # let start-up work finish
@@ -111,6 +124,10 @@ def main() -> None:
                 "bare_textual_start_s": round(bare_s, 4),
                 "cold_start_ratio": round(ours_s / bare_s, 4),
                 "cold_start_samples": args.starts,
+                # Where the time goes: importing the app's modules alone (FastAPI, uvicorn, httpx,
+                # pydantic for the embedded backend and the clients) against Textual's.
+                "import_only_s": round(statistics.median(floors["app"]), 4),
+                "bare_import_only_s": round(statistics.median(floors["bare"]), 4),
                 "idle_cpu_percent": round(100 * used / wall, 3),
                 "idle_seconds": round(wall, 2),
             }
