@@ -324,14 +324,18 @@ class SessionEngine:
             out += self._extend(ev.sent_at)
         return out
 
+    def _reached(self, *, transport: bool) -> list[d.Decision]:
+        """A transport failure means offline; any answer from the server, even a 5xx, online."""
+        if not transport:
+            return self._online()
+        if self.offline:
+            return []
+        self.offline = True
+        return [d.ConnectivityChanged(online=False)]
+
     def _on_failed(self, ev: e.ResponseFailed, now: float) -> list[d.Decision]:
         # Rule 2: a transport failure or 5xx moves nothing: the server may never have seen it.
-        if ev.transport and not self.offline:
-            self.offline = True
-            return [d.ConnectivityChanged(online=False)]
-        if not ev.transport:
-            return self._online()
-        return []
+        return self._reached(transport=ev.transport)
 
     def _on_rejected(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
         out = self._online()
@@ -382,12 +386,7 @@ class SessionEngine:
             # Rule 6: a rejected refresh means the session is gone; rule 7.
             self.dead = True
             return [*self._online(), *self._recover()]
-        out: list[d.Decision] = []
-        if ev.transport and not self.offline:
-            self.offline = True
-            out.append(d.ConnectivityChanged(online=False))
-        elif not ev.transport:
-            out += self._online()
+        out = self._reached(transport=ev.transport)
         self.refresh_failures += 1
         assert self.deadline is not None
         retry = now + self.policy.backoff(self.refresh_failures)
@@ -402,12 +401,7 @@ class SessionEngine:
 
     def _on_recovery_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
         flight, self.flight = self.flight, None
-        out: list[d.Decision] = []
-        if ev.transport and not self.offline:
-            self.offline = True
-            out.append(d.ConnectivityChanged(online=False))
-        elif not ev.transport:
-            out += self._online()
+        out = self._reached(transport=ev.transport)
         if flight is Flight.REAUTH and ev.rejected:
             return out + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
         # The network or the server failed us, not the credentials: no sign-out for that alone
