@@ -473,6 +473,11 @@ class SessionEngine:
         return [d.WarningWindow(left, "lapse")]  # an idle user's session is allowed to lapse
 
     def _on_tick(self, ev: e.Tick, now: float) -> list[d.Decision]:
+        due = ev.scheduled_for
+        if due is not None and self.paused_since is None and now - due > self.policy.stop_gap_s:
+            # Stopped from outside (no suspend came first) and woken: this is a resume (rule 9),
+            # whatever the deadline says, or a user would be signed out instead of re-authenticated.
+            return self._returned(now, min(due, now), detected=True)
         if self.paused_since is not None or self.flight is not None:
             return []  # rule 9: nothing while away; a flight's outcome comes as its own event
         if self.kind is None or self.signed_out or self.dead or self.lapsed:
@@ -528,17 +533,21 @@ class SessionEngine:
         detected = self.paused_since is None
         since = self._previous_now if detected else self.paused_since
         assert since is not None
+        return self._returned(now, since, detected=detected)
+
+    def _returned(self, now: float, since: float, *, detected: bool) -> list[d.Decision]:
+        """Rule 9: back in the foreground after being away since `since`."""
         self.paused_since = None
         out: list[d.Decision] = [d.BackgroundEnded(away_s=now - since, detected=detected)]
         if self.kind is None or self.signed_out or self.flight is not None:
             return out
         assert self.deadline is not None
         if self.dead or self.lapsed or now >= self.deadline:
-            # Rule 9, expired: guest gets a new session; a user is re-authenticated silently.
+            # Expired: a guest gets a new session; a user is re-authenticated silently.
             self.lapsed = False
             self.dead = True
             return out + self._recover()
-        # Rule 9, still valid: refresh and restart.
+        # Still valid: refresh and restart.
         self.flight = Flight.REFRESH
         return [*out, d.StartRefresh()]
 

@@ -160,7 +160,14 @@ class SignOutRequested:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Time has passed; the engine checks its deadlines."""
+    """Time has passed; the engine checks its deadlines.
+
+    `scheduled_for`: when a scheduled wake-up was due. One that fires much later than that means
+    the process was stopped (or the machine slept) in between, which is read as a return from
+    the background, not as plain time passing.
+    """
+
+    scheduled_for: float | None = None
 
 
 Event = (

@@ -439,7 +439,8 @@ class SessionManager:
 
     def _on_wake(self) -> None:
         self._wake = None
-        self.tick()
+        # Telling the engine when this wake-up was due lets it notice a stop from outside.
+        self._handle(e.Tick(scheduled_for=self._wake_at))
 
     def _save(self, force: bool = False) -> None:
         engine = self.engine

@@ -22,6 +22,7 @@ class Policy:
     ttl_shrink_factor: the lowered estimate is the elapsed time times this factor, so it lands
         below the server's real TTL rather than on it.
     min_ttl_s: the estimate is never lowered below the warning window plus this.
+    stop_gap_s: a scheduled wake-up this much late means the process was stopped meanwhile.
     """
 
     ttl_s: float = 900.0
@@ -31,9 +32,10 @@ class Policy:
     ttl_evidence_fraction: float = 0.5
     ttl_shrink_factor: float = 0.75
     min_ttl_s: float = 5.0
+    stop_gap_s: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("ttl_s", "warn_s", "min_ttl_s"):
+        for name in ("ttl_s", "warn_s", "min_ttl_s", "stop_gap_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")

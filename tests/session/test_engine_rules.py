@@ -422,3 +422,16 @@ def test_a_re_authentication_that_lands_after_sign_out_signs_nobody_back_in() ->
     assert eng.state is State.SIGNED_OUT
     # A failure of the abandoned flight is void too, and the next call starts afresh.
     assert eng.handle(e.CallStarting(), 6.0) == [d.StartGuestSession()]
+
+
+def test_rule9_a_wake_up_that_fires_long_after_it_was_due_is_read_as_a_resume() -> None:
+    # SIGTSTP from outside, SIGCONT after the deadline: the scheduled wake-up fires first, late.
+    eng = engine_with(SessionKind.USER)
+    out = eng.handle(e.Tick(scheduled_for=840.0), 1500.0)
+    assert out == [d.BackgroundEnded(660.0, detected=True), d.StartReauth()]
+    assert not eng.signed_out
+
+
+def test_a_wake_up_on_time_is_an_ordinary_tick() -> None:
+    eng = engine_with(SessionKind.USER)
+    assert eng.handle(e.Tick(scheduled_for=840.0), 840.5) == [d.WarningWindow(59.5, "lapse")]
