@@ -116,12 +116,14 @@ class SessionEngine:
     # -- reading -------------------------------------------------------------------------------
 
     def state_at(self, now: float) -> State:
-        if self.signed_out:
-            return State.SIGNED_OUT
+        # A flight first: after a sign-out, the next call's guest session is one, and its
+        # outcome must be taken like any other.
         if self.flight is Flight.REFRESH:
             return State.REFRESHING
         if self.flight is not None:
             return State.RECOVERING
+        if self.signed_out:
+            return State.SIGNED_OUT
         if self.paused_since is not None:
             return State.PAUSED
         if self.kind is None or self.deadline is None:
