@@ -1,0 +1,51 @@
+"""The command line: bad arguments exit 2 with one line naming the problem (CONTRACT.md 1)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tui.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--ttl", "-5"], "--ttl"),
+        (["--ttl", "abc"], "--ttl"),
+        (["--ttl", "60", "--warn", "60"], "--warn"),
+        (["--backend", "ftp://example"], "--backend"),
+        (["--backend-port", "70000"], "--backend-port"),
+        (["--backend", "http://127.0.0.1:1", "--backend-port", "9000"], "--backend-port"),
+        (["--bogus"], "--bogus"),
+        (["backend", "--port", "0"], "--port"),
+        (["backend", "--ttl", "0"], "--ttl"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    argv: list[str], names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and names in err and "Traceback" not in err
+
+
+def test_a_pinned_backend_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--backend-port", str(port)])
+    assert exit_info.value.code == 2
+    assert "already in use" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["backend", "--help"]])
+def test_help_exits_0(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
