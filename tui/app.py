@@ -11,30 +11,28 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from api.backend.app import create_app
-from api.backend.serve import EmbeddedBackend, PortUnavailableError
-from api.client import BackendClient, InnerTransportFactory
-from api.drafts import DraftStore, DraftStoreError, DraftSync, LocalDraft
-from api.errors import ApiError
-from api.models import Profile
 from session import decisions as d
 from session.clock import Clock, QAClock
-from session.policy import Policy
 from session.secrets import Fingerprinter
-from session.store import SessionStore
-from session.timeline import Timeline
 from tui.messages import FlowEntered, SignInSucceeded
 from tui.screens.base import AppScreen
 from tui.settings import Settings
 from tui.widgets.banner import Banner
 from tui.widgets.countdown import Countdown
+
+if TYPE_CHECKING:
+    # The backend, the HTTP clients and pydantic are imported once the first frame is up
+    # (in `_start`): they are most of a cold start.
+    from api.backend.serve import EmbeddedBackend
+    from api.client import BackendClient, InnerTransportFactory
+    from api.drafts import DraftStore, DraftSync, LocalDraft
+    from api.models import Profile
 
 
 class SessionKeeperApp(App[None]):
@@ -71,7 +69,7 @@ class SessionKeeperApp(App[None]):
         self.embedded: EmbeddedBackend | None = None
         self.backend_url = settings.backend_url or ""
         self.client: BackendClient | None = None
-        self.drafts = DraftStore(settings.data_path / "drafts.sqlite3")
+        self._drafts: DraftStore | None = None
         self.draft_sync: DraftSync | None = None
         self.ready = asyncio.Event()
         self.startup_error: str | None = None
@@ -91,11 +89,30 @@ class SessionKeeperApp(App[None]):
         self.watch(self, "app_focus", self._focus_changed, init=False)
         await self.push_screen(HomeScreen())
         self.countdown_timer = self.set_interval(self.tick_interval, self.refresh_countdown)
+        # After the first frame is on screen, so the heavy imports of `_start` cannot delay it.
+        self.call_after_refresh(self._begin)
+
+    def _begin(self) -> None:
         # A plain task, not a worker: workers are cancelled before the app's unmount runs.
         self._startup = asyncio.create_task(self._start())
 
+    @property
+    def drafts(self) -> DraftStore:
+        if self._drafts is None:
+            raise RuntimeError("the drafts store opens with the session")
+        return self._drafts
+
     async def _start(self) -> None:
+        from api.backend.app import create_app
+        from api.backend.serve import EmbeddedBackend, PortUnavailableError
+        from api.client import BackendClient
+        from api.drafts import DraftStore, DraftSync
+        from session.policy import Policy
+        from session.store import SessionStore
+        from session.timeline import Timeline
+
         try:
+            self._drafts = DraftStore(self.settings.data_path / "drafts.sqlite3")
             if self.settings.backend_url is None:
                 app = create_app(
                     ttl_s=self.settings.ttl_s,
@@ -139,7 +156,8 @@ class SessionKeeperApp(App[None]):
             await self.client.aclose()
         if self.embedded is not None:
             await self.embedded.stop()
-        self.drafts.close()
+        if self._drafts is not None:
+            self._drafts.close()
 
     # -- what the user sees of the session ------------------------------------------------------
 
@@ -296,7 +314,11 @@ class SessionKeeperApp(App[None]):
         self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False
     ) -> LocalDraft | None:
         """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
+        from api.drafts import DraftStoreError
+
         owner = self.owner()
+        if self._drafts is None:
+            return None
         try:
             current = self.drafts.load(owner)
             data = {**(current.data if current else {}), **(updates or {})}
@@ -313,6 +335,8 @@ class SessionKeeperApp(App[None]):
         if self.draft_sync is None:
             return None
         owner = self.owner()
+        from api.errors import ApiError
+
         try:
             await self.draft_sync.push(owner)
         except ApiError as exc:  # kept locally whatever the server said; say it, never crash
@@ -366,7 +390,7 @@ class SessionKeeperApp(App[None]):
         return f"user:{self.username}" if self.username else "guest"
 
     def saved_draft(self) -> LocalDraft | None:
-        return self.drafts.load(self.owner())
+        return self._drafts.load(self.owner()) if self._drafts is not None else None
 
     async def open_flow(self, step: str | None = None) -> None:
         """Open the booking flow at `step` (or at the saved draft's step), with the saved values."""
@@ -377,6 +401,8 @@ class SessionKeeperApp(App[None]):
 
     async def qa_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """Talk to the backend's QA control (no token, not through the middleware)."""
+        import httpx
+
         async with httpx.AsyncClient(base_url=self.backend_url, timeout=5) as qa:
             response = await qa.post(path, json=body)
             response.raise_for_status()
@@ -384,6 +410,8 @@ class SessionKeeperApp(App[None]):
             return answer
 
     async def qa_state(self) -> dict[str, Any]:
+        import httpx
+
         async with httpx.AsyncClient(base_url=self.backend_url, timeout=5) as qa:
             response = await qa.get("/__qa/state")
             response.raise_for_status()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from api.models import Profile
 from tui.screens.base import AppScreen
+
+if TYPE_CHECKING:
+    from api.models import Profile
 
 
 class HomeScreen(AppScreen):
