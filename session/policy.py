@@ -19,8 +19,8 @@ class Policy:
     ttl_evidence_fraction: an unexpected rejection lowers the TTL estimate (rule 7) only when at
         least this fraction of the assumed TTL had passed since the last extension; an earlier one
         reads as a revocation, which says nothing about the TTL.
-    ttl_shrink_factor: the lowered estimate is the elapsed time times this factor, so it lands
-        below the server's real TTL rather than on it.
+    ttl_shrink_factor: the lowered estimate is the elapsed time times this factor. The server's
+        TTL is known only to be below the elapsed time, so halving lands under it quickly.
     min_ttl_s: the estimate is never lowered below the warning window plus this.
     stop_gap_s: a scheduled wake-up this much late means the process was stopped meanwhile.
     """
@@ -30,7 +30,7 @@ class Policy:
     refresh_backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
     idle_rule: bool = True
     ttl_evidence_fraction: float = 0.5
-    ttl_shrink_factor: float = 0.75
+    ttl_shrink_factor: float = 0.5
     min_ttl_s: float = 5.0
     stop_gap_s: float = 2.0
 

@@ -280,9 +280,9 @@ def test_rule7_rejection_of_a_rotated_out_token_replays_without_another_refresh(
 def test_rule7_rejection_late_in_the_session_lowers_the_ttl_estimate() -> None:
     eng = engine_with()
     out = eng.handle(e.ResponseRejected(sent_at=600.0, generation=1), 600.1)
-    assert out == [d.TTLLowered(old_s=TTL, new_s=450.0), d.StartGuestSession(), d.Replay()]
+    assert out == [d.TTLLowered(old_s=TTL, new_s=300.0), d.StartGuestSession(), d.Replay()]
     eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=600.1), 600.2)
-    assert eng.deadline == pytest.approx(1050.1)
+    assert eng.deadline == pytest.approx(900.1)
 
 
 def test_rule7_failed_re_authentication_signs_out_gracefully() -> None:

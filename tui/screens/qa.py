@@ -139,7 +139,7 @@ class QAPanel(AppScreen):
             lines += [
                 f"session     {session.get('id')} {session.get('kind')} {session.get('user') or ''}",
                 f"remaining   {format_remaining(server_left)}  ({server_left:.1f} s)",
-                f"drift       {drift:+.1f} s  (server - client; never negative)",
+                f"drift       {drift:+.1f} s  (server - client; >= 0 unless the TTL is wrong)",
             ]
         lines += [
             f"TTL         {self.server.get('ttl_s')} s",
