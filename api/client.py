@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ from session.timeline import Timeline
 
 if TYPE_CHECKING:
     from api.graphql import GraphQLClient
+
+log = logging.getLogger(__name__)
 
 InnerTransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
@@ -69,7 +72,6 @@ class BackendClient:
         self._timeout = timeout
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
-        self.resync_errors: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.manager.subscribe(self._on_decision)
 
@@ -123,7 +125,8 @@ class BackendClient:
         try:
             self._set_profile(await self.graphql.me())
         except ApiError as exc:
-            self.resync_errors.append(f"{type(exc).__name__}: {exc}")
+            # Kept: the old profile stays on screen, and the next re-sync tries again.
+            log.warning("profile re-sync failed: %s", type(exc).__name__)
         return self.profile
 
     def _set_profile(self, profile: Profile | None) -> None:

@@ -42,6 +42,9 @@ class Flight(Enum):
     NEW_GUEST = "new_guest"
 
 
+# The flight a session of each source comes from (a login is no flight: the user started it).
+FLIGHT_OF_SOURCE = {Source.GUEST: Flight.NEW_GUEST, Source.REAUTH: Flight.REAUTH}
+
 _ANY = frozenset(State)
 _NOT_IN_FLIGHT = _ANY - {State.REFRESHING, State.RECOVERING}
 
@@ -111,7 +114,6 @@ class SessionEngine:
         self.retry_at: float | None = None
         self.offline = False
         self.paused_since: float | None = None
-        self.resync_after_reauth = False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -210,13 +212,11 @@ class SessionEngine:
             state = self.state_at(now)
             if state not in allowed:
                 raise SessionProtocolError(f"{type(event).__name__} is not legal in state {state.value}")
-        if isinstance(event, e.SessionIssued):
-            expected = {Source.GUEST: Flight.NEW_GUEST, Source.REAUTH: Flight.REAUTH}
-            if self.flight is not expected.get(event.source):
-                raise SessionProtocolError(
-                    f"a session from {event.source.value} while the flight is "
-                    f"{self.flight.value if self.flight else 'none'}"
-                )
+        if isinstance(event, e.SessionIssued) and self.flight is not FLIGHT_OF_SOURCE.get(event.source):
+            raise SessionProtocolError(
+                f"a session from {event.source.value} while the flight is "
+                f"{self.flight.value if self.flight else 'none'}"
+            )
         if isinstance(event, e.PromptAnswered) and not self.prompt_visible:
             raise SessionProtocolError("PromptAnswered while no prompt is shown")
         if isinstance(event, e.SessionRestored) and self.generation != 0:
@@ -577,7 +577,7 @@ def _answers(event: e.Event, flight: Flight) -> bool:
     if isinstance(event, e.RefreshSucceeded | e.RefreshFailed):
         return flight is Flight.REFRESH
     if isinstance(event, e.SessionIssued):
-        return {Source.GUEST: Flight.NEW_GUEST, Source.REAUTH: Flight.REAUTH}.get(event.source) is flight
+        return FLIGHT_OF_SOURCE.get(event.source) is flight
     if isinstance(event, e.RecoveryFailed):
         return flight is not Flight.REFRESH
     return False

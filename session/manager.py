@@ -112,7 +112,6 @@ class SessionManager:
         self._wake_at = float("inf")
         self._saved_generation = -1
         self._saved_at = float("-inf")
-        self.flights_started = 0
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -303,7 +302,6 @@ class SessionManager:
             self._save()
 
     def _start_flight(self, flight: Flight) -> None:
-        self.flights_started += 1
         if self.flight_in_progress:
             # Only the running flight can chain another (a rejected refresh -> re-auth).
             self._chained = flight
@@ -325,30 +323,21 @@ class SessionManager:
     async def _attempt(self, flight: Flight) -> FlightOutcome:
         sent_at = self.clock.now()
         try:
-            if flight is Flight.REFRESH:
-                if self._token is None:
-                    raise SessionRejected("no token to refresh")
-                token = await self.port.refresh(self._token)
-                if self._abandoned(flight, token):
-                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
+            token, issued = await self._obtain(flight)
+            if self.engine.abandoned is flight:
+                # The user signed out while this was out: keep nothing of it, revoke it.
+                self._record(f"{flight.value}_discarded", token=token.fingerprint)
+                self._handle(_success(flight, sent_at))
+                self._spawn(self._revoke(token))
+                return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
+            if issued is None:
                 self._token = token
                 self._record("refresh_succeeded", token=token.fingerprint)
-                self._handle(e.RefreshSucceeded(sent_at))
-            elif flight is Flight.REAUTH:
-                if self._reauth_key is None:
-                    raise SessionRejected("no reauth key")
-                issued = await self.port.reauth(self._reauth_key)
-                if self._abandoned(flight, issued.token):
-                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
-                self._adopt(issued)
-                self._record("reauth_succeeded")
-                self._handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at))
             else:
-                issued = await self.port.start_guest()
-                if self._abandoned(flight, issued.token):
-                    return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
-                self._adopt(issued)
-                self._handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at))
+                self._adopt(issued)  # records token_issued
+                if flight is Flight.REAUTH:
+                    self._record("reauth_succeeded")
+            self._handle(_success(flight, sent_at))
             return FlightOutcome(flight, ok=True)
         except asyncio.CancelledError:
             self._fail_flight(flight, rejected=False, transport=True)
@@ -364,18 +353,19 @@ class SessionManager:
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
 
-    def _abandoned(self, flight: Flight, token: Secret) -> bool:
-        """The user signed out while this flight was out: drop what it brought, revoke it."""
-        if self.engine.abandoned is not flight:
-            return False
-        source = {Flight.REAUTH: Source.REAUTH, Flight.NEW_GUEST: Source.GUEST}.get(flight)
-        kind = SessionKind.USER if flight is Flight.REAUTH else SessionKind.GUEST
-        now = self.clock.now()
-        event: e.Event = e.RefreshSucceeded(now) if source is None else e.SessionIssued(kind, source, now)
-        self._record(f"{flight.value}_discarded", token=token.fingerprint)
-        self._handle(event)
-        self._spawn(self._revoke(token))
-        return True
+    async def _obtain(self, flight: Flight) -> tuple[Secret, IssuedSession | None]:
+        """Ask the port for what the flight is for: a rotated token, or a whole new session."""
+        if flight is Flight.REFRESH:
+            if self._token is None:
+                raise SessionRejected("no token to refresh")
+            return await self.port.refresh(self._token), None
+        if flight is Flight.REAUTH:
+            if self._reauth_key is None:
+                raise SessionRejected("no reauth key")
+            issued = await self.port.reauth(self._reauth_key)
+        else:
+            issued = await self.port.start_guest()
+        return issued.token, issued
 
     def _fail_flight(self, flight: Flight, *, rejected: bool, transport: bool) -> None:
         self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
@@ -458,6 +448,15 @@ class SessionManager:
 
     def _record(self, name: str, **detail: Any) -> None:
         self.timeline.record(self.clock.now(), self.clock.wall(), name, **detail)
+
+
+def _success(flight: Flight, sent_at: float) -> e.Event:
+    """The event that tells the engine a flight came back with a session."""
+    if flight is Flight.REFRESH:
+        return e.RefreshSucceeded(sent_at)
+    kind = SessionKind.USER if flight is Flight.REAUTH else SessionKind.GUEST
+    source = Source.REAUTH if flight is Flight.REAUTH else Source.GUEST
+    return e.SessionIssued(kind, source, sent_at)
 
 
 def _describe(error: BaseException | None) -> str:

@@ -193,10 +193,6 @@ class SessionKeeperApp(App[None]):
     def say(self, text: str, *, error: bool = False) -> None:
         self.notify(text, severity="error" if error else "information", timeout=6)
 
-    @property
-    def session_ready(self) -> bool:
-        return self.client is not None
-
     def require_client(self) -> BackendClient:
         if self.client is None:
             raise RuntimeError("the session is not started yet")

@@ -17,8 +17,3 @@ class FlowEntered(Message):
 @dataclass
 class SignInSucceeded(Message):
     username: str
-
-
-@dataclass
-class BookingFinished(Message):
-    record_locator: str
