@@ -19,7 +19,7 @@ import httpx
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
 from api.middleware import SessionAuth
 from api.models import Profile
-from api.network import NetworkSwitch
+from api.network import NetworkSwitch, call_timeout
 from api.rest import RestClient
 from api.session_port import HttpSessionPort
 from session import decisions as d
@@ -55,21 +55,22 @@ class BackendClient:
         fingerprinter: Fingerprinter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        timeouts = call_timeout(timeout)
         self.network = network or NetworkSwitch()
 
         def connection() -> httpx.AsyncBaseTransport:
             return self.network.transport(inner_transport() if inner_transport else None)
 
         self.port = HttpSessionPort(
-            self.base_url, transport=connection(), timeout=timeout, fingerprinter=fingerprinter
+            self.base_url, transport=connection(), timeout=timeouts, fingerprinter=fingerprinter
         )
         self.manager = SessionManager(
             port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
         )
         self.auth = SessionAuth(self.manager)
-        self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeout)
+        self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeouts)
         self._connection = connection
-        self._timeout = timeout
+        self._timeout = timeouts
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()

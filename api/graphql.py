@@ -44,10 +44,13 @@ class GraphQLClient:
         auth: SessionAuth,
         *,
         inner_transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
     ) -> None:
         transport = HTTPXAsyncTransport(url=url, timeout=timeout, **auth.client_kwargs(inner_transport))
-        self._client = Client(transport=transport, fetch_schema_from_transport=False)
+        # No execute_timeout of gql's own: it would time the whole call, the wait in the connection
+        # pool and for the session's refresh included (see api.network.call_timeout); httpx's
+        # timeouts bound each request already.
+        self._client = Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=None)
         self._session: Any = None
 
     async def connect(self) -> None:

@@ -42,7 +42,7 @@ class RestClient:
         auth: SessionAuth,
         *,
         inner_transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
     ) -> None:
         self.http = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, **auth.client_kwargs(inner_transport)

@@ -21,7 +21,7 @@ class HttpSessionPort:
         base_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
         fingerprinter: Fingerprinter | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
