@@ -1,18 +1,49 @@
 """The event timeline (rule 13): every session event with its time, in memory and as JSON Lines.
 
+`Timeline` holds the latest `capacity` entries in memory for the UI and appends each one, as one
+`TimelineEntry.as_json()` line, to a file in the app's data dir (`timeline.jsonl`):
+
+* Private: the file is created 0600 from its first byte, and an existing file that is looser is
+  tightened when it is opened. A directory Timeline has to create (the file's parent and any
+  missing ancestor) is created 0700; a directory that already exists keeps its mode.
+* Bounded: when a line would take the file past `max_bytes`, the file is renamed to
+  `timeline.jsonl.1` (replacing the older one) and a fresh file is started, so the two files hold
+  at most about 2 x `max_bytes`. A line is never split across files (a single line longer than
+  `max_bytes` gets a file of its own). The size is tracked in memory: no stat per write. When the
+  file is opened, an unfinished last line (a write a failing disk cut short) is cut off.
+* Never in the way: a disk that refuses (open, write, rotate or close) does not make `record()`
+  raise. The timeline goes on in memory, `file_error` says what went wrong, one
+  `timeline_file_failed` entry marks the failure, and the file is tried again at the first record
+  `retry_after_s` after the failed attempt (measured in the `at` values given to `record`; this
+  module reads no clock). The first entry written again is followed by `timeline_file_recovered`.
+  A file that cannot be opened when the Timeline is made is announced at the first record.
+
 Entries carry fingerprints, never secrets: `record` refuses a `Secret` among its details.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from io import FileIO
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from session.secrets import Secret
+
+DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
+DEFAULT_RETRY_AFTER_S = 5.0
+FILE_FAILED = "timeline_file_failed"
+FILE_RECOVERED = "timeline_file_recovered"
+
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,27 +62,53 @@ class TimelineEntry:
 
 
 class Timeline:
-    """A bounded in-memory list for the UI, mirrored to an append-only JSON Lines file."""
+    """A bounded in-memory list for the UI, mirrored to a private, rotated JSON Lines file.
 
-    def __init__(self, path: Path | None = None, *, capacity: int = 1000) -> None:
+    `path=None` keeps the timeline in memory only. `file_error` is None while the file is being
+    written (or there is none), else a short text such as
+    "cannot write timeline.jsonl: No space left on device".
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        capacity: int = 1000,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retry_after_s: float = DEFAULT_RETRY_AFTER_S,
+    ) -> None:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        if retry_after_s < 0:
+            raise ValueError("retry_after_s must not be negative")
         self._entries: deque[TimelineEntry] = deque(maxlen=capacity)
         self._listeners: list[Callable[[TimelineEntry], None]] = []
         self.path = path
-        self._file: IO[str] | None = None
+        self.rotated_path = path.with_name(path.name + ".1") if path is not None else None
+        self.max_bytes = max_bytes
+        self.retry_after_s = retry_after_s
+        self.file_error: str | None = None
+        self._file: FileIO | None = None
+        self._size = 0  # bytes in the current file, tracked in memory
+        self._failed_at: float | None = None  # `at` of the latest failed attempt
+        self._closed = False
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - kept open
+            try:
+                self._open()
+            except OSError as exc:
+                # No `at` to stamp it with yet: announced, and retried from, at the first record.
+                self.file_error = self._describe("write", exc)
+
+    # -- public API ---------------------------------------------------------------------------------
 
     def record(self, at: float, wall: float, name: str, **detail: Any) -> TimelineEntry:
         for key, value in detail.items():
             if isinstance(value, Secret):
                 raise TypeError(f"timeline detail {key!r} is a secret; record its fingerprint")
         entry = TimelineEntry(at, wall, name, detail)
-        self._entries.append(entry)
-        if self._file is not None:
-            self._file.write(entry.as_json() + "\n")
-        for listener in list(self._listeners):
-            listener(entry)
+        notice = self._add(entry, may_retry=True)
+        while notice is not None:  # failed/recovered; never more than two in a row, never retried
+            notice = self._add(notice, may_retry=False)
         return entry
 
     def subscribe(self, listener: Callable[[TimelineEntry], None]) -> None:
@@ -67,6 +124,132 @@ class Timeline:
         return [entry.name for entry in self._entries]
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the file; never raises. Later records stay in memory only."""
+        self._closed = True
+        self._drop_file()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _add(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
+        self._entries.append(entry)
+        notice = self._persist(entry, may_retry=may_retry)
+        for listener in list(self._listeners):
+            listener(entry)
+        return notice
+
+    def _persist(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
+        """Write one line; return the failed/recovered entry to record after it, if any."""
+        if self.path is None or self._closed:
+            return None
+        if self._file is None:
+            if self._failed_at is None:  # the open in __init__ failed: announce it now
+                self._failed_at = entry.at
+                return self._notice(FILE_FAILED, entry, error=self.file_error)
+            if not (may_retry and self._retry_due(entry.at)):
+                return None
+        healthy = self.file_error is None
+        line = (entry.as_json() + "\n").encode("utf-8")
+        doing = "write"
+        try:
+            if self._file is None:
+                self._open()
+            if self._size > 0 and self._size + len(line) > self.max_bytes:
+                doing = "rotate"
+                self._rotate()
+                doing = "write"
+            self._write(line)
+        except OSError as exc:
+            self._drop_file()
+            self.file_error = self._describe(doing, exc)
+            self._failed_at = entry.at
+            return self._notice(FILE_FAILED, entry, error=self.file_error) if healthy else None
+        if healthy:
+            return None
+        self.file_error = None
+        self._failed_at = None
+        return self._notice(FILE_RECOVERED, entry)
+
+    def _retry_due(self, at: float) -> bool:
+        assert self._failed_at is not None
+        # A clock that went backwards must not postpone the retry forever.
+        return at - self._failed_at >= self.retry_after_s or at < self._failed_at
+
+    def _open(self) -> None:
+        assert self.path is not None
+        self._make_parent()
+        # Created 0600 from the first byte: no window in which another user could read it.
+        fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
+                mode = stat.S_IMODE(info.st_mode) & ~0o077
+                os.chmod(fd if os.chmod in os.supports_fd else self.path, mode)
+            size = _drop_partial_line(fd, info.st_size) if stat.S_ISREG(info.st_mode) else 0
+            file = os.fdopen(fd, "ab", buffering=0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._file = file
+        self._size = size
+
+    def _make_parent(self) -> None:
+        assert self.path is not None
+        missing: list[Path] = []
+        directory = self.path.parent
+        while not directory.exists() and directory != directory.parent:
+            missing.append(directory)
+            directory = directory.parent
+        for directory in reversed(missing):
+            directory.mkdir(mode=_DIR_MODE, exist_ok=True)
+
+    def _rotate(self) -> None:
+        assert self.path is not None and self.rotated_path is not None and self._file is not None
+        file, self._file = self._file, None
+        file.close()
+        os.replace(self.path, self.rotated_path)
+        self._open()
+
+    def _write(self, line: bytes) -> None:
+        assert self._file is not None
+        _write_all(self._file.fileno(), line)
+        self._size += len(line)
+
+    def _drop_file(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
+
+    def _describe(self, doing: str, exc: OSError) -> str:
+        name = self.path.name if self.path is not None else "timeline"
+        return f"cannot {doing} {name}: {exc.strerror or exc}"
+
+    @staticmethod
+    def _notice(name: str, after: TimelineEntry, **detail: Any) -> TimelineEntry:
+        return TimelineEntry(after.at, after.wall, name, detail)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_TAIL = 65_536  # far longer than any entry
+
+
+def _drop_partial_line(fd: int, size: int) -> int:
+    """Cut a line a failing disk left unfinished, so the file stays JSON Lines; return the new size."""
+    if size == 0:
+        return 0
+    start = max(0, size - _TAIL)
+    os.lseek(fd, start, os.SEEK_SET)
+    tail = os.read(fd, size - start)
+    if tail.endswith(b"\n"):
+        return size
+    cut = tail.rfind(b"\n")
+    if cut < 0 and start > 0:  # no line end in sight: end the line rather than cut blind
+        _write_all(fd, b"\n")
+        return size + 1
+    os.ftruncate(fd, start + cut + 1)
+    return start + cut + 1

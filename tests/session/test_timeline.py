@@ -1,0 +1,355 @@
+"""The timeline's file: private (0600 in a 0700 dir), bounded by rotation, and never in the session's way."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from session.secrets import Secret
+from session.timeline import FILE_FAILED, FILE_RECOVERED, Timeline, TimelineEntry
+
+RETRY = 5.0
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def events(path: Path) -> list[str]:
+    return [json.loads(line)["event"] for line in lines(path)]
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+# -- private ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_the_file_is_created_0600_even_under_a_permissive_umask(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path)
+    assert mode(path) == 0o600  # from its first byte, before anything is written
+    timeline.record(1.0, 100.0, "started")
+    timeline.close()
+    assert mode(path) == 0o600
+
+
+def test_an_existing_0644_file_is_tightened_to_0600_and_appended_to(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    old = TimelineEntry(0.5, 99.0, "from_an_earlier_run").as_json() + "\n"
+    path.write_text(old)
+    path.chmod(0o644)
+    timeline = Timeline(path)
+    assert mode(path) == 0o600
+    timeline.record(1.0, 100.0, "started")
+    timeline.close()
+    assert events(path) == ["from_an_earlier_run", "started"]
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_missing_directories_are_created_0700(tmp_path: Path) -> None:
+    path = tmp_path / "share" / "sessionkeeper" / "timeline.jsonl"
+    Timeline(path).close()
+    assert mode(tmp_path / "share") == 0o700
+    assert mode(tmp_path / "share" / "sessionkeeper") == 0o700
+    assert mode(path) == 0o600
+
+
+def test_an_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)
+    Timeline(data / "timeline.jsonl").close()
+    assert mode(data) == 0o755
+
+
+def test_each_entry_is_written_as_its_as_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path)
+    written = [
+        timeline.record(1.0, 100.0, "token_issued", token="fp:1234abcd"),
+        timeline.record(2.5, 101.5, "call_sent", op="me", attempt=1),
+        timeline.record(3.0, 102.0, "note", text="ünïcode ✓"),
+    ]
+    timeline.close()
+    assert lines(path) == [entry.as_json() for entry in written]
+    assert list(timeline) == written
+
+
+# -- bounded -----------------------------------------------------------------------------------------
+
+
+def record_many(timeline: Timeline, count: int, start: int = 0) -> list[str]:
+    return [timeline.record(float(i), 1000.0 + i, "tick", n=i).as_json() for i in range(start, start + count)]
+
+
+def test_rotation_keeps_two_files_within_the_bound_and_never_splits_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    max_bytes = 1000
+    timeline = Timeline(path, max_bytes=max_bytes, capacity=10_000)
+    written = record_many(timeline, 500)
+    timeline.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.jsonl", "timeline.jsonl.1"]
+    rotated = path.with_name("timeline.jsonl.1")
+    for file in (rotated, path):
+        raw = file.read_bytes()
+        assert len(raw) <= max_bytes
+        assert raw.endswith(b"\n")  # the last line is whole: lines are never split
+        assert mode(file) == 0o600
+    on_disk = lines(rotated) + lines(path)
+    # the files hold the newest records, in order, the newest of all at the end of timeline.jsonl
+    assert on_disk == written[-len(on_disk) :]
+    assert lines(path)[-1] == written[-1]
+    # and the rotated file was filled close to the bound before the rotation
+    assert len(rotated.read_bytes()) > max_bytes - len(written[-1]) - 1
+    assert len(timeline) == 500  # memory is bounded by capacity alone
+
+
+def test_one_rotation_keeps_every_record_with_the_newest_in_the_live_file(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    line_bytes = len(TimelineEntry(10.0, 1010.0, "tick", {"n": 10}).as_json()) + 1
+    timeline = Timeline(path, max_bytes=line_bytes * 10)
+    written = record_many(timeline, 15, start=10)  # every line the same length
+    timeline.close()
+    rotated = path.with_name("timeline.jsonl.1")
+    assert lines(rotated) == written[:10]
+    assert lines(path) == written[10:]
+    assert len(lines(rotated)) + len(lines(path)) == 15
+
+
+def test_a_second_rotation_replaces_the_older_rotated_file(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    rotated = path.with_name("timeline.jsonl.1")
+    rotated.write_text("stale\n")
+    rotated.chmod(0o644)
+    line_bytes = len(TimelineEntry(10.0, 1010.0, "tick", {"n": 10}).as_json()) + 1
+    timeline = Timeline(path, max_bytes=line_bytes * 4)
+    written = record_many(timeline, 10, start=10)
+    timeline.close()
+    assert lines(rotated) == written[4:8]
+    assert lines(path) == written[8:]
+    assert mode(rotated) == 0o600
+
+
+def test_an_existing_file_past_max_bytes_is_rotated_at_the_first_write(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    old = [TimelineEntry(float(i), 0.0, "old").as_json() for i in range(100)]
+    path.write_text("".join(line + "\n" for line in old))
+    timeline = Timeline(path, max_bytes=500)
+    new = timeline.record(1.0, 100.0, "started").as_json()
+    timeline.close()
+    assert lines(path.with_name("timeline.jsonl.1")) == old
+    assert lines(path) == [new]
+
+
+def test_a_line_longer_than_max_bytes_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path, max_bytes=100)
+    small = timeline.record(1.0, 100.0, "a").as_json()
+    big = timeline.record(2.0, 101.0, "b", blob="x" * 300).as_json()
+    after = timeline.record(3.0, 102.0, "c").as_json()
+    timeline.close()
+    assert lines(path.with_name("timeline.jsonl.1")) == [big]
+    assert lines(path) == [after]
+    assert small not in lines(path)
+
+
+def test_an_unfinished_last_line_is_cut_off_when_the_file_is_opened(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    whole = TimelineEntry(1.0, 100.0, "whole").as_json()
+    path.write_text(whole + "\n" + '{"at": 2.0, "eve')
+    timeline = Timeline(path)
+    new = timeline.record(3.0, 102.0, "next").as_json()
+    timeline.close()
+    assert lines(path) == [whole, new]
+
+
+# -- never in the way -------------------------------------------------------------------------------
+
+
+def directory_in_place(path: Path) -> Callable[[], None]:
+    path.mkdir(parents=True)
+    (path / "keep").write_text("x")
+    return lambda: shutil.rmtree(path)
+
+
+def file_in_place_of_the_directory(path: Path) -> Callable[[], None]:
+    path.parent.write_text("not a directory")
+    return lambda: path.parent.unlink()
+
+
+def read_only_directory(path: Path) -> Callable[[], None]:
+    if os.geteuid() == 0:
+        pytest.skip("root writes through permission bits")
+    path.parent.mkdir()
+    path.parent.chmod(0o500)
+    return lambda: path.parent.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    "obstacle", [directory_in_place, file_in_place_of_the_directory, read_only_directory]
+)
+def test_a_refusing_disk_keeps_the_timeline_in_memory_until_the_file_works_again(
+    tmp_path: Path, obstacle: Callable[[Path], Callable[[], None]]
+) -> None:
+    path = tmp_path / "data" / "timeline.jsonl"
+    remove = obstacle(path)
+    seen: list[str] = []
+    timeline = Timeline(path, retry_after_s=RETRY)
+    timeline.subscribe(lambda entry: seen.append(entry.name))
+    assert timeline.file_error is not None and "timeline.jsonl" in timeline.file_error
+
+    for i in range(5):  # does not raise; memory keeps growing
+        timeline.record(float(i), 100.0 + i, "tick", n=i)
+    assert timeline.names() == ["tick", FILE_FAILED, "tick", "tick", "tick", "tick"]
+    failed = [entry for entry in timeline if entry.name == FILE_FAILED]
+    assert failed[0].detail == {"error": timeline.file_error}
+    assert seen == timeline.names()  # listeners hear of the failure too, after the entry
+
+    remove()
+    timeline.record(RETRY - 0.5, 200.0, "too_soon")  # not retried before retry_after_s
+    assert timeline.file_error is not None
+    assert not path.is_file()
+
+    back = timeline.record(RETRY, 201.0, "back")
+    assert timeline.file_error is None
+    assert timeline.names()[-2:] == ["back", FILE_RECOVERED]
+    later = timeline.record(RETRY + 1, 202.0, "later")
+    timeline.close()
+    assert events(path) == ["back", FILE_RECOVERED, "later"]
+    assert lines(path)[0] == back.as_json() and lines(path)[-1] == later.as_json()
+    assert timeline.names().count(FILE_FAILED) == 1
+    assert timeline.names().count(FILE_RECOVERED) == 1
+    assert mode(path) == 0o600
+
+
+def test_a_failed_retry_waits_again_and_announces_nothing_new(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    remove = directory_in_place(path)
+    timeline = Timeline(path, retry_after_s=RETRY)
+    for at in (0.0, RETRY, 2 * RETRY, 3 * RETRY):  # each a retry that fails again
+        timeline.record(at, 100.0 + at, "tick")
+    assert timeline.names().count(FILE_FAILED) == 1
+    remove()
+    timeline.record(3 * RETRY + 1, 200.0, "too_soon")  # the last failed retry restarted the wait
+    assert not path.exists()
+    timeline.record(4 * RETRY, 201.0, "back")
+    timeline.close()
+    assert events(path) == ["back", FILE_RECOVERED]
+
+
+def test_a_failed_rotation_is_caught_and_retried(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    rotated = path.with_name("timeline.jsonl.1")
+    remove = directory_in_place(rotated)  # os.replace cannot put a file over it
+    line_bytes = len(TimelineEntry(10.0, 1010.0, "tick", {"n": 10}).as_json()) + 1
+    timeline = Timeline(path, max_bytes=line_bytes * 3, retry_after_s=RETRY)
+    written = record_many(timeline, 4, start=10)  # the fourth would pass max_bytes
+    assert timeline.file_error is not None and timeline.file_error.startswith("cannot rotate timeline.jsonl")
+    assert timeline.names() == ["tick"] * 4 + [FILE_FAILED]
+    assert lines(path) == written[:3]  # the full file is left whole
+
+    remove()
+    back = timeline.record(13.0 + RETRY, 2000.0, "back")
+    timeline.close()
+    assert lines(rotated) == written[:3]
+    assert lines(path)[0] == back.as_json()
+    assert events(path) == ["back", FILE_RECOVERED]
+
+
+def test_a_full_disk_mid_write_is_reported_and_the_half_line_dropped_on_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path, retry_after_s=RETRY)
+    first = timeline.record(0.0, 100.0, "first").as_json()
+    inode = path.stat().st_ino
+    real_write = os.write
+    calls: list[int] = []
+
+    def full_disk(fd: int, data: bytes | memoryview) -> int:
+        if os.fstat(fd).st_ino != inode:
+            return real_write(fd, data)
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data)[: len(data) // 2])  # a short write, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full_disk)
+    timeline.record(1.0, 101.0, "cut_short", text="y" * 40)
+    assert timeline.file_error == "cannot write timeline.jsonl: No space left on device"
+    assert timeline.names() == ["first", "cut_short", FILE_FAILED]
+    assert path.read_text().startswith(first + "\n") and not path.read_text().endswith("\n")
+
+    monkeypatch.setattr(os, "write", real_write)
+    timeline.record(1.0 + RETRY, 106.0, "back")
+    timeline.close()
+    assert events(path) == ["first", "back", FILE_RECOVERED]  # valid JSON Lines again
+
+
+def test_close_never_raises(tmp_path: Path) -> None:
+    Timeline().close()
+    healthy = Timeline(tmp_path / "ok" / "timeline.jsonl")
+    healthy.close()
+    healthy.close()
+    path = tmp_path / "broken" / "timeline.jsonl"
+    directory_in_place(path)
+    broken = Timeline(path)
+    broken.record(0.0, 100.0, "tick")
+    broken.close()
+    broken.close()
+    assert broken.names() == ["tick", FILE_FAILED]
+
+
+def test_records_after_close_stay_in_memory_and_never_reopen_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path, retry_after_s=0.0)
+    timeline.record(0.0, 100.0, "before")
+    timeline.close()
+    timeline.record(10.0, 110.0, "after")
+    assert timeline.names() == ["before", "after"]
+    assert events(path) == ["before"]
+    assert timeline.file_error is None
+
+
+def test_a_memory_only_timeline_has_no_file_and_no_error() -> None:
+    timeline = Timeline(capacity=3)
+    for i in range(5):
+        timeline.record(float(i), 100.0 + i, "tick", n=i)
+    assert timeline.file_error is None
+    assert [entry.detail["n"] for entry in timeline] == [2, 3, 4]
+    timeline.close()
+
+
+def test_a_secret_is_still_refused_and_nothing_is_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path)
+    with pytest.raises(TypeError, match="fingerprint"):
+        timeline.record(0.0, 100.0, "token_issued", token=Secret("abc"))
+    timeline.close()
+    assert len(timeline) == 0
+    assert path.read_text() == ""
+
+
+@pytest.mark.parametrize("kwargs", [{"max_bytes": 0}, {"retry_after_s": -1.0}])
+def test_nonsense_limits_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Timeline(**kwargs)  # type: ignore[arg-type]
