@@ -68,6 +68,7 @@ class Booking(_Out):
     total: Money
     draft_id: str | None = None
     card_last4: str
+    points_earned: int = 0  # loyalty points the booking earned; older backends don't send it
 
 
 class WhoAmI(_Out):

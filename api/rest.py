@@ -35,6 +35,10 @@ class _Drafts(BaseModel):
     drafts: list[Draft]
 
 
+class _Bookings(BaseModel):
+    bookings: list[Booking]
+
+
 class RestClient:
     def __init__(
         self,
@@ -95,6 +99,10 @@ class RestClient:
             "draft_id": draft_id,
         }
         return await self._call("POST", "/api/bookings", Booking, json=body)
+
+    async def list_bookings(self) -> list[Booking]:
+        """The session owner's bookings, newest first (a user's from all their sessions)."""
+        return (await self._call("GET", "/api/bookings", _Bookings)).bookings
 
     async def _call(
         self,

@@ -114,6 +114,15 @@ class Booking:
     created_at: float
     draft_id: str | None
     card_last4: str
+    points_earned: int = 0  # loyalty points credited when it was made (0 for a guest)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What `BookingDesk.transfer` handed from a guest session to a user."""
+
+    drafts: int
+    bookings: int
 
 
 def luhn_ok(digits: str) -> bool:
@@ -204,17 +213,21 @@ class BookingDesk:
         draft.updated_at = self._clock.now()
         return draft
 
-    def transfer(self, old_owner: str, new_owner: str) -> int:
-        """A guest who signs in keeps what they built: drafts and holds move to the user."""
-        moved = 0
+    def transfer(self, old_owner: str, new_owner: str) -> Moved:
+        """A guest who signs in keeps what they built: drafts, holds and bookings move to the user."""
+        drafts = bookings = 0
         for draft in self._drafts.values():
             if draft.owner == old_owner:
                 draft.owner = new_owner
-                moved += 1
+                drafts += 1
         for hold in self._holds.values():
             if hold.owner == old_owner:
                 hold.owner = new_owner
-        return moved
+        for booking in self._bookings.values():
+            if booking.owner == old_owner:
+                booking.owner = new_owner
+                bookings += 1
+        return Moved(drafts=drafts, bookings=bookings)
 
     # -- seats ------------------------------------------------------------------------
 
@@ -306,15 +319,17 @@ class BookingDesk:
             draft.booking = locator
         return booking
 
+    def list_bookings(self, owner: str) -> list[Booking]:
+        """The owner's bookings, newest first (the order they were made in)."""
+        return [b for b in reversed(self._bookings.values()) if b.owner == owner]
+
     def get_booking(self, owner: str, locator: str) -> Booking:
         booking = self._bookings.get(locator)
         if booking is None or booking.owner != owner:
             raise NotFound("booking")
         return booking
 
-    def _seat_errors(
-        self, owner: str, flight: catalog.Flight, request: BookingRequest
-    ) -> list[FieldError]:
+    def _seat_errors(self, owner: str, flight: catalog.Flight, request: BookingRequest) -> list[FieldError]:
         errors = []
         if len(request.seats) > len(request.passengers):
             errors.append(FieldError("seats", "more seats than passengers"))

@@ -86,9 +86,7 @@ def _domain_errors(resolver: Callable[..., R]) -> Callable[..., R]:
             raise GraphQLError(exc.detail, extensions={"code": exc.code.upper()}) from None
         except InvalidInput as exc:
             fields = [{"field": e.field, "message": e.message} for e in exc.errors]
-            raise GraphQLError(
-                str(exc), extensions={"code": "BAD_USER_INPUT", "fields": fields}
-            ) from None
+            raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT", "fields": fields}) from None
 
     return wrapped
 
@@ -150,18 +148,19 @@ def resolve_seat_map(_root: Any, info: Info, flightId: str) -> dict[str, Any]:
 
 @_domain_errors
 def resolve_me(_root: Any, info: Info) -> dict[str, Any] | None:
-    _state, session = _context(info)
+    state, session = _context(info)
     user = DEMO_USERS.get(session.user) if session.user is not None else None
     if user is None:
         return None
+    loyalty = state.loyalty.loyalty(user.username)  # the live balance, not the seed
     return {
         "username": user.username,
         "name": user.name,
         "email": user.email,
         "loyalty": {
-            "tier": user.loyalty.tier,
-            "points": user.loyalty.points,
-            "memberSince": user.loyalty.member_since,
+            "tier": loyalty.tier,
+            "points": loyalty.points,
+            "memberSince": loyalty.member_since,
         },
     }
 

@@ -175,6 +175,16 @@ class BookingOut(BaseModel):
     total: MoneyOut
     draft_id: str | None
     card_last4: str
+    points_earned: int = Field(
+        ge=0,
+        description="loyalty points this booking earned when it was made: 1 per whole euro of the"
+        " total times the tier multiplier (BLUE 1, SILVER 1.5, GOLD 2, PLATINUM 3), rounded down;"
+        " 0 for a guest",
+    )
+
+
+class BookingsOut(BaseModel):
+    bookings: list[BookingOut] = Field(description="newest first")
 
 
 # -- QA -----------------------------------------------------------------------------------
@@ -263,4 +273,3 @@ class StateOut(BaseModel):
 class ResetOut(BaseModel):
     reset: Literal[True] = True
     now: float
-

@@ -21,6 +21,7 @@ from api.backend.models import (
     AirportsOut,
     BookingIn,
     BookingOut,
+    BookingsOut,
     DraftIn,
     DraftOut,
     DraftsOut,
@@ -113,6 +114,7 @@ def _booking_out(booking: Booking) -> BookingOut:
         total=MoneyOut(amount_cents=booking.total_cents, currency=catalog.CURRENCY),
         draft_id=booking.draft_id,
         card_last4=booking.card_last4,
+        points_earned=booking.points_earned,
     )
 
 
@@ -124,7 +126,10 @@ def build_rest_router(state: BackendState) -> APIRouter:
     # -- session (contract section 2) ---------------------------------------------------
 
     @router.post(
-        "/session/guest", status_code=201, response_model=GuestSessionOut, tags=["session"],
+        "/session/guest",
+        status_code=201,
+        response_model=GuestSessionOut,
+        tags=["session"],
         summary="Start a guest session",
     )
     def create_guest_session() -> GuestSessionOut:
@@ -134,10 +139,13 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return GuestSessionOut(token=issued.token)
 
     @router.post(
-        "/session/login", response_model=UserSessionOut, tags=["session"],
-        responses=error_responses(401, 422), summary="Sign in with username and password",
+        "/session/login",
+        response_model=UserSessionOut,
+        tags=["session"],
+        responses=error_responses(401, 422),
+        summary="Sign in with username and password",
         description="A live guest token in the Authorization header is ended (renew on privilege"
-        " change) and that guest's drafts and seat holds move to the user.",
+        " change) and that guest's drafts, seat holds and bookings move to the user.",
     )
     def login(body: LoginIn, request: Request) -> UserSessionOut:
         user = check_credentials(body.username, body.password)
@@ -150,13 +158,21 @@ def build_rest_router(state: BackendState) -> APIRouter:
         if guest is not None and guest.kind == "guest":
             sessions.end(guest, "upgraded_to_user", revoke_reauth_keys=True)
             moved = state.desk.transfer(guest.owner_key(), issued.session.owner_key())
-            log.info("guest session %s ended by sign-in; %d drafts moved", guest.id, moved)
+            log.info(
+                "guest session %s ended by sign-in; %d drafts and %d bookings moved",
+                guest.id,
+                moved.drafts,
+                moved.bookings,
+            )
         log.info("session %s (user %s) created by login", issued.session.id, user.username)
         return _user_session_out(issued)
 
     @router.post(
-        "/session/refresh", response_model=RefreshOut, tags=["session"],
-        responses=error_responses(401, 503), summary="Rotate the token",
+        "/session/refresh",
+        response_model=RefreshOut,
+        tags=["session"],
+        responses=error_responses(401, 503),
+        summary="Rotate the token",
         description="The new token is on the same session. The old one keeps working for"
         " grace_s (default 30 s) by the server clock.",
     )
@@ -166,8 +182,11 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return RefreshOut(token=token)
 
     @router.post(
-        "/session/reauth", response_model=UserSessionOut, tags=["session"],
-        responses=error_responses(401, 422), summary="New user session from a reauth key",
+        "/session/reauth",
+        response_model=UserSessionOut,
+        tags=["session"],
+        responses=error_responses(401, 422),
+        summary="New user session from a reauth key",
         description="The key is single-use: the answer carries its replacement.",
     )
     def reauth(body: ReauthIn) -> UserSessionOut:
@@ -179,8 +198,12 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return _user_session_out(issued)
 
     @router.delete(
-        "/session", status_code=204, response_class=Response, tags=["session"],
-        responses=error_responses(*_AUTH_ERRORS), summary="Sign out",
+        "/session",
+        status_code=204,
+        response_class=Response,
+        tags=["session"],
+        responses=error_responses(*_AUTH_ERRORS),
+        summary="Sign out",
         description="Revokes the session (every token of it) and its reauth key.",
     )
     def sign_out(session: SessionDep) -> Response:
@@ -190,19 +213,22 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return Response(status_code=204)
 
     @router.get(
-        "/session", response_model=WhoAmIOut, tags=["session"],
-        responses=error_responses(*_AUTH_ERRORS), summary="Who this token belongs to",
+        "/session",
+        response_model=WhoAmIOut,
+        tags=["session"],
+        responses=error_responses(*_AUTH_ERRORS),
+        summary="Who this token belongs to",
     )
     def who_am_i(session: SessionDep) -> WhoAmIOut:
         user = DEMO_USERS.get(session.user) if session.user is not None else None
-        return WhoAmIOut(
-            session_id=session.id, kind=session.kind, user=_user_out(user) if user else None
-        )
+        return WhoAmIOut(session_id=session.id, kind=session.kind, user=_user_out(user) if user else None)
 
     # -- catalog ------------------------------------------------------------------------
 
     @router.get(
-        "/airports", response_model=AirportsOut, tags=["catalog"],
+        "/airports",
+        response_model=AirportsOut,
+        tags=["catalog"],
         responses=error_responses(*_AUTH_ERRORS),
     )
     def list_airports(_session: SessionDep) -> AirportsOut:
@@ -214,12 +240,13 @@ def build_rest_router(state: BackendState) -> APIRouter:
         )
 
     @router.get(
-        "/flights", response_model=FlightsOut, tags=["catalog"],
-        responses=error_responses(*_AUTH_ERRORS, 422), summary="Search flights",
+        "/flights",
+        response_model=FlightsOut,
+        tags=["catalog"],
+        responses=error_responses(*_AUTH_ERRORS, 422),
+        summary="Search flights",
     )
-    def search_flights(
-        _session: SessionDep, search: Annotated[FlightSearchIn, Query()]
-    ) -> FlightsOut:
+    def search_flights(_session: SessionDep, search: Annotated[FlightSearchIn, Query()]) -> FlightsOut:
         for name in ("origin", "destination"):
             code = getattr(search, name)
             if code not in catalog.AIRPORTS:
@@ -230,7 +257,9 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return FlightsOut(flights=[_flight_out(f) for f in found])
 
     @router.get(
-        "/flights/{flight_id}", response_model=FlightOut, tags=["catalog"],
+        "/flights/{flight_id}",
+        response_model=FlightOut,
+        tags=["catalog"],
         responses=error_responses(*_AUTH_ERRORS, 404),
     )
     def get_flight(_session: SessionDep, flight_id: str) -> FlightOut:
@@ -242,7 +271,10 @@ def build_rest_router(state: BackendState) -> APIRouter:
     # -- drafts -------------------------------------------------------------------------
 
     @router.post(
-        "/drafts", status_code=201, response_model=DraftOut, tags=["drafts"],
+        "/drafts",
+        status_code=201,
+        response_model=DraftOut,
+        tags=["drafts"],
         responses=error_responses(*_AUTH_ERRORS, 409, 422),
         description="A user's draft belongs to the user; a guest's to that guest session.",
     )
@@ -252,22 +284,29 @@ def build_rest_router(state: BackendState) -> APIRouter:
         return _draft_out(draft)
 
     @router.get(
-        "/drafts", response_model=DraftsOut, tags=["drafts"],
+        "/drafts",
+        response_model=DraftsOut,
+        tags=["drafts"],
         responses=error_responses(*_AUTH_ERRORS),
     )
     def list_drafts(session: SessionDep) -> DraftsOut:
         return DraftsOut(drafts=[_draft_out(d) for d in state.desk.list_drafts(session.owner_key())])
 
     @router.get(
-        "/drafts/{draft_id}", response_model=DraftOut, tags=["drafts"],
+        "/drafts/{draft_id}",
+        response_model=DraftOut,
+        tags=["drafts"],
         responses=error_responses(*_AUTH_ERRORS, 404),
     )
     def get_draft(session: SessionDep, draft_id: str) -> DraftOut:
         return _draft_out(state.desk.get_draft(session.owner_key(), draft_id))
 
     @router.put(
-        "/drafts/{draft_id}", response_model=DraftOut, tags=["drafts"],
-        responses=error_responses(*_AUTH_ERRORS, 404, 422), summary="Replace step and data",
+        "/drafts/{draft_id}",
+        response_model=DraftOut,
+        tags=["drafts"],
+        responses=error_responses(*_AUTH_ERRORS, 404, 422),
+        summary="Replace step and data",
     )
     def update_draft(session: SessionDep, draft_id: str, body: DraftIn) -> DraftOut:
         draft = state.desk.update_draft(session.owner_key(), draft_id, body.step, body.data)
@@ -276,8 +315,12 @@ def build_rest_router(state: BackendState) -> APIRouter:
     # -- bookings -----------------------------------------------------------------------
 
     @router.post(
-        "/bookings", status_code=201, response_model=BookingOut, tags=["bookings"],
-        responses=error_responses(*_AUTH_ERRORS, 404, 409, 422), summary="Book and pay",
+        "/bookings",
+        status_code=201,
+        response_model=BookingOut,
+        tags=["bookings"],
+        responses=error_responses(*_AUTH_ERRORS, 404, 409, 422),
+        summary="Book and pay",
         description="422 `invalid_input` lists each bad field (passengers[i].email,"
         " payment.card_number, ...). 409 `draft_already_booked` if the draft was booked.",
     )
@@ -291,12 +334,28 @@ def build_rest_router(state: BackendState) -> APIRouter:
             draft_id=body.draft_id,
         )
         booking = state.desk.book(session.owner_key(), request)
+        if session.user is not None:  # only members earn points; see api/backend/loyalty.py
+            booking.points_earned = state.loyalty.earn(session.user, booking.total_cents)
         state.counters.bookings += 1
         log.info("booking %s created (session %s)", booking.locator, session.id)
         return _booking_out(booking)
 
     @router.get(
-        "/bookings/{record_locator}", response_model=BookingOut, tags=["bookings"],
+        "/bookings",
+        response_model=BookingsOut,
+        tags=["bookings"],
+        responses=error_responses(*_AUTH_ERRORS),
+        summary="My bookings, newest first",
+        description="A signed-in user's bookings from any of their sessions (a guest session's"
+        " bookings included once it signed in); a guest's: those made with that guest session.",
+    )
+    def list_bookings(session: SessionDep) -> BookingsOut:
+        return BookingsOut(bookings=[_booking_out(b) for b in state.desk.list_bookings(session.owner_key())])
+
+    @router.get(
+        "/bookings/{record_locator}",
+        response_model=BookingOut,
+        tags=["bookings"],
         responses=error_responses(*_AUTH_ERRORS, 404),
     )
     def get_booking(session: SessionDep, record_locator: str) -> BookingOut:

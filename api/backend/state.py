@@ -1,4 +1,4 @@
-"""Everything one backend instance holds: clock, sessions, bookings, faults and counters.
+"""Everything one backend instance holds: clock, sessions, bookings, loyalty, faults and counters.
 
 One `BackendState` per app, so two apps in one process (tests, an embedded server next to a
 foreground one) never share anything.
@@ -14,6 +14,7 @@ from typing import Literal
 
 from api.backend.bookings import BookingDesk
 from api.backend.clock import ServerClock
+from api.backend.loyalty import LoyaltyLedger
 from api.backend.sessions import SessionStore
 
 log = logging.getLogger("sessionkeeper.backend")
@@ -84,10 +85,9 @@ class BackendState:
     ) -> None:
         self.initial_ttl_s = ttl_s
         self.clock = ServerClock(clock)
-        self.sessions = SessionStore(
-            self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory
-        )
+        self.sessions = SessionStore(self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory)
         self.desk = BookingDesk(self.clock, today if today is not None else self._calendar_today)
+        self.loyalty = LoyaltyLedger()
         self.faults = Faults()
         self.counters = Counters()
 
@@ -96,7 +96,7 @@ class BackendState:
         return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.clock.offset, UTC).date()
 
     def reset(self) -> None:
-        """Sessions, reauth keys, counters, faults, TTL and bookings back to the start.
+        """Sessions, reauth keys, counters, faults, TTL, bookings and loyalty points back to the start.
 
         The clock keeps its offset: time never runs backwards, and a client that skipped
         ahead with the server stays in step with it.
@@ -104,6 +104,7 @@ class BackendState:
         self.sessions.clear()
         self.sessions.ttl_s = self.initial_ttl_s
         self.desk.clear()
+        self.loyalty.clear()
         self.faults = Faults()
         self.counters = Counters()
         log.info("state reset")

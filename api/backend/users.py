@@ -1,4 +1,8 @@
-"""The demo accounts: credentials, profiles and loyalty data (seeded, never change)."""
+"""The demo accounts: credentials, profiles and the seed of their loyalty data.
+
+Everything here is frozen and shared by every backend in the process; the live point balances
+(which bookings raise) are per backend, in `loyalty.py`.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,23 @@ class User:
 DEMO_USERS: dict[str, User] = {
     user.username: user
     for user in (
-        User("ada", "Ada Lovelace", "ada@example.com", Loyalty("GOLD", 48_250, "2015-12-10"),
-             password="lovelace"),
-        User("grace", "Grace Hopper", "grace@example.com", Loyalty("PLATINUM", 131_900,
-             "2009-12-09"), password="hopper"),
-        User("alan", "Alan Turing", "alan@example.com", Loyalty("BLUE", 1_200, "2024-06-23"),
-             password="turing"),
+        User(
+            "ada",
+            "Ada Lovelace",
+            "ada@example.com",
+            Loyalty("GOLD", 48_250, "2015-12-10"),
+            password="lovelace",
+        ),
+        User(
+            "grace",
+            "Grace Hopper",
+            "grace@example.com",
+            Loyalty("PLATINUM", 131_900, "2009-12-09"),
+            password="hopper",
+        ),
+        User(
+            "alan", "Alan Turing", "alan@example.com", Loyalty("BLUE", 1_200, "2024-06-23"), password="turing"
+        ),
     )
 }
 

@@ -57,32 +57,45 @@ async def test_live_user_books_a_flight_over_rest_and_graphql(
     live_backend: EmbeddedBackend,
 ) -> None:
     async with httpx.AsyncClient(base_url=live_backend.url) as client:
-        r = await client.post("/api/session/login",
-                              json={"username": "grace", "password": "hopper"})
+        r = await client.post("/api/session/login", json={"username": "grace", "password": "hopper"})
         h = bearer(r.json()["token"])
         params = {"origin": "LHR", "destination": "CDG", "date": "2025-06-01"}
         flight = (await client.get("/api/flights", params=params, headers=h)).json()["flights"][0]
-        draft = (await client.post("/api/drafts", json={"step": "seat", "data": {}},
-                                   headers=h)).json()
-        seat_map = await client.post("/graphql", headers=h, json={
-            "query": "query($f: ID!) { seatMap(flightId: $f) { rows { seats { code status } } } }",
-            "variables": {"f": flight["id"]},
-        })
+        draft = (await client.post("/api/drafts", json={"step": "seat", "data": {}}, headers=h)).json()
+        seat_map = await client.post(
+            "/graphql",
+            headers=h,
+            json={
+                "query": "query($f: ID!) { seatMap(flightId: $f) { rows { seats { code status } } } }",
+                "variables": {"f": flight["id"]},
+            },
+        )
         rows = seat_map.json()["data"]["seatMap"]["rows"]
         seat = next(s["code"] for row in rows for s in row["seats"] if s["status"] == "AVAILABLE")
-        hold = await client.post("/graphql", headers=h, json={
-            "query": "mutation($f: ID!, $s: String!, $d: ID!) "
-                     "{ holdSeat(flightId: $f, seat: $s, draftId: $d) { seat } }",
-            "variables": {"f": flight["id"], "s": seat, "d": draft["id"]},
-        })
+        hold = await client.post(
+            "/graphql",
+            headers=h,
+            json={
+                "query": "mutation($f: ID!, $s: String!, $d: ID!) "
+                "{ holdSeat(flightId: $f, seat: $s, draftId: $d) { seat } }",
+                "variables": {"f": flight["id"], "s": seat, "d": draft["id"]},
+            },
+        )
         assert hold.json() == {"data": {"holdSeat": {"seat": seat}}}
         me = await client.post("/graphql", headers=h, json={"query": "{ me { loyalty { tier } } }"})
         assert me.json()["data"]["me"]["loyalty"]["tier"] == "PLATINUM"
-        r = await client.post("/api/bookings", headers=h, json={
-            "flight_id": flight["id"], "fare_code": "ECONOMY_FLEX", "seats": [seat],
-            "draft_id": draft["id"], "passengers": [{"name": "Grace", "email": "g@example.com"}],
-            "payment": {"card_number": "5555 5555 5555 4444", "expiry": "01/99", "cvc": "321"},
-        })
+        r = await client.post(
+            "/api/bookings",
+            headers=h,
+            json={
+                "flight_id": flight["id"],
+                "fare_code": "ECONOMY_FLEX",
+                "seats": [seat],
+                "draft_id": draft["id"],
+                "passengers": [{"name": "Grace", "email": "g@example.com"}],
+                "payment": {"card_number": "5555 5555 5555 4444", "expiry": "01/99", "cvc": "321"},
+            },
+        )
         assert r.status_code == 201 and len(r.json()["record_locator"]) == 6
 
 
@@ -112,16 +125,30 @@ async def test_gql_with_a_token_runs_queries_on_the_live_server(
 
 # Every REST route, as the typed clients rely on them.
 ROUTES = {
-    ("post", "/api/session/guest"), ("post", "/api/session/login"),
-    ("post", "/api/session/refresh"), ("post", "/api/session/reauth"),
-    ("delete", "/api/session"), ("get", "/api/session"),
-    ("get", "/api/airports"), ("get", "/api/flights"), ("get", "/api/flights/{flight_id}"),
-    ("post", "/api/drafts"), ("get", "/api/drafts"), ("get", "/api/drafts/{draft_id}"),
+    ("post", "/api/session/guest"),
+    ("post", "/api/session/login"),
+    ("post", "/api/session/refresh"),
+    ("post", "/api/session/reauth"),
+    ("delete", "/api/session"),
+    ("get", "/api/session"),
+    ("get", "/api/airports"),
+    ("get", "/api/flights"),
+    ("get", "/api/flights/{flight_id}"),
+    ("post", "/api/drafts"),
+    ("get", "/api/drafts"),
+    ("get", "/api/drafts/{draft_id}"),
     ("put", "/api/drafts/{draft_id}"),
-    ("post", "/api/bookings"), ("get", "/api/bookings/{record_locator}"),
-    ("get", "/__qa/state"), ("post", "/__qa/clock"), ("get", "/__qa/faults"),
-    ("post", "/__qa/faults"), ("post", "/__qa/revoke"), ("post", "/__qa/reset"),
-    ("post", "/graphql"), ("get", "/"),
+    ("post", "/api/bookings"),
+    ("get", "/api/bookings"),
+    ("get", "/api/bookings/{record_locator}"),
+    ("get", "/__qa/state"),
+    ("post", "/__qa/clock"),
+    ("get", "/__qa/faults"),
+    ("post", "/__qa/faults"),
+    ("post", "/__qa/revoke"),
+    ("post", "/__qa/reset"),
+    ("post", "/graphql"),
+    ("get", "/"),
 }
 PUBLIC = {"/api/session/guest", "/api/session/login", "/api/session/reauth"}
 NO_BODY = {"/api/session/guest", "/api/session/refresh", "/__qa/reset", "/graphql"}
@@ -150,7 +177,9 @@ async def test_openapi_lists_every_rest_route_with_request_and_response_shapes(
     assert schemas["LoginIn"]["additionalProperties"] is False
     assert set(schemas["ErrorOut"]["properties"]) == {"error", "detail", "fields"}
     assert {p["name"] for p in doc["paths"]["/api/flights"]["get"]["parameters"]} == {
-        "origin", "destination", "date"
+        "origin",
+        "destination",
+        "date",
     }
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "requestBody" in doc["paths"]["/graphql"]["post"]
@@ -189,8 +218,10 @@ def _cli(*args: str) -> list[str]:
 
 async def test_cli_backend_port_in_use_exits_2_without_a_traceback(busy_port: int) -> None:
     proc = await asyncio.create_subprocess_exec(
-        *_cli("--port", str(busy_port)), cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *_cli("--port", str(busy_port)),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 2
@@ -203,8 +234,10 @@ async def test_cli_backend_port_in_use_exits_2_without_a_traceback(busy_port: in
 async def test_cli_backend_serves_prints_its_url_and_stops_cleanly_on_ctrl_c() -> None:
     port = find_free_port()
     proc = await asyncio.create_subprocess_exec(
-        *_cli("--port", str(port), "--ttl", "60"), cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *_cli("--port", str(port), "--ttl", "60"),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -215,10 +248,12 @@ async def test_cli_backend_serves_prints_its_url_and_stops_cleanly_on_ctrl_c() -
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             guest = (await client.post("/api/session/guest")).json()["token"]
-            user = (await client.post("/api/session/login",
-                                      json={"username": "ada", "password": "lovelace"})).json()
-            r = await client.post("/graphql", json={"query": "{ me { name } }"},
-                                  headers=bearer(user["token"]))
+            user = (
+                await client.post("/api/session/login", json={"username": "ada", "password": "lovelace"})
+            ).json()
+            r = await client.post(
+                "/graphql", json={"query": "{ me { name } }"}, headers=bearer(user["token"])
+            )
             assert r.json() == {"data": {"me": {"name": "Ada Lovelace"}}}
             assert (await client.get("/__qa/state")).json()["ttl_s"] == 60
     finally:
