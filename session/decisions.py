@@ -114,9 +114,21 @@ class SessionLapsed:
     kind: SessionKind
 
 
+class Link(Enum):
+    """What the client last learned of its way to the server."""
+
+    ONLINE = "online"  # the server answered with a verdict (accepted or rejected)
+    UNREACHABLE = "unreachable"  # no answer at all: refused, timed out, the client offline
+    FAILING = "failing"  # the server answered, but with a 5xx or nothing readable: its verdict unknown
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectivityChanged:
-    online: bool
+    link: Link
+
+    @property
+    def online(self) -> bool:
+        return self.link is Link.ONLINE
 
 
 @dataclass(frozen=True, slots=True)

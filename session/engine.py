@@ -84,9 +84,12 @@ class SessionView:
     ttl_s: float
     warn_s: float
     prompt_visible: bool
-    offline: bool
+    offline: bool  # the link is not ONLINE: unreachable, or the server failing
     paused: bool
     flight: Flight | None
+    link: d.Link = d.Link.ONLINE
+    retry_at: float | None = None  # when a failed refresh is tried again
+    stay_pending: bool = False  # "Stay" was chosen and the refresh it asked for has not landed yet
 
 
 class SessionEngine:
@@ -112,8 +115,22 @@ class SessionEngine:
         self.warned = False  # the warning for the current deadline was handled
         self.refresh_failures = 0
         self.retry_at: float | None = None
-        self.offline = False
+        self.link = d.Link.ONLINE
+        self.stay_pending = False  # the prompt was answered "stay": no new prompt until it lands
         self.paused_since: float | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.link is not d.Link.ONLINE
+
+    @property
+    def warn_s(self) -> float:
+        """The warning window, kept in proportion to the TTL estimate (rule 4).
+
+        When a rejection lowers the estimate, the window shrinks with it, so that a "Stay" still
+        buys the same share of a session without a prompt (20 s of 60 becomes 8.3 s of 25).
+        """
+        return self.policy.warn_s * self.ttl_s / self.policy.ttl_s
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -132,7 +149,7 @@ class SessionEngine:
             return State.NO_SESSION
         if self.dead or self.lapsed or now >= self.deadline:
             return State.EXPIRED
-        if now >= self.deadline - self.policy.warn_s:
+        if now >= self.deadline - self.warn_s:
             return State.WARNING
         return State.ACTIVE
 
@@ -159,11 +176,14 @@ class SessionEngine:
             deadline=self.deadline,
             remaining_s=remaining,
             ttl_s=self.ttl_s,
-            warn_s=self.policy.warn_s,
+            warn_s=self.warn_s,
             prompt_visible=self.prompt_visible,
             offline=self.offline,
             paused=self.paused_since is not None,
             flight=self.flight,
+            link=self.link,
+            retry_at=self.retry_at,
+            stay_pending=self.stay_pending,
         )
 
     def token_usable(self, now: float) -> bool:
@@ -184,7 +204,7 @@ class SessionEngine:
             return None
         times = [self.deadline]
         if not self.warned:
-            times.append(self.deadline - self.policy.warn_s)
+            times.append(self.deadline - self.warn_s)
         if self.retry_at is not None:
             times.append(self.retry_at)
         return min(times)
@@ -233,6 +253,7 @@ class SessionEngine:
         self.last_extension_sent = sent_at
         self.dead = self.lapsed = self.signed_out = False
         self.warned = False
+        self.stay_pending = False
         self.refresh_failures = 0
         self.retry_at = None
         if self.prompt_visible:
@@ -243,8 +264,7 @@ class SessionEngine:
 
     def _on_issued(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
         self.flight = None
-        self.offline = False
-        out = self._issue(ev.kind, ev.sent_at)
+        out = self._online() + self._issue(ev.kind, ev.sent_at)
         if ev.source is Source.REAUTH:
             # Rule 9: a silent re-auth re-syncs the user's data, whatever triggered it.
             out.append(d.ResyncProfile())
@@ -284,9 +304,10 @@ class SessionEngine:
         assert self.deadline is not None
         if now >= self.deadline:
             if self.refresh_failures > 0:
-                # Rule 6: refreshes kept failing until the deadline; rule 5 now.
+                # Rule 6: refreshes kept failing until the deadline. The server's verdict is
+                # unknown, so nobody is signed out for it: recover now, as on any later action.
                 out = self._expire()
-                if self.kind is SessionKind.GUEST and not self.signed_out:
+                if self.lapsed:
                     out += self._recover()
                 return out
             # Our estimate is conservative: the server may hold the session a little longer.
@@ -303,19 +324,24 @@ class SessionEngine:
         self.deadline = candidate
         self.last_extension_sent = sent_at
         self.warned = False
+        self.stay_pending = False
         self.refresh_failures = 0
         self.retry_at = None
         out: list[d.Decision] = [d.DeadlineMoved(candidate)]
-        if self.prompt_visible and self._now < candidate - self.policy.warn_s:
+        if self.prompt_visible and self._now < candidate - self.warn_s:
             self.prompt_visible = False
             out.append(d.HidePrompt())
         return out
 
+    def _set_link(self, link: d.Link) -> list[d.Decision]:
+        if self.link is link:
+            return []
+        self.link = link
+        return [d.ConnectivityChanged(link)]
+
     def _online(self) -> list[d.Decision]:
-        if self.offline:
-            self.offline = False
-            return [d.ConnectivityChanged(online=True)]
-        return []
+        """The server answered with a verdict on the token: it is reachable and working."""
+        return self._set_link(d.Link.ONLINE)
 
     def _on_accepted(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
         out = self._online()
@@ -326,18 +352,14 @@ class SessionEngine:
             out += self._extend(ev.sent_at)
         return out
 
-    def _reached(self, *, transport: bool) -> list[d.Decision]:
-        """A transport failure means offline; any answer from the server, even a 5xx, online."""
-        if not transport:
-            return self._online()
-        if self.offline:
-            return []
-        self.offline = True
-        return [d.ConnectivityChanged(online=False)]
+    def _unanswered(self, *, transport: bool) -> list[d.Decision]:
+        """No verdict came back: nothing at all (transport), or a 5xx. Either way the server's
+        answer is unknown, and the client says so (rule 6)."""
+        return self._set_link(d.Link.UNREACHABLE if transport else d.Link.FAILING)
 
     def _on_failed(self, ev: e.ResponseFailed, now: float) -> list[d.Decision]:
         # Rule 2: a transport failure or 5xx moves nothing: the server may never have seen it.
-        return self._reached(transport=ev.transport)
+        return self._unanswered(transport=ev.transport)
 
     def _on_rejected(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
         out = self._online()
@@ -379,8 +401,7 @@ class SessionEngine:
     def _on_refresh_ok(self, ev: e.RefreshSucceeded, now: float) -> list[d.Decision]:
         assert self.kind is not None
         self.flight = None
-        self.offline = False
-        return self._issue(self.kind, ev.sent_at)
+        return self._online() + self._issue(self.kind, ev.sent_at)
 
     def _on_refresh_failed(self, ev: e.RefreshFailed, now: float) -> list[d.Decision]:
         self.flight = None
@@ -388,7 +409,7 @@ class SessionEngine:
             # Rule 6: a rejected refresh means the session is gone; rule 7.
             self.dead = True
             return [*self._online(), *self._recover()]
-        out = self._reached(transport=ev.transport)
+        out = self._unanswered(transport=ev.transport)
         self.refresh_failures += 1
         assert self.deadline is not None
         retry = now + self.policy.backoff(self.refresh_failures)
@@ -403,9 +424,12 @@ class SessionEngine:
 
     def _on_recovery_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
         flight, self.flight = self.flight, None
-        out = self._reached(transport=ev.transport)
-        if flight is Flight.REAUTH and ev.rejected:
-            return out + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
+        if ev.rejected:
+            out = self._online()
+            if flight is Flight.REAUTH:
+                return out + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
+        else:
+            out = self._unanswered(transport=ev.transport)
         # The network or the server failed us, not the credentials: no sign-out for that alone
         # (edge case 16). Recovery is tried again on the next call.
         self.dead = True
@@ -418,11 +442,14 @@ class SessionEngine:
             self.prompt_visible = False
             out.append(d.HidePrompt())
         self.retry_at = None
+        self.stay_pending = False
         assert self.kind is not None
-        if self.kind is SessionKind.USER and not self.offline:
+        if self.kind is SessionKind.USER and not self.offline and self.refresh_failures == 0:
+            # Nobody asked for a refresh (an idle user, or one who ignored the prompt): rule 5.
             return out + self._sign_out(d.SignOutReason.EXPIRED)
-        # A guest is renewed silently on the next action; a user cut off from the network is
-        # re-authenticated when it comes back rather than signed out by the network alone.
+        # A guest is renewed silently on the next action. A user whose refresh got no verdict
+        # (unreachable, or a 5xx) is re-authenticated on the next action rather than signed out
+        # for the network or the server alone (rule 6).
         self.lapsed = True
         return [*out, d.SessionLapsed(self.kind)]
 
@@ -438,6 +465,7 @@ class SessionEngine:
         self.deadline = None
         self.dead = self.lapsed = False
         self.warned = False
+        self.stay_pending = False
         self.refresh_failures = 0
         self.retry_at = None
         return [*out, d.SignOut(reason)]
@@ -456,7 +484,7 @@ class SessionEngine:
             self.deadline is not None
             and self.kind is not None
             and not (self.dead or self.lapsed or self.signed_out)
-            and self.deadline - self.policy.warn_s <= now < self.deadline
+            and self.deadline - self.warn_s <= now < self.deadline
         )
 
     def _warn(self, now: float) -> list[d.Decision]:
@@ -465,8 +493,8 @@ class SessionEngine:
         self.warned = True
         left = self.deadline - now
         if self.active_flow:
-            if self.prompt_visible:
-                return []
+            if self.prompt_visible or self.stay_pending:
+                return []  # already asked, or answered "stay" and its refresh is still being tried
             self.prompt_visible = True
             return [d.WarningWindow(left, "prompt"), d.ShowPrompt(seconds_left=left)]
         if self._active_since_extension():
@@ -479,7 +507,7 @@ class SessionEngine:
         if due is not None and self.paused_since is None and now - due > self.policy.stop_gap_s:
             # Stopped from outside (no suspend came first) and woken: this is a resume (rule 9),
             # whatever the deadline says, or a user would be signed out instead of re-authenticated.
-            return self._returned(now, min(due, now), detected=True)
+            return self._returned(now, self._last_alive(ev.alive_at), detected=True)
         if self.paused_since is not None or self.flight is not None:
             return []  # rule 9: nothing while away; a flight's outcome comes as its own event
         if self.kind is None or self.signed_out or self.dead or self.lapsed:
@@ -491,7 +519,7 @@ class SessionEngine:
             self.retry_at = None
             self.flight = Flight.REFRESH
             return [d.StartRefresh()]
-        if not self.warned and now >= self.deadline - self.policy.warn_s:
+        if not self.warned and now >= self.deadline - self.warn_s:
             return self._warn(now)
         return []
 
@@ -526,16 +554,25 @@ class SessionEngine:
             return []
         self.paused_since = now
         self.warned = False
+        self.stay_pending = False
         if self.prompt_visible:
             self.prompt_visible = False
             return [d.HidePrompt()]
         return []
 
     def _on_resume(self, ev: e.Resumed, now: float) -> list[d.Decision]:
-        detected = self.paused_since is None
-        since = self._previous_now if detected else self.paused_since
-        assert since is not None
-        return self._returned(now, since, detected=detected)
+        if self.paused_since is not None:
+            return self._returned(now, self.paused_since, detected=False)
+        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+
+    def _last_alive(self, heartbeat: float | None) -> float:
+        """The latest moment the process is known to have run: its last event or heartbeat.
+
+        A stop from outside began after it; a late wake-up's due time says nothing of when
+        (the process may have stopped long before the timer was due).
+        """
+        known = self._previous_now if heartbeat is None else max(self._previous_now, heartbeat)
+        return min(known, self._now)
 
     def _returned(self, now: float, since: float, *, detected: bool) -> list[d.Decision]:
         """Rule 9: back in the foreground after being away since `since`."""
@@ -562,6 +599,7 @@ class SessionEngine:
         if self.flight is None:
             if self.kind is not None and self.deadline is not None and now >= self.deadline:
                 return out + self._expire()
+            self.stay_pending = True
             self.flight = Flight.REFRESH
             out.append(d.StartRefresh())
         return out

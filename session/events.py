@@ -145,7 +145,13 @@ class Backgrounded:
 
 @dataclass(frozen=True, slots=True)
 class Resumed:
-    """Back in the foreground; with no Backgrounded before it, the process was stopped from outside."""
+    """Back in the foreground; with no Backgrounded before it, the process was stopped from outside.
+
+    `alive_at`: the latest moment the process is known to have been running (its last heartbeat).
+    After a stop from outside, the time away is measured from there.
+    """
+
+    alive_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +170,11 @@ class Tick:
 
     `scheduled_for`: when a scheduled wake-up was due. One that fires much later than that means
     the process was stopped (or the machine slept) in between, which is read as a return from
-    the background, not as plain time passing.
+    the background, not as plain time passing. `alive_at`: as for `Resumed`.
     """
 
     scheduled_for: float | None = None
+    alive_at: float | None = None
 
 
 Event = (

@@ -110,6 +110,7 @@ class SessionManager:
         self._background: set[asyncio.Task[Any]] = set()
         self._wake: asyncio.TimerHandle | None = None
         self._wake_at = float("inf")
+        self._alive_at: float | None = None
         self._saved_generation = -1
         self._saved_at = float("-inf")
 
@@ -184,7 +185,12 @@ class SessionManager:
         self._handle(e.Backgrounded())
 
     def resume(self) -> None:
-        self._handle(e.Resumed())
+        self._handle(e.Resumed(alive_at=self._alive_at))
+
+    def heartbeat(self) -> None:
+        """The process is running now (the UI's once-a-second tick). After a stop from outside,
+        the time away is measured from the last heartbeat, not from a late wake-up's due time."""
+        self._alive_at = self.clock.now()
 
     def tick(self) -> None:
         self._handle(e.Tick())
@@ -430,7 +436,7 @@ class SessionManager:
     def _on_wake(self) -> None:
         self._wake = None
         # Telling the engine when this wake-up was due lets it notice a stop from outside.
-        self._handle(e.Tick(scheduled_for=self._wake_at))
+        self._handle(e.Tick(scheduled_for=self._wake_at, alive_at=self._alive_at))
 
     def _save(self, force: bool = False) -> None:
         engine = self.engine
@@ -484,7 +490,7 @@ def _details(decision: d.Decision, now: float) -> dict[str, Any]:
     if isinstance(decision, d.SessionLapsed):
         return {"kind": decision.kind.value}
     if isinstance(decision, d.ConnectivityChanged):
-        return {"online": decision.online}
+        return {"online": decision.online, "link": decision.link.value}
     if isinstance(decision, d.BackgroundEnded):
         return {"away_s": round(decision.away_s, 3), "detected": decision.detected}
     if isinstance(decision, d.GiveUp):

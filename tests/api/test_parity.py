@@ -77,7 +77,7 @@ async def failure_moves_nothing(w: World) -> None:
     assert w.client.manager.view().remaining_s == TTL and not w.client.manager.view().offline
 
 
-@scenario("08 refresh answers 503: retries with backoff, then rule 5 at the deadline")
+@scenario("08 refresh answers 503: retries with backoff; no sign-out for it; silent re-auth once it answers")
 async def refresh_503(w: World) -> None:
     await sign_in(w)
     manager = w.client.manager
@@ -95,10 +95,15 @@ async def refresh_503(w: World) -> None:
     counters = await w.counters()
     assert attempts == 6  # at 840 s, then 1, 2, 4, 8 and 16 s later; 30 s more would pass 900 s
     assert counters["refreshes"] == attempts and counters["refresh_failures"] == attempts
-    assert manager.signed_in and manager.view().state is State.WARNING
+    assert manager.signed_in and manager.view().state is State.WARNING and manager.view().offline
     await w.advance(w.client.manager.engine.deadline - w.clock.now())  # type: ignore[operator]
-    assert manager.view().state is State.SIGNED_OUT
-    assert (await w.counters())["refreshes"] == attempts
+    # A 503 is no verdict on the session (rule 6): expired and offline, still the same user.
+    assert manager.signed_in and manager.view().state is State.EXPIRED and manager.view().offline
+    await w.faults(refresh="ok")
+    await w.call()  # the next action, once the backend answers: one silent re-auth
+    after = await w.counters()
+    assert after["reauths"] - counters["reauths"] == 1 and after["refreshes"] == attempts
+    assert manager.signed_in and not manager.view().offline
 
 
 @scenario("09 refresh answers 401: re-auth once, no loop")

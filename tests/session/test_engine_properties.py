@@ -118,6 +118,9 @@ class SessionMachine(RuleBasedStateMachine):
         self.calls: list[Call] = []
         self.dead_generations: set[int] = set()  # generations the client has seen rejected
         self.user_signed_out = False  # a user was signed out and has not logged in since
+        # A refresh got no verdict (5xx or transport) since the deadline last moved: rule 6 says
+        # the server's answer is unknown then, and nobody may be signed out as expired for it.
+        self.refresh_unanswered = False
         self._ids = itertools.count(1)
 
     # -- the harness: feeding the engine and carrying out its decisions ------------------------
@@ -132,6 +135,10 @@ class SessionMachine(RuleBasedStateMachine):
         generation, deadline = self.engine.generation, self.engine.deadline
         kind, token = self.engine.kind, self.client_token()
         out = self.engine.handle(event, self.t)
+        if self.engine.deadline != deadline or self.engine.generation != generation:
+            self.refresh_unanswered = False
+        if isinstance(event, e.RefreshFailed) and not event.rejected:
+            self.refresh_unanswered = True
         if self.engine.generation != generation:
             assert self.engine.generation == generation + 1, "generation jumped"
             assert new_token is not None, f"{event!r} bumped the generation without a new token"
@@ -179,12 +186,12 @@ class SessionMachine(RuleBasedStateMachine):
         """Invariant 5, checked as the engine signs out; then what the manager does after it."""
         past_deadline = deadline is not None and self.t >= deadline
         if reason is d.SignOutReason.EXPIRED:
-            # Rule 5 (idle past the prompt) or rule 6 (refresh kept failing until the deadline).
-            # Rule 6 signs out at the client's deadline even though the server may still hold the
-            # session for one request latency longer: "unless idle past the prompt" is read as
-            # "unless the deadline passed without a successful refresh".
+            # Rule 5: idle past the prompt (or on a passive screen), so no refresh was asked for.
             assert kind is SessionKind.USER, f"a {kind} was signed out as expired"
             assert past_deadline, f"signed out as expired at t={self.t}, before the deadline {deadline}"
+            # Rule 6: a refresh that got a 5xx or no answer is no verdict; only an idle user (no
+            # refresh asked for, or none failing) is signed out at the deadline.
+            assert not self.refresh_unanswered, "signed out as expired after a refresh got no verdict"
         elif reason is d.SignOutReason.RECOVERY_FAILED:
             assert kind is SessionKind.USER, f"a {kind} was signed out for a failed re-auth"
             held = self.server.valid_session(token, self.t)

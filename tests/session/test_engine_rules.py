@@ -80,18 +80,34 @@ def test_rule1_answer_to_a_rotated_out_token_does_not_extend_the_new_one() -> No
 def test_rule2_transport_failure_does_not_move_the_deadline_and_marks_offline() -> None:
     eng = engine_with()
     out = eng.handle(e.ResponseFailed(sent_at=100.0, generation=1, transport=True), 130.0)
-    assert out == [d.ConnectivityChanged(online=False)]
+    assert out == [d.ConnectivityChanged(d.Link.UNREACHABLE)]
     assert eng.deadline == TTL and eng.offline
     assert eng.handle(e.ResponseAccepted(sent_at=140.0, generation=1), 141.0) == [
-        d.ConnectivityChanged(online=True),
+        d.ConnectivityChanged(d.Link.ONLINE),
         d.DeadlineMoved(1040.0),
     ]
 
 
-def test_rule2_server_error_does_not_move_the_deadline() -> None:
+def test_rule2_server_error_does_not_move_the_deadline_and_says_the_server_is_failing() -> None:
     eng = engine_with()
-    assert eng.handle(e.ResponseFailed(sent_at=100.0, generation=1, transport=False), 101.0) == []
-    assert eng.deadline == TTL and not eng.offline
+    out = eng.handle(e.ResponseFailed(sent_at=100.0, generation=1, transport=False), 101.0)
+    assert out == [d.ConnectivityChanged(d.Link.FAILING)]
+    assert eng.deadline == TTL and eng.offline and eng.view(101.0).link is d.Link.FAILING
+    # A second 5xx changes nothing more; the first accepted answer says the server is back.
+    assert eng.handle(e.ResponseFailed(sent_at=102.0, generation=1, transport=False), 103.0) == []
+    assert eng.handle(e.ResponseAccepted(sent_at=104.0, generation=1), 105.0)[0] == d.ConnectivityChanged(
+        d.Link.ONLINE
+    )
+
+
+def test_a_new_session_after_an_outage_records_that_the_server_is_reachable_again() -> None:
+    eng = engine_with()
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
+    eng.handle(e.RecoveryFailed(rejected=False, transport=True), 5.2)
+    assert eng.offline
+    assert eng.handle(e.CallStarting(), 6.0) == [d.StartGuestSession()]
+    out = eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=6.0), 6.1)
+    assert out[0] == d.ConnectivityChanged(d.Link.ONLINE) and not eng.offline
 
 
 def test_rule2_rejection_does_not_move_the_deadline() -> None:
@@ -191,11 +207,14 @@ def test_rule5_guest_lapses_and_gets_a_new_session_silently_on_the_next_action()
 # -- rule 6: refresh failure -------------------------------------------------------------------------
 
 
-def test_rule6_refresh_server_error_retries_with_backoff_until_the_deadline_then_rule5() -> None:
+def test_rule6_refresh_server_error_retries_with_backoff_then_lapses_without_signing_the_user_out() -> None:
     eng = engine_with(SessionKind.USER, active_flow=True)
     eng.handle(e.Tick(), 840.0)
     eng.handle(e.PromptAnswered(stay=True), 841.0)
-    assert eng.handle(e.RefreshFailed(rejected=False), 841.5) == [d.RefreshRetryScheduled(842.5, 1)]
+    assert eng.handle(e.RefreshFailed(rejected=False), 841.5) == [
+        d.ConnectivityChanged(d.Link.FAILING),
+        d.RefreshRetryScheduled(842.5, 1),
+    ]
     assert eng.handle(e.Tick(), 842.0) == []
     assert eng.handle(e.Tick(), 842.5) == [d.StartRefresh()]
     assert eng.handle(e.RefreshFailed(rejected=False), 843.0) == [d.RefreshRetryScheduled(845.0, 2)]
@@ -208,7 +227,43 @@ def test_rule6_refresh_server_error_retries_with_backoff_until_the_deadline_then
     eng.handle(e.Tick(), 873.0)
     # The next retry (30 s) would land past the deadline: no retry is scheduled.
     assert eng.handle(e.RefreshFailed(rejected=False), 873.0) == []
-    assert eng.handle(e.Tick(), 900.0) == [d.SignOut(d.SignOutReason.EXPIRED)]
+    # The server never said the session is gone: a 5xx is no verdict, so no sign-out (rule 6).
+    assert eng.handle(e.Tick(), 900.0) == [d.SessionLapsed(SessionKind.USER)]
+    assert eng.kind is SessionKind.USER and not eng.signed_out and eng.view(900.0).offline
+    # Once the backend answers again, the next action re-authenticates silently.
+    assert eng.handle(e.CallStarting(), 950.0) == [d.StartReauth()]
+
+
+def test_rule6_a_call_past_the_deadline_after_failed_refreshes_recovers_a_user_at_once() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    eng.handle(e.RefreshFailed(rejected=False), 899.0)  # no retry before the deadline
+    # The call comes before the deadline's wake-up: the same verdict, and recovery starts now.
+    assert eng.handle(e.CallStarting(), 901.0) == [d.SessionLapsed(SessionKind.USER), d.StartReauth()]
+    assert not eng.signed_out
+
+
+def test_rule6_a_user_who_ignored_the_prompt_while_all_was_well_is_still_signed_out() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    assert eng.handle(e.Tick(), 900.0)[-1] == d.SignOut(d.SignOutReason.EXPIRED)
+
+
+def test_rule4_stay_whose_refresh_failed_is_not_asked_again_while_the_retries_run() -> None:
+    eng = engine_with(active_flow=True)
+    eng.handle(e.Tick(), 840.0)
+    eng.handle(e.PromptAnswered(stay=True), 841.0)
+    eng.handle(e.RefreshFailed(rejected=False, transport=True), 841.1)
+    assert eng.view(841.1).stay_pending and eng.view(841.1).retry_at == 842.1
+    # The flow comes back in front when the prompt closes: no second prompt for the same Stay.
+    assert eng.handle(e.ScreenChanged(active_flow=True), 841.2) == []
+    assert not eng.prompt_visible
+    # The retry lands: the Stay is done, and the next warning window prompts again.
+    eng.handle(e.Tick(), 842.1)
+    eng.handle(e.RefreshSucceeded(sent_at=842.1), 842.2)
+    assert not eng.view(842.2).stay_pending
+    assert eng.handle(e.Tick(), 1682.1)[-1] == d.ShowPrompt(seconds_left=60.0)
 
 
 def test_rule6_rejected_refresh_re_authenticates_a_user() -> None:
@@ -295,7 +350,7 @@ def test_rule7_unreachable_re_authentication_keeps_the_user_and_retries_on_the_n
     eng = engine_with(SessionKind.USER)
     eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
     out = eng.handle(e.RecoveryFailed(rejected=False, transport=True), 5.2)
-    assert out == [d.ConnectivityChanged(online=False)]
+    assert out == [d.ConnectivityChanged(d.Link.UNREACHABLE)]
     assert not eng.signed_out
     assert eng.handle(e.CallStarting(), 20.0) == [d.StartReauth()]
 
@@ -427,9 +482,33 @@ def test_a_re_authentication_that_lands_after_sign_out_signs_nobody_back_in() ->
 def test_rule9_a_wake_up_that_fires_long_after_it_was_due_is_read_as_a_resume() -> None:
     # SIGTSTP from outside, SIGCONT after the deadline: the scheduled wake-up fires first, late.
     eng = engine_with(SessionKind.USER)
-    out = eng.handle(e.Tick(scheduled_for=840.0), 1500.0)
-    assert out == [d.BackgroundEnded(660.0, detected=True), d.StartReauth()]
+    out = eng.handle(e.Tick(scheduled_for=840.0, alive_at=829.0), 1500.0)
+    # Away since the last heartbeat (829), not since the wake-up was due (840).
+    assert out == [d.BackgroundEnded(671.0, detected=True), d.StartReauth()]
     assert not eng.signed_out
+
+
+def test_rule9_time_away_after_a_stop_from_outside_counts_from_the_last_sign_of_life() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.UserActivity(), 50.0)
+    # Heartbeats went on until 200; SIGCONT at 269: 69 s away, whatever the wake-up timer says.
+    assert eng.handle(e.Resumed(alive_at=200.0), 269.0)[0] == d.BackgroundEnded(69.0, detected=True)
+
+
+def test_rule4_the_warning_window_shrinks_with_a_lowered_ttl_estimate() -> None:
+    eng = SessionEngine(Policy(ttl_s=60.0, warn_s=20.0), now=0.0)
+    eng.handle(e.CallStarting(), 0.0)
+    eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=0.0), 0.0)
+    eng.handle(e.ScreenChanged(active_flow=True), 0.0)
+    # A rejection 50 s in: the server's TTL is shorter; the estimate drops to 25 s.
+    eng.handle(e.ResponseRejected(sent_at=50.0, generation=1), 50.1)
+    assert eng.ttl_s == 25.0
+    eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=50.2), 50.3)
+    # 20 s of 60 becomes 25 * 20 / 60 = 8.33 s: a Stay buys about 16.7 s of quiet, not 5.
+    assert eng.warn_s == pytest.approx(25.0 * 20.0 / 60.0)
+    assert eng.next_wakeup() == pytest.approx(50.2 + 25.0 - 25.0 / 3)
+    assert eng.handle(e.Tick(), 60.0) == []
+    assert d.ShowPrompt in {type(x) for x in eng.handle(e.Tick(), 67.0)}
 
 
 def test_a_wake_up_on_time_is_an_ordinary_tick() -> None:
