@@ -85,6 +85,14 @@ class BackendClient:
             f"{self.base_url}/graphql", self.auth, inner_transport=self._connection(), timeout=self._timeout
         )
 
+    @property
+    def username(self) -> str | None:
+        """Who holds the session: the signed-in user's name, or None for a guest (or nobody)."""
+        if not self.manager.signed_in:
+            return None
+        name = self.manager.user.get("username")
+        return name if isinstance(name, str) else None
+
     async def start(self) -> None:
         """Resume the stored session or obtain a guest one; then load the profile if signed in."""
         await self.manager.start()

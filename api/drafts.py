@@ -67,10 +67,18 @@ _SELECT = "SELECT step, data, server_id, revision, updated_wall, local_id FROM d
 _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 # Result codes that say nothing against the file itself (another program holds its lock, the disk
 # is full or read-only): such a file is never moved aside.
-_CIRCUMSTANTIAL = frozenset({
-    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
-    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM,
-})
+_CIRCUMSTANTIAL = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
 
 
 def owner_key(username: str | None) -> str:
@@ -414,3 +422,55 @@ class DraftSync:
                 return None
             self.store._attach(owner, local_id, local.server_id, draft.id)
             return draft
+
+
+class BookingDrafts:
+    """The draft rules of the booking flow (rule 11), for whoever holds the session now.
+
+    `holder()` names the signed-in user, or None for a guest: every read and write goes to that
+    owner's draft, so a screen can never show or change someone else's. A field change is saved
+    locally at once (`save`); a step change is also pushed to the server (`push`). When a guest
+    signs in, the guest's draft goes with them (`hand_to_user`) unless they already have one.
+    """
+
+    def __init__(self, store: DraftStore, sync: DraftSync | None, holder: Callable[[], str | None]) -> None:
+        self.store = store
+        self.sync = sync
+        self._holder = holder
+
+    @property
+    def owner(self) -> str:
+        return owner_key(self._holder())
+
+    def current(self) -> LocalDraft | None:
+        return self.store.load(self.owner)
+
+    def saved_for(self, username: str | None) -> LocalDraft | None:
+        """Someone's draft, by name: the signed-out screen names the draft a user left behind."""
+        return self.store.load(owner_key(username))
+
+    def save(self, step: str, updates: dict[str, Any] | None = None) -> LocalDraft:
+        """Merge `updates` into the holder's draft and move it to `step`. Raises DraftStoreError."""
+        owner = self.owner
+        current = self.store.load(owner)
+        data = {**(current.data if current else {}), **(updates or {})}
+        return self.store.save(owner, step, data)
+
+    async def push(self) -> str | None:
+        """Send the holder's draft to the server; its server id, or None when the server cannot
+        take it now (the local draft is kept either way). Raises the ApiErrors retrying won't fix."""
+        if self.sync is not None:
+            await self.sync.push(self.owner)
+        draft = self.current()
+        return draft.server_id if draft else None
+
+    def hand_to_user(self, username: str) -> LocalDraft | None:
+        """A guest signed in: their draft becomes the user's, unless the user has one already."""
+        user = owner_key(username)
+        if self.store.load(GUEST) is not None and self.store.load(user) is None:
+            return self.store.move(GUEST, user)
+        return self.store.load(user)
+
+    def discard(self) -> None:
+        """The booking is confirmed: the holder's draft is done."""
+        self.store.discard(self.owner)

@@ -1,11 +1,12 @@
-"""Validators and normalisers for the booking forms: pure functions, no I/O, no clock.
+"""Parsers for the booking forms: pure functions, no I/O, no clock.
 
-Each `validate_*` returns None when the value is acceptable, else a short message naming the problem,
-fit to show inline under the field (DESIGN edge case 19: bad input never reaches the backend).
-A validator judges a value as its `normalise_*` function would send it, so the form must send the
-normalised value. "Today" is always a parameter: the caller decides which calendar the check uses.
-The rules are never looser than the backend's (docs/backend.md), so a form that passes here is not
-answered 422 for the same field.
+Parse, don't validate: each `parse_*` returns either the normalised, typed value that must be sent,
+or an `Invalid` (a whole form: `FormErrors`). A form sends what its parser returned, never the raw text.
+
+Messages are short, fit to show inline under the field (DESIGN edge case 19: bad input never reaches
+the backend). "Today" is always a parameter: the caller decides which calendar the check uses. The
+rules are never looser than the backend's (docs/backend.md, api/backend/), so a parsed value is not
+answered 422 for the same field. Build the form dataclasses through their parsers only.
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Collection
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Why a field's text was refused: a short message, e.g. "3 letters, like LHR"."""
+
+    message: str
+
 
 FormErrors = dict[str, str]
-"""Field name -> message; empty when the whole form is valid."""
+"""Field name -> message; a parser returns it only when it is non-empty."""
 
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
@@ -25,136 +35,98 @@ LAST_DATE = dt.date(2099, 12, 31)
 NAME_MAX = 100
 EMAIL_MAX = 254
 SEAT_COLUMNS = "ABCDEF"
+# The backend's login model: 1 to 64 characters of username, at most 256 of password.
+_USERNAME_MAX = 64
+_PASSWORD_MAX = 256
 
-# ASCII digits only: str.isdigit() would also accept "²" or Arabic-Indic digits.
-_CODE = re.compile(r"[A-Z]{3}")
+# ASCII digits and letters only: str.isdigit() would also accept "²" or Arabic-Indic digits, and
+# str.upper() turns "ß" into "SS" and a dotless i (U+0131) into "I".
+_CODE = re.compile(r"[A-Za-z]{3}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _CARD = re.compile(r"[0-9]{12,19}")
-_EXPIRY = re.compile(r"([0-9]{2})/([0-9]{2})")
+_CARD_GROUPING = re.compile(r"[\s-]")
+# Month of one or two digits, year of two or four; spaces only around the parts, not inside them.
+_EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*")
 _CVC = re.compile(r"[0-9]{3,4}")
-_SEAT = re.compile(r"([1-9][0-9]?)([A-Z])")
+_SEAT = re.compile(r"([1-9][0-9]?)([A-Za-z])")
 _NAME_PUNCTUATION = frozenset(" -'.\u2019")  # \u2019: the typographic apostrophe a phone keyboard types
-
-# -- normalisers --------------------------------------------------------------------------------
-
-
-def normalise_airport_code(text: str) -> str:
-    return text.strip().upper()
-
-
-def normalise_date(text: str) -> str:
-    return text.strip()
-
-
-def normalise_name(text: str) -> str:
-    # NFC so that "é" typed as e + combining accent counts as one letter; runs of spaces collapse.
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def normalise_email(text: str) -> str:
-    return text.strip()
-
-
-def normalise_card_number(text: str) -> str:
-    """Digits as printed on the card, grouped with spaces or dashes, without the grouping."""
-    return re.sub(r"[\s-]", "", text)
-
-
-def normalise_expiry(text: str) -> str:
-    return re.sub(r"\s", "", text)
-
-
-def normalise_cvc(text: str) -> str:
-    return text.strip()
-
-
-def normalise_seat_code(text: str) -> str:
-    return text.strip().upper()
 
 
 # -- single fields ------------------------------------------------------------------------------
 
 
-def validate_airport_code(text: str, known_codes: Collection[str] | None = None) -> str | None:
-    """3 letters; with `known_codes`, also one of them (None skips that check)."""
-    code = normalise_airport_code(text)
-    if not code:
-        return "required"
-    if not _CODE.fullmatch(code):
-        return "3 letters, like LHR"
-    if known_codes is not None and code not in known_codes:
-        return f"no airport with code {code}"
-    return None
-
-
-def parse_travel_date(text: str) -> dt.date | None:
-    """The date in a strict YYYY-MM-DD text, or None if it is not one (a real date, any year)."""
-    # date.fromisoformat alone would also take "20250601" and "2025-W23-1".
-    match = _DATE.fullmatch(normalise_date(text))
-    if match is None:
-        return None
-    try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-
-
-def validate_travel_date(text: str, today: dt.date) -> str | None:
-    """YYYY-MM-DD, a real date, from `today` to 2099-12-31 (the backend's schedule)."""
-    stripped = normalise_date(text)
+def parse_airport_code(text: str, known_codes: Collection[str] | None = None) -> str | Invalid:
+    """3 letters, sent upper-case ("lhr " -> "LHR"); with `known_codes`, also one of them."""
+    stripped = text.strip()
     if not stripped:
-        return "required"
-    if not _DATE.fullmatch(stripped):
-        return "YYYY-MM-DD, like 2025-06-01"
-    day = parse_travel_date(stripped)
-    if day is None:
-        return "no such date"
+        return Invalid("required")
+    if not _CODE.fullmatch(stripped):
+        return Invalid("3 letters, like LHR")
+    code = stripped.upper()
+    if known_codes is not None and code not in known_codes:
+        return Invalid(f"no airport with code {code}")
+    return code
+
+
+def parse_travel_date(text: str, today: dt.date) -> dt.date | Invalid:
+    """Strict YYYY-MM-DD, a real date, from `today` to 2099-12-31 (the backend's schedule)."""
+    stripped = text.strip()
+    if not stripped:
+        return Invalid("required")
+    # date.fromisoformat alone would also take "20250601" and "2025-W23-1".
+    match = _DATE.fullmatch(stripped)
+    if match is None:
+        return Invalid("YYYY-MM-DD, like 2025-06-01")
+    try:
+        day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return Invalid("no such date")
     if day < max(today, FIRST_DATE):
-        return "in the past"
+        return Invalid("in the past")
     if day > LAST_DATE:
-        return f"no flights after {LAST_DATE.isoformat()}"
-    return None
+        return Invalid(f"no flights after {LAST_DATE.isoformat()}")
+    return day
 
 
-def validate_route(origin: str, destination: str) -> str | None:
-    """A form-level check: the trip must go somewhere."""
-    if normalise_airport_code(origin) == normalise_airport_code(destination):
-        return "same as the origin"
-    return None
+def parse_name(text: str) -> str | Invalid:
+    """At most NAME_MAX characters, letters with spaces, hyphens, apostrophes and dots.
 
-
-def validate_name(text: str) -> str | None:
-    """Non-empty, at most NAME_MAX characters, letters with spaces, hyphens, apostrophes and dots."""
-    name = normalise_name(text)
+    Sent in NFC (so "é" typed as e + combining accent is one letter), with runs of whitespace
+    collapsed to one space and none at the ends.
+    """
+    name = " ".join(unicodedata.normalize("NFC", text).split())
     if not name:
-        return "required"
+        return Invalid("required")
     if len(name) > NAME_MAX:
-        return f"at most {NAME_MAX} characters"
+        return Invalid(f"at most {NAME_MAX} characters")
     # Category L is letters, M the combining marks some scripts need on top of them.
     letters = [unicodedata.category(ch)[0] in "LM" for ch in name]
     if not all(ok or ch in _NAME_PUNCTUATION for ch, ok in zip(name, letters, strict=True)):
-        return "letters, spaces, - ' and . only"
+        return Invalid("letters, spaces, - ' and . only")
     if not any(letters):
-        return "needs at least one letter"
-    return None
+        return Invalid("needs at least one letter")
+    return name
 
 
-def validate_email(text: str) -> str | None:
-    """Pragmatic, not RFC 5322: one @, something before it, a dotted domain after it, no spaces."""
-    email = normalise_email(text)
+def parse_email(text: str) -> str | Invalid:
+    """Pragmatic, not RFC 5322: one @, something before it, a dotted domain after it, no spaces.
+
+    Sent stripped.
+    """
+    email = text.strip()
     if not email:
-        return "required"
+        return Invalid("required")
     if len(email) > EMAIL_MAX:
-        return f"at most {EMAIL_MAX} characters"
+        return Invalid(f"at most {EMAIL_MAX} characters")
     if any(ch.isspace() for ch in email):
-        return "no spaces"
+        return Invalid("no spaces")
     local, at, domain = email.partition("@")
     if not at or not local or "@" in domain:
-        return "like name@example.com"
+        return Invalid("like name@example.com")
     labels = domain.split(".")
     if len(labels) < 2 or not all(labels):
-        return "domain like example.com"
-    return None
+        return Invalid("domain like example.com")
+    return email
 
 
 def luhn_ok(digits: str) -> bool:
@@ -182,95 +154,196 @@ def _luhn_sum(digits: str) -> int:
     return total
 
 
-def validate_card_number(text: str) -> str | None:
-    number = normalise_card_number(text)
+def parse_card_number(text: str) -> str | Invalid:
+    """12 to 19 ASCII digits passing Luhn, as printed on the card (grouped with spaces or dashes).
+
+    Sent as the digits alone: "4242-4242 4242 4242" -> "4242424242424242".
+    """
+    number = _CARD_GROUPING.sub("", text)
     if not number:
-        return "required"
+        return Invalid("required")
     if not number.isascii() or not number.isdigit():
-        return "digits only"
+        return Invalid("digits only")
     if not _CARD.fullmatch(number):
-        return "12 to 19 digits"
+        return Invalid("12 to 19 digits")
     if not luhn_ok(number):
-        return "not a valid card number (check for a typo)"
-    return None
+        return Invalid("not a valid card number (check for a typo)")
+    return number
 
 
-def validate_expiry(text: str, today: dt.date) -> str | None:
-    """MM/YY, month 01-12, not before today's month: a card is valid to the end of that month."""
-    expiry = normalise_expiry(text)
-    if not expiry:
-        return "required"
-    match = _EXPIRY.fullmatch(expiry)
+def parse_expiry(text: str, today: dt.date) -> str | Invalid:
+    """Month/year, not before today's month (a card is valid to the end of that month).
+
+    Accepts "MM/YY", a one-digit month ("1/30") and a four-digit year from 2000 to 2099
+    ("12/2030"), with spaces around the parts ("12 / 30"); always sent as the backend's "MM/YY".
+    """
+    if not text.strip():
+        return Invalid("required")
+    match = _EXPIRY.fullmatch(text)
     if match is None:
-        return "MM/YY, like 08/27"
-    month, year = int(match[1]), 2000 + int(match[2])
+        return Invalid("MM/YY, like 08/27")
+    month, year = int(match[1]), int(match[2])
     if not 1 <= month <= 12:
-        return "month must be 01 to 12"
+        return Invalid("month must be 01 to 12")
+    if len(match[2]) == 2:
+        year += 2000
+    elif not 2000 <= year <= 2099:  # the backend reads YY as 20YY: no other century can be sent
+        return Invalid("year must be 2000 to 2099")
     if (year, month) < (today.year, today.month):
-        return "the card has expired"
-    return None
+        return Invalid("the card has expired")
+    return f"{month:02d}/{year % 100:02d}"
 
 
-def validate_cvc(text: str) -> str | None:
-    cvc = normalise_cvc(text)
+def parse_cvc(text: str) -> str | Invalid:
+    """3 or 4 ASCII digits, sent stripped."""
+    cvc = text.strip()
     if not cvc:
-        return "required"
+        return Invalid("required")
     if not _CVC.fullmatch(cvc):
-        return "3 or 4 digits"
-    return None
+        return Invalid("3 or 4 digits")
+    return cvc
 
 
-def validate_seat_code(text: str, *, rows: int | None = None, columns: str = SEAT_COLUMNS) -> str | None:
-    """Row number and column letter, like 12C; with `rows`, the row must exist on the aircraft."""
-    code = normalise_seat_code(text)
-    if not code:
-        return "required"
-    match = _SEAT.fullmatch(code)
+def parse_seat_code(text: str, *, rows: int | None = None, columns: str = SEAT_COLUMNS) -> str | Invalid:
+    """Row number and column letter, sent upper-case (" 12c " -> "12C").
+
+    With `rows`, the row must exist on the aircraft.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return Invalid("required")
+    match = _SEAT.fullmatch(stripped)
     if match is None:
-        return "row and letter, like 12C"
-    row, column = int(match[1]), match[2]
+        return Invalid("row and letter, like 12C")
+    row, column = int(match[1]), match[2].upper()
     if column not in columns:
-        return f"no seat letter {column} (only {columns[0]}-{columns[-1]})"
+        return Invalid(f"no seat letter {column} (only {columns[0]}-{columns[-1]})")
     if rows is not None and row > rows:
-        return f"no row {row} (rows 1-{rows})"
-    return None
+        return Invalid(f"no row {row} (rows 1-{rows})")
+    return f"{row}{column}"
+
+
+def parse_username(text: str) -> str | Invalid:
+    """Sent stripped; at most 64 characters (the backend's limit)."""
+    username = text.strip()
+    if not username:
+        return Invalid("required")
+    if len(username) > _USERNAME_MAX:
+        return Invalid(f"at most {_USERNAME_MAX} characters")
+    return username
+
+
+def parse_password(text: str) -> str | Invalid:
+    """Sent exactly as typed, spaces included (a password is what was typed); at most 256 characters."""
+    if not text:
+        return Invalid("required")
+    if len(text) > _PASSWORD_MAX:
+        return Invalid(f"at most {_PASSWORD_MAX} characters")
+    return text
 
 
 # -- whole forms --------------------------------------------------------------------------------
 
 
-def _collect(**results: str | None) -> FormErrors:
-    return {field: message for field, message in results.items() if message is not None}
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    origin: str
+    destination: str
+    date: dt.date
 
 
-def validate_search(
+@dataclass(frozen=True, slots=True)
+class Passenger:
+    name: str
+    email: str
+
+    def as_json(self) -> dict[str, str]:
+        """The backend's `PassengerIn` body."""
+        return {"name": self.name, "email": self.email}
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A parsed card. Its repr masks the number and the CVC, so neither can reach a log or a traceback."""
+
+    card_number: str
+    expiry: str
+    cvc: str
+
+    def as_json(self) -> dict[str, str]:
+        """The backend's `PaymentIn` body."""
+        return {"card_number": self.card_number, "expiry": self.expiry, "cvc": self.cvc}
+
+    def __repr__(self) -> str:
+        # The last four digits are what a receipt shows; a number too short to hide is not shown at all.
+        last4 = self.card_number[-4:] if len(self.card_number) >= 12 else ""
+        return f"Payment(card_number='****{last4}', expiry={self.expiry!r}, cvc='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A parsed sign-in. Its repr hides the password."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+def _errors(**results: object) -> FormErrors:
+    return {field: result.message for field, result in results.items() if isinstance(result, Invalid)}
+
+
+def parse_search(
     origin: str,
     destination: str,
     date_text: str,
     today: dt.date,
     known_codes: Collection[str] | None = None,
-) -> FormErrors:
-    """The flight search form: fields `origin`, `destination`, `date`."""
-    errors = _collect(
-        origin=validate_airport_code(origin, known_codes),
-        destination=validate_airport_code(destination, known_codes),
-        date=validate_travel_date(date_text, today),
-    )
-    # Comparing two codes only means something once each is a code.
-    if "origin" not in errors and "destination" not in errors:
-        errors |= _collect(destination=validate_route(origin, destination))
-    return errors
+) -> SearchQuery | FormErrors:
+    """The flight search form: fields `origin`, `destination`, `date`; the trip must go somewhere."""
+    from_code = parse_airport_code(origin, known_codes)
+    to_code = parse_airport_code(destination, known_codes)
+    day = parse_travel_date(date_text, today)
+    errors = _errors(origin=from_code, destination=to_code, date=day)
+    # Comparing two codes only means something once each is a code (the date may still be bad).
+    if isinstance(from_code, str) and from_code == to_code:
+        errors["destination"] = "same as the origin"
+    if isinstance(from_code, Invalid) or isinstance(to_code, Invalid) or isinstance(day, Invalid) or errors:
+        return errors
+    return SearchQuery(from_code, to_code, day)
 
 
-def validate_passenger(name: str, email: str) -> FormErrors:
+def parse_passenger(name: str, email: str) -> Passenger | FormErrors:
     """One passenger: fields `name`, `email`."""
-    return _collect(name=validate_name(name), email=validate_email(email))
+    parsed_name, parsed_email = parse_name(name), parse_email(email)
+    if isinstance(parsed_name, Invalid) or isinstance(parsed_email, Invalid):
+        return _errors(name=parsed_name, email=parsed_email)
+    return Passenger(parsed_name, parsed_email)
 
 
-def validate_payment(card: str, expiry: str, cvc: str, today: dt.date) -> FormErrors:
+def parse_payment(card: str, expiry: str, cvc: str, today: dt.date) -> Payment | FormErrors:
     """The payment form: fields `card_number`, `expiry`, `cvc` (the backend's names)."""
-    return _collect(
-        card_number=validate_card_number(card),
-        expiry=validate_expiry(expiry, today),
-        cvc=validate_cvc(cvc),
-    )
+    number, until, code = parse_card_number(card), parse_expiry(expiry, today), parse_cvc(cvc)
+    if isinstance(number, Invalid) or isinstance(until, Invalid) or isinstance(code, Invalid):
+        return _errors(card_number=number, expiry=until, cvc=code)
+    return Payment(number, until, code)
+
+
+def parse_seat(text: str, available: Collection[str] | None = None) -> str | FormErrors:
+    """The seat form: field `seat`; with `available` non-empty (the free seats), one of them."""
+    seat = parse_seat_code(text)
+    if isinstance(seat, Invalid):
+        return {"seat": seat.message}
+    if available and seat not in available:
+        return {"seat": f"{seat} is not free"}
+    return seat
+
+
+def parse_credentials(username: str, password: str) -> Credentials | FormErrors:
+    """The sign-in form: fields `username`, `password`."""
+    parsed_username, parsed_password = parse_username(username), parse_password(password)
+    if isinstance(parsed_username, Invalid) or isinstance(parsed_password, Invalid):
+        return _errors(username=parsed_username, password=parsed_password)
+    return Credentials(parsed_username, parsed_password)

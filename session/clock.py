@@ -88,3 +88,8 @@ class QAClock:
         if seconds < 0:
             raise ValueError("skip ahead takes a non-negative number of seconds")
         self.offset += seconds
+
+
+def skip_offset(clock: Clock) -> float:
+    """How far QA has skipped this clock ahead of the real one (0 for any other clock)."""
+    return clock.offset if isinstance(clock, QAClock) else 0.0

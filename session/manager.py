@@ -17,7 +17,7 @@ from typing import Any
 
 from session import decisions as d
 from session import events as e
-from session.clock import Clock
+from session.clock import Clock, skip_offset
 from session.engine import Flight, SessionEngine, SessionView, State
 from session.events import SessionKind, Source
 from session.policy import Policy
@@ -102,6 +102,7 @@ class SessionManager:
         self.timeline = timeline if timeline is not None else Timeline()
         self.auto_wake = auto_wake
         self.user: dict[str, Any] = {}
+        self.former_user: dict[str, Any] = {}  # whoever was signed out last (their draft is kept)
         self._token: Secret | None = None
         self._reauth_key: Secret | None = None
         self._flight_task: asyncio.Task[FlightOutcome] | None = None
@@ -391,7 +392,7 @@ class SessionManager:
 
     def _signed_out(self, reason: d.SignOutReason) -> None:
         token, self._token, self._reauth_key = self._token, None, None
-        self.user = {}
+        self.former_user, self.user = self.user, {}
         if self.store is not None:
             self.store.clear()
         if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
@@ -452,8 +453,16 @@ class SessionManager:
         self.store.save(StoredSession(engine.kind, self._token, self._reauth_key, wall, dict(self.user)))
         self._saved_generation, self._saved_at = engine.generation, now
 
+    def record(self, name: str, **detail: Any) -> None:
+        """Put an event of the caller's on the timeline (an app error, a failed draft save)."""
+        self._record(name, **detail)
+
     def _record(self, name: str, **detail: Any) -> None:
-        self.timeline.record(self.clock.now(), self.clock.wall(), name, **detail)
+        # `wall` is the real calendar time; a QA skip ahead is its own field, never mixed in.
+        skipped = skip_offset(self.clock)
+        if skipped:
+            detail["qa_skip_s"] = round(skipped, 3)
+        self.timeline.record(self.clock.now(), self.clock.wall() - skipped, name, **detail)
 
 
 def _success(flight: Flight, sent_at: float) -> e.Event:

@@ -40,6 +40,18 @@ DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
 DEFAULT_RETRY_AFTER_S = 5.0
 FILE_FAILED = "timeline_file_failed"
 FILE_RECOVERED = "timeline_file_recovered"
+# The per-call entries a summary (`Timeline.summarising`) counts instead of recording one by one.
+CALL_ENTRIES = frozenset(
+    {
+        "call_sent",
+        "call_answered",
+        "call_failed",
+        "call_rejected",
+        "call_replay",
+        "call_given_up",
+        "deadline_moved",
+    }
+)
 
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
@@ -92,6 +104,9 @@ class Timeline:
         self._size = 0  # bytes in the current file, tracked in memory
         self._failed_at: float | None = None  # `at` of the latest failed attempt
         self._closed = False
+        self.origin: float | None = None  # `at` of the first entry: a stable zero for displays
+        self._summary: dict[str, int] | None = None
+        self._summary_last: tuple[float, float] | None = None
         if path is not None:
             try:
                 self._open()
@@ -106,10 +121,39 @@ class Timeline:
             if isinstance(value, Secret):
                 raise TypeError(f"timeline detail {key!r} is a secret; record its fingerprint")
         entry = TimelineEntry(at, wall, name, detail)
+        if self.origin is None:
+            self.origin = at
+        if self._summary is not None and name in CALL_ENTRIES:
+            self._summary[name] = self._summary.get(name, 0) + 1
+            self._summary_last = (at, wall)
+            return entry
         notice = self._add(entry, may_retry=True)
         while notice is not None:  # failed/recovered; never more than two in a row, never retried
             notice = self._add(notice, may_retry=False)
         return entry
+
+    @contextlib.contextmanager
+    def summarising(self, name: str, **detail: Any) -> Iterator[None]:
+        """While inside, per-call entries (CALL_ENTRIES) are counted, not recorded one by one; on
+        the way out, one entry `name` holds `detail` and the counts (`call_sent=900`, ...). Every
+        other entry (a refresh, a re-auth, a sign-out) is recorded as usual meanwhile.
+
+        For a burst of hundreds of calls: its story stays readable, and the file and the UI are
+        spared thousands of lines that all say the same thing.
+        """
+        if self._summary is not None:
+            yield  # already summarising: the outer summary counts these too
+            return
+        self._summary, self._summary_last = {}, None
+        try:
+            yield
+        finally:
+            counts, last = self._summary, self._summary_last
+            self._summary = self._summary_last = None
+            if last is None and self._entries:
+                last = (self._entries[-1].at, self._entries[-1].wall)
+            if last is not None:
+                self.record(last[0], last[1], name, **detail, **dict(sorted(counts.items())))
 
     def subscribe(self, listener: Callable[[TimelineEntry], None]) -> None:
         self._listeners.append(listener)

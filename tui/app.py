@@ -1,7 +1,9 @@
-"""The Textual app: starts the backend and the session, keeps the countdown live, and turns the
-session engine's decisions and the terminal's lifecycle into what the user sees.
+"""The Textual app: turns the session engine's decisions and the terminal's lifecycle into what the
+user sees, and moves between screens when they ask (tui.messages).
 
-Business logic lives below (`session/`, `api/`); this module only wires and shows.
+What it runs on (backend, clients, drafts, QA) is built by `build_app` into a `Services`; screens
+see the app only through the small `Keeper` interface. Business logic lives below (`session/`,
+`api/`); this module only wires and shows.
 """
 
 from __future__ import annotations
@@ -9,75 +11,148 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 from session import decisions as d
-from session.clock import Clock, QAClock
-from session.secrets import Fingerprinter
-from tui.messages import FlowEntered, SignInSucceeded
-from tui.screens.base import AppScreen
+from tui import wording
+from tui.commands import SessionCommands
+from tui.messages import (
+    EndSession,
+    FlowEntered,
+    GoBack,
+    GoHome,
+    NextStep,
+    OpenFlow,
+    RunQA,
+    ShowBookings,
+    ShowSignIn,
+    SignInSucceeded,
+)
+from tui.services import Overrides, Services, StartupFailed
 from tui.settings import Settings
 from tui.widgets.banner import Banner
 from tui.widgets.countdown import Countdown
 
 if TYPE_CHECKING:
-    # The backend, the HTTP clients and pydantic are imported once the first frame is up
-    # (in `_start`): they are most of a cold start.
-    from api.backend.serve import EmbeddedBackend
-    from api.client import BackendClient, InnerTransportFactory
-    from api.drafts import DraftStore, DraftSync, LocalDraft
-    from api.models import Profile
+    from api.client import BackendClient
+    from api.drafts import BookingDrafts, LocalDraft
+    from api.errors import ApiError
+    from api.qa import QADesk
+    from session.engine import SessionView
+    from tui.screens.prompt import ExpiryPrompt
 
 
 class SessionKeeperApp(App[None]):
     TITLE = "sessionkeeper"
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {SessionCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),
         Binding("f2", "qa_panel", "QA panel", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Clock | None = None,
-        auto_wake: bool = True,
-        tick_interval: float = 1.0,
-        backend_clock: Callable[[], float] | None = None,
-        backend_token_factory: Callable[[], str] | None = None,
-        inner_transport: InnerTransportFactory | None = None,
-        fingerprinter: Fingerprinter | None = None,
-    ) -> None:
-        """`clock`, `backend_clock`, `backend_token_factory`, `inner_transport` and `fingerprinter`
-        are for tests: fake clocks, repeatable tokens, a faulty connection, a fixed salt."""
+    def __init__(self, services: Services, *, tick_interval: float = 1.0) -> None:
         super().__init__()
-        self.backend_clock = backend_clock
-        self.backend_token_factory = backend_token_factory
-        self.inner_transport = inner_transport
-        self.fingerprinter = fingerprinter
-        self.settings = settings
-        self.clock = QAClock(clock)
-        self.auto_wake = auto_wake
+        self.services = services
         self.tick_interval = tick_interval
-        self.embedded: EmbeddedBackend | None = None
-        self.backend_url = settings.backend_url or ""
-        self.client: BackendClient | None = None
-        self._drafts: DraftStore | None = None
-        self.draft_sync: DraftSync | None = None
         self.ready = asyncio.Event()
         self.startup_error: str | None = None
         self._startup: asyncio.Task[None] | None = None
-        self._prompt: Any = None
+        self._prompt: ExpiryPrompt | None = None
         self._suspended = False
-        self.navigating_home = False
-        self.username: str | None = None
+        self._navigating_home = False
+        self._pending_sign_out: d.SignOutReason | None = None
+
+    # -- what screens may use (tui.keeper.Keeper) -------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def client(self) -> BackendClient | None:
+        return self.services.client if self.ready.is_set() else None
+
+    @property
+    def drafts(self) -> BookingDrafts | None:
+        return self.services.drafts
+
+    @property
+    def qa(self) -> QADesk | None:
+        return self.services.qa if self.ready.is_set() else None
+
+    @property
+    def navigating_home(self) -> bool:
+        return self._navigating_home
+
+    def view(self) -> SessionView | None:
+        client = self.client
+        return client.manager.view() if client is not None else None
+
+    def now(self) -> float:
+        return self.services.clock.now()
+
+    def today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.services.clock.wall(), tz=dt.UTC).date()
+
+    def saved_draft(self) -> LocalDraft | None:
+        from api.drafts import DraftStoreError
+
+        drafts = self.drafts
+        if drafts is None:
+            return None
+        try:
+            return drafts.current()
+        except DraftStoreError:
+            return None
+
+    def save_draft(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> None:
+        """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
+        from api.drafts import DraftStoreError
+
+        drafts = self.drafts
+        if drafts is None:
+            return
+        try:
+            drafts.save(step, updates)
+        except DraftStoreError as exc:
+            self._record("draft_save_failed", error=str(exc))
+            self.notify("Couldn't save your draft on this disk. Your form still holds it.", severity="error")
+            return
+        if push and self.client is not None:
+            self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
+
+    async def push_draft(self) -> str | None:
+        from api.errors import ApiError
+
+        drafts = self.drafts
+        if drafts is None:
+            return None
+        try:
+            return await drafts.push()
+        except ApiError as exc:  # kept locally whatever the server said; say it, never crash
+            self.report(exc, "draft sync")
+            self.notify("The server did not take your draft; it is saved here.", severity="warning")
+            draft = drafts.current()
+            return draft.server_id if draft else None
+
+    def report(self, exc: ApiError, where: str) -> None:
+        self._record("app_error", where=where, error=type(exc).__name__, detail=str(exc)[:200])
+
+    def refresh_chrome(self) -> None:
+        """Countdown, banner and the home screen's state, right now (not waiting for the tick)."""
+        self.refresh_countdown()
+        from tui.screens.home import HomeScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, HomeScreen):
+                screen.show_state()
 
     # -- start and stop ---------------------------------------------------------------------------
 
@@ -88,61 +163,19 @@ class SessionKeeperApp(App[None]):
         self.app_resume_signal.subscribe(self, self._on_resume)
         self.watch(self, "app_focus", self._focus_changed, init=False)
         await self.push_screen(HomeScreen())
-        self.countdown_timer = self.set_interval(self.tick_interval, self.refresh_countdown)
-        # After the first frame is on screen, so the heavy imports of `_start` cannot delay it.
+        self.countdown_timer = self.set_interval(self.tick_interval, self.tick)
+        # After the first frame is on screen, so the heavy imports of `start` cannot delay it.
         self.call_after_refresh(self._begin)
 
     def _begin(self) -> None:
         # A plain task, not a worker: workers are cancelled before the app's unmount runs.
         self._startup = asyncio.create_task(self._start())
 
-    @property
-    def drafts(self) -> DraftStore:
-        if self._drafts is None:
-            raise RuntimeError("the drafts store opens with the session")
-        return self._drafts
-
     async def _start(self) -> None:
-        from api.backend.app import create_app
-        from api.backend.serve import EmbeddedBackend, PortUnavailableError
-        from api.client import BackendClient
-        from api.drafts import DraftStore, DraftSync
-        from session.policy import Policy
-        from session.store import SessionStore
-        from session.timeline import Timeline
-
         try:
-            self._drafts = DraftStore(self.settings.data_path / "drafts.sqlite3")
-            if self.settings.backend_url is None:
-                app = create_app(
-                    ttl_s=self.settings.ttl_s,
-                    clock=self.backend_clock,
-                    token_factory=self.backend_token_factory,
-                )
-                self.embedded = EmbeddedBackend(port=self.settings.backend_port, app=app)
-                self.backend_url = await self.embedded.start()
-            data = self.settings.data_path
-            self.client = BackendClient(
-                self.backend_url,
-                clock=self.clock,
-                policy=Policy(ttl_s=self.settings.ttl_s, warn_s=self.settings.warn_s),
-                store=SessionStore(data / "session.json", scope=self.backend_url),
-                timeline=Timeline(data / "timeline.jsonl"),
-                auto_wake=self.auto_wake,
-                inner_transport=self.inner_transport,
-                fingerprinter=self.fingerprinter,
-            )
-            self.client.manager.subscribe(self._on_decision)
-            self.client.profile_listeners.append(self._on_profile)
-            self.draft_sync = DraftSync(self.drafts, self.client.rest)
-            await self.client.start()
-            self.username = (
-                self.client.manager.user.get("username") if self.client.manager.signed_in else None
-            )
-        except PortUnavailableError as exc:
+            await self.services.start(self._on_decision, self._session_changed)
+        except StartupFailed as exc:
             self.startup_error = str(exc)
-        except Exception as exc:  # never a traceback on screen: say what failed and keep running
-            self.startup_error = f"could not start: {type(exc).__name__}: {exc}"
         finally:
             self.ready.set()
             self.refresh_chrome()
@@ -152,51 +185,35 @@ class SessionKeeperApp(App[None]):
             self._startup.cancel()
             with contextlib.suppress(BaseException):
                 await self._startup
-        if self.client is not None:
-            await self.client.aclose()
-        if self.embedded is not None:
-            await self.embedded.stop()
-        if self._drafts is not None:
-            self._drafts.close()
+        await self.services.aclose()
 
     # -- what the user sees of the session ------------------------------------------------------
 
+    def tick(self) -> None:
+        client = self.client
+        if client is not None:
+            client.manager.heartbeat()
+        self.refresh_countdown()
+
     def refresh_countdown(self) -> None:
-        if self.client is None:
-            return
-        view = self.client.manager.view()
+        view = self.view()
+        client = self.client
+        text, urgency = wording.countdown(view, client.username if client else None)
         # The screen under a modal (the prompt) keeps its countdown live too.
         for screen in self.screen_stack[1:]:
             for countdown in screen.query(Countdown):
-                countdown.show(view, self.username)
+                countdown.show(text, urgency)
         if self._prompt is not None:
-            self._prompt.show_remaining(view.remaining_s)
+            self._prompt.show_remaining(view.remaining_s if view else None)
+        message = self.startup_error or wording.banner(
+            view, self.now(), client_offline=client is not None and not client.network.online
+        )
+        for screen in self.screen_stack[1:]:
+            for banner in screen.query(Banner):
+                banner.say(message)
 
-    def refresh_chrome(self, screen: AppScreen | None = None) -> None:
-        """Countdown and banner of the current screen, right now (not waiting for the tick)."""
-        self.refresh_countdown()
-        target = screen or self.screen
-        for banner in target.query(Banner):
-            banner.say(self.banner_text(), "error")
-
-    def banner_text(self) -> str | None:
-        if self.startup_error:
-            return self.startup_error
-        if self.client is None:
-            return None
-        if not self.client.network.online:
-            return "Offline: calls fail in transport (QA switch: F2, o); your draft is kept."
-        if self.client.manager.view().offline:
-            return "Backend unreachable: retrying on your next action; nothing is lost."
-        return None
-
-    def say(self, text: str, *, error: bool = False) -> None:
-        self.notify(text, severity="error" if error else "information", timeout=6)
-
-    def require_client(self) -> BackendClient:
-        if self.client is None:
-            raise RuntimeError("the session is not started yet")
-        return self.client
+    def _session_changed(self) -> None:
+        self.call_later(self.refresh_chrome)
 
     # -- the session's decisions ---------------------------------------------------------------
 
@@ -207,19 +224,26 @@ class SessionKeeperApp(App[None]):
             self._hide_prompt()
         elif isinstance(decision, d.SignOut):
             self.call_later(self._signed_out, decision.reason)
-        elif isinstance(decision, d.ConnectivityChanged):
+        elif isinstance(decision, d.RefreshRetryScheduled) and decision.failures == 1:
+            view = self.view()
+            if view is not None and view.stay_pending:
+                self.notify(wording.stay_failed(view, self.now()), severity="warning", timeout=8)
+        if isinstance(decision, d.ConnectivityChanged | d.SessionLapsed | d.DeadlineMoved | d.SignOut):
             self.call_later(self.refresh_chrome)
-        self.call_later(self.refresh_countdown)
+        else:
+            self.call_later(self.refresh_countdown)
 
     def _show_prompt(self) -> None:
-        from tui.screens.prompt import ExpiryPrompt
+        from tui.screens.prompt import expiry_prompt
 
         screen = self.screen
         if self._prompt is not None or not getattr(screen, "ACTIVE_FLOW", False):
             return
         if getattr(screen, "QA_TOOL", False):
             return  # shown when the flow under the QA panel is back in front (on_flow_entered)
-        self._prompt = ExpiryPrompt()
+        view = self.view()
+        guest = view is not None and view.kind is not None and view.kind.value == "guest"
+        self._prompt = expiry_prompt(guest)
         self.push_screen(self._prompt, self._prompt_answered)
 
     def _hide_prompt(self) -> None:
@@ -229,35 +253,32 @@ class SessionKeeperApp(App[None]):
 
     def _prompt_answered(self, stay: bool | None) -> None:
         was_open, self._prompt = self._prompt is not None, None
-        if stay is None or not was_open or self.client is None:
+        client = self.client
+        if stay is None or not was_open or client is None:
             return  # closed by the engine (refreshed, expired, backgrounded): nothing to answer
-        if not self.client.manager.view().prompt_visible:
-            return
-        self.client.manager.answer_prompt(stay=stay)
+        if client.manager.view().prompt_visible:
+            client.manager.answer_prompt(stay=stay)
 
     async def _signed_out(self, reason: d.SignOutReason) -> None:
         from tui.screens.signed_out import SignedOutScreen
 
-        owner = f"user:{self.username}" if self.username else None
-        self.username = None
         self._hide_prompt()
-        # Back to home (the stack is: Textual's default screen, home, then whatever is open).
-        await self.back_home_async()
-        draft = self.drafts.load(owner) if owner else None
+        if getattr(self.screen, "QA_TOOL", False):
+            # The tester is looking at the panel: it stays open; the rest follows when it closes.
+            self._pending_sign_out = reason
+            self.refresh_chrome()
+            return
+        self._pending_sign_out = None
+        client = self.client
+        former = client.manager.former_user.get("username") if client else None
+        await self._back_home()
+        drafts = self.drafts
+        draft = drafts.saved_for(former) if drafts is not None and former else None
         if reason is d.SignOutReason.USER_CHOICE:
-            self.say("Signed out." + (" Your booking draft is saved." if draft else ""))
+            self.notify(wording.ended_words(was_user=former is not None, draft_kept=draft is not None))
             self.refresh_chrome()
             return
         await self.push_screen(SignedOutScreen(reason, draft))
-
-    def _on_profile(self, profile: Profile | None) -> None:
-        if profile is not None:
-            self.username = profile.username
-        from tui.screens.home import HomeScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, HomeScreen):
-                screen.show_profile(profile)
 
     # -- lifecycle: focus, Ctrl+Z, activity ------------------------------------------------------
 
@@ -272,20 +293,14 @@ class SessionKeeperApp(App[None]):
             self.client.manager.user_activity()
         await super().on_event(event)
 
-    def on_flow_entered(self, message: FlowEntered) -> None:
-        if self.client is None:
-            return
-        self.client.manager.set_active_flow(message.active_flow)
-        if message.active_flow and self.client.manager.view().prompt_visible:
-            self._show_prompt()  # the warning came while the QA panel covered the flow
-
     def _focus_changed(self, focused: bool) -> None:
-        if self.client is None or self._suspended:
+        client = self.client
+        if client is None or self._suspended:
             return
         if focused:
-            self.client.manager.resume()
+            client.manager.resume()
         else:
-            self.client.manager.background()
+            client.manager.background()
         self.refresh_countdown()
 
     def _on_suspend(self, _: object) -> None:
@@ -301,78 +316,81 @@ class SessionKeeperApp(App[None]):
             self.client.manager.resume()
             self.refresh_chrome()
 
-    # -- drafts and signing in ---------------------------------------------------------------------
+    # -- moving between screens (screens ask with messages; see tui.messages) -----------------------
 
-    def today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.clock.wall(), tz=dt.UTC).date()
+    async def on_flow_entered(self, message: FlowEntered) -> None:
+        if self._pending_sign_out is not None:
+            await self._signed_out(self._pending_sign_out)  # the QA panel closed over a sign-out
+            return
+        client = self.client
+        if client is None:
+            return
+        client.manager.set_active_flow(message.active_flow)
+        if message.active_flow and client.manager.view().prompt_visible:
+            self._show_prompt()  # the warning came while the QA panel covered the flow
 
-    def save_draft(
-        self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False
-    ) -> LocalDraft | None:
-        """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
-        from api.drafts import DraftStoreError
+    async def on_open_flow(self, message: OpenFlow) -> None:
+        from tui.screens.booking import screen_for
 
-        owner = self.owner()
-        if self._drafts is None:
-            return None
-        try:
-            current = self.drafts.load(owner)
-            data = {**(current.data if current else {}), **(updates or {})}
-            saved = self.drafts.save(owner, step, data)
-        except DraftStoreError as exc:
-            self.say(f"Could not save the draft on disk: {exc}", error=True)
-            return None
-        if push and self.draft_sync is not None:
-            self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
-        return saved
+        if self.client is None:
+            self.notify("Still connecting to the server; one moment.")
+            return
+        draft = self.saved_draft()
+        step = message.step or (draft.step if draft else "search")
+        await self._back_home()
+        await self.push_screen(screen_for(step))
 
-    async def push_draft(self) -> str | None:
-        """Send the draft to the server (recreating it there if it lost it); its server id, if any."""
-        if self.draft_sync is None:
-            return None
-        owner = self.owner()
-        from api.errors import ApiError
+    async def on_next_step(self, message: NextStep) -> None:
+        from tui.screens.booking import screen_for
 
-        try:
-            await self.draft_sync.push(owner)
-        except ApiError as exc:  # kept locally whatever the server said; say it, never crash
-            self.say(f"The server did not take the draft: {exc}", error=True)
-        draft = self.drafts.load(owner)
-        return draft.server_id if draft else None
+        await self.push_screen(screen_for(message.step))
 
-    async def sign_in(self, username: str, password: str) -> None:
-        """Sign in; a guest's draft goes with the user. Raises LoginFailed or another ApiError."""
-        client = self.require_client()
-        await client.login(username, password)
-        self.username = username
-        owner = self.owner()
-        if self.drafts.load("guest") is not None and self.drafts.load(owner) is None:
-            self.drafts.move("guest", owner)
+    async def on_go_home(self, message: GoHome) -> None:
+        await self._back_home()
+
+    async def on_go_back(self, message: GoBack) -> None:
+        if len(self.screen_stack) > 2:
+            await self.pop_screen()
+
+    async def on_show_sign_in(self, message: ShowSignIn) -> None:
+        from tui.screens.sign_in import SignInScreen
+
+        if message.replace:
+            await self.switch_screen(SignInScreen())
+        else:
+            await self.push_screen(SignInScreen())
+
+    async def on_show_bookings(self, message: ShowBookings) -> None:
+        from tui.screens.bookings import BookingsScreen
+
+        await self._back_home()
+        await self.push_screen(BookingsScreen())
+
+    def on_end_session(self, message: EndSession) -> None:
+        if self.client is not None:
+            self.client.sign_out()
 
     async def on_sign_in_succeeded(self, message: SignInSucceeded) -> None:
         """Home, then a saved draft reopens at its step with its values (rule 5)."""
-        await self.back_home_async()
-        self.say(f"Signed in as {message.username}.")
+        from tui.screens.booking import screen_for
+
+        await self._back_home()
+        self.notify(f"Signed in as {message.username}.")
         draft = self.saved_draft()
         if draft is not None and draft.step != "confirmation":
-            await self.open_flow(draft.step)
+            await self.push_screen(screen_for(draft.step))
 
-    def back_home(self) -> None:
-        self.run_worker(self.back_home_async(), exclusive=True, group="nav")
-
-    async def back_home_async(self) -> None:
+    async def _back_home(self) -> None:
         from tui.screens.home import HomeScreen
 
         # Screens uncovered on the way are not being opened: they must not save their step.
-        self.navigating_home = True
+        self._navigating_home = True
         try:
             while len(self.screen_stack) > 2 and not isinstance(self.screen, HomeScreen):
                 await self.pop_screen()
         finally:
-            self.navigating_home = False
+            self._navigating_home = False
         self.refresh_chrome()
-
-    # -- navigation -------------------------------------------------------------------------------
 
     def action_qa_panel(self) -> None:
         from tui.screens.qa import QAPanel
@@ -382,48 +400,42 @@ class SessionKeeperApp(App[None]):
         elif self.client is not None:
             self.push_screen(QAPanel())
 
-    def owner(self) -> str:
-        return f"user:{self.username}" if self.username else "guest"
+    def on_run_qa(self, message: RunQA) -> None:
+        self._run_qa(message.name)
 
-    def saved_draft(self) -> LocalDraft | None:
-        return self._drafts.load(self.owner()) if self._drafts is not None else None
+    @work(group="qa-command")
+    async def _run_qa(self, name: str) -> None:
+        from api.errors import ApiError, BackendUnreachable
 
-    async def open_flow(self, step: str | None = None) -> None:
-        """Open the booking flow at `step` (or at the saved draft's step), with the saved values."""
-        from tui.screens.booking import open_step
+        qa = self.qa
+        if qa is None:
+            return
+        try:
+            result = await qa.run(name)
+        except ApiError as exc:
+            result = f"{name}: not done; " + (
+                "the server is unreachable" if isinstance(exc, BackendUnreachable) else str(exc)
+            )
+        self.notify(result, title="QA")
+        self.refresh_chrome()
 
-        draft = self.saved_draft()
-        await open_step(self, step or (draft.step if draft else "search"))
-
-    async def qa_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Talk to the backend's QA control (no token, not through the middleware)."""
-        import httpx
-
-        async with httpx.AsyncClient(base_url=self.backend_url, timeout=5) as qa:
-            response = await qa.post(path, json=body)
-            response.raise_for_status()
-            answer: dict[str, Any] = response.json()
-            return answer
-
-    async def qa_state(self) -> dict[str, Any]:
-        import httpx
-
-        async with httpx.AsyncClient(base_url=self.backend_url, timeout=5) as qa:
-            response = await qa.get("/__qa/state")
-            response.raise_for_status()
-            answer: dict[str, Any] = response.json()
-            return answer
+    def _record(self, name: str, **detail: Any) -> None:
+        client = self.client
+        if client is not None:
+            client.manager.record(name, **detail)
 
 
-def build_app(settings: Settings, **kwargs: Any) -> SessionKeeperApp:
+def build_app(
+    settings: Settings, *, overrides: Overrides | None = None, tick_interval: float = 1.0
+) -> SessionKeeperApp:
     """The one factory: the command line and the tests build the app the same way."""
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    return SessionKeeperApp(settings, **kwargs)
+    settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return SessionKeeperApp(Services(settings, overrides), tick_interval=tick_interval)
 
 
 def data_dir_problem(path: Path) -> str | None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         return f"cannot use data dir {path}: {exc.strerror}"
     return None

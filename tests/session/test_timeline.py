@@ -353,3 +353,21 @@ def test_a_secret_is_still_refused_and_nothing_is_recorded(tmp_path: Path) -> No
 def test_nonsense_limits_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Timeline(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_summary_counts_call_entries_in_one_line_and_keeps_every_other_event(tmp_path: Path) -> None:
+    timeline = Timeline(tmp_path / "timeline.jsonl")
+    timeline.record(1.0, 101.0, "token_issued", kind="guest")
+    with timeline.summarising("burst", calls=3):
+        for i in range(3):
+            timeline.record(2.0 + i, 102.0 + i, "call_sent", call="GET /api/session")
+            timeline.record(2.5 + i, 102.5 + i, "call_answered", status=200)
+        timeline.record(3.0, 103.0, "refresh_succeeded")
+        timeline.record(4.6, 104.6, "deadline_moved", remaining_s=60.0)
+    timeline.close()
+    assert timeline.names() == ["token_issued", "refresh_succeeded", "burst"]
+    summary = list(timeline)[-1]
+    assert summary.detail == {"calls": 3, "call_answered": 3, "call_sent": 3, "deadline_moved": 1}
+    assert summary.at == 4.6  # stamped with the time of the last entry it counted
+    lines = (tmp_path / "timeline.jsonl").read_text().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == timeline.names()

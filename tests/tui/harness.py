@@ -15,10 +15,12 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from api.client import InnerTransportFactory
+from api.client import BackendClient, InnerTransportFactory
+from api.qa import QAControl
 from session.clock import FakeClock
 from session.secrets import Fingerprinter
 from tui.app import SessionKeeperApp, build_app
+from tui.services import Overrides
 from tui.settings import Settings
 
 TTL, WARN = 60.0, 20.0
@@ -32,34 +34,45 @@ class Harness:
     clock: FakeClock
     server_clock: FakeClock | None
 
+    @property
+    def client(self) -> BackendClient:
+        client = self.app.client
+        assert client is not None, "the session has not started"
+        return client
+
+    @property
+    def control(self) -> QAControl:
+        control = self.app.services.qa_control
+        assert control is not None
+        return control
+
     async def advance(self, seconds: float) -> None:
         """Time passes on both sides; the app looks, as its wake-up and its tick would."""
         self.clock.advance(seconds)
         if self.server_clock is not None:
             self.server_clock.advance(seconds)
         else:
-            await self.app.qa_post("/__qa/clock", {"advance_s": seconds})
+            await self.control.advance_clock(seconds)
         await self.settle()
 
     async def settle(self) -> None:
-        client = self.app.require_client()
-        client.manager.tick()
+        self.client.manager.tick()
         await self.pilot.pause()
-        await client.settle()
+        await self.client.settle()
         self.app.refresh_countdown()
         await self.pilot.pause()
 
     async def counters(self) -> dict[str, int]:
-        counters: dict[str, int] = (await self.app.qa_state())["counters"]
-        return counters
-
-    async def qa(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.app.qa_post(path, body)
+        return (await self.control.state()).counters
 
     def countdown_text(self) -> str:
         from tui.widgets.countdown import Countdown
 
         return str(self.app.screen.query_one(Countdown).render())
+
+    def text(self, selector: str) -> str:
+        """What a widget of the current screen shows."""
+        return str(self.app.screen.query_one(selector).render())
 
     async def fill(self, widget_id: str, text: str) -> None:
         """Focus a field and give it a value (an Input.Changed follows, as with typing)."""
@@ -76,11 +89,18 @@ class Harness:
         return self.app.screen.query_one(f"#{widget_id}", Input).value
 
     async def sign_in(self, username: str = "ada", password: str = "lovelace") -> None:
-        """As the sign-in screen does it: sign in, then the app navigates."""
-        from tui.messages import SignInSucceeded
+        """As a person does it: open the sign-in screen, type, press Enter, wait for the answer."""
+        from tui.messages import ShowSignIn
+        from tui.screens.sign_in import SignInScreen
 
-        await self.app.sign_in(username, password)
-        await self.app.on_sign_in_succeeded(SignInSucceeded(username))
+        self.app.post_message(ShowSignIn())
+        await self.pilot.pause()
+        assert isinstance(self.app.screen, SignInScreen)
+        await self.fill("username", username)
+        await self.fill("password", password)
+        await self.pilot.press("enter")
+        await self.app.workers.wait_for_complete()
+        await self.pilot.pause()
         await self.pilot.pause()
 
 
@@ -97,13 +117,15 @@ def make_app(
     counter = itertools.count(1)
     app = build_app(
         Settings(ttl_s=ttl, warn_s=warn, data_dir=data_dir, backend_url=backend_url),
-        clock=clock,
-        auto_wake=False,
+        overrides=Overrides(
+            clock=clock,
+            auto_wake=False,
+            backend_clock=server_clock.now if server_clock else None,
+            backend_token_factory=lambda: f"test-secret-{next(counter):04d}-{'x' * 24}",
+            inner_transport=inner_transport,
+            fingerprinter=Fingerprinter(b"snapshot-salt"),
+        ),
         tick_interval=3600.0,
-        backend_clock=server_clock.now if server_clock else None,
-        backend_token_factory=lambda: f"test-secret-{next(counter):04d}-{'x' * 24}",
-        inner_transport=inner_transport,
-        fingerprinter=Fingerprinter(b"snapshot-salt"),
     )
     return app, clock, server_clock
 

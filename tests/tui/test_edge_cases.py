@@ -15,6 +15,7 @@ from textual.widgets import Input, OptionList
 from api.backend.serve import EmbeddedBackend
 from session.engine import State
 from tests.tui.harness import TTL, WARN, Harness, running
+from tui.messages import OpenFlow
 from tui.screens.booking import PassengersStep, SearchStep
 from tui.screens.home import HomeScreen
 from tui.screens.prompt import ExpiryPrompt
@@ -71,7 +72,7 @@ async def test_case5_warning_on_a_passive_screen_with_an_active_user_refreshes_s
         await h.advance(TTL - WARN - 10)
         assert isinstance(h.app.screen, HomeScreen)
         assert (await h.counters())["refreshes"] == 1
-        assert h.app.require_client().manager.view().remaining_s == TTL
+        assert h.client.manager.view().remaining_s == TTL
 
 
 async def test_case6_idle_user_on_a_passive_screen_lapses_and_is_signed_out(tmp_path: Path) -> None:
@@ -82,13 +83,13 @@ async def test_case6_idle_user_on_a_passive_screen_lapses_and_is_signed_out(tmp_
         assert isinstance(h.app.screen, HomeScreen)
         await h.advance(WARN)
         assert isinstance(h.app.screen, SignedOutScreen)
-        assert "expired" in str(h.app.screen.query_one("#signed-out-why").render())
+        assert "timed out" in h.text("#signed-out-why")
 
 
 async def test_case6_idle_guest_lapses_and_is_renewed_on_the_next_action(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.advance(TTL + 1)
-        assert h.app.require_client().manager.view().state is State.EXPIRED
+        assert h.client.manager.view().state is State.EXPIRED
         await fill_search(h)
         await h.pilot.press("ctrl+n")
         await h.settle()
@@ -104,7 +105,7 @@ async def test_case7_prompt_ignored_signs_out_keeps_the_draft_and_resumes_after_
         await fill_search(h)
         await h.pilot.press("ctrl+n")  # on to choosing a flight
         await h.settle()
-        await h.app.open_flow("passengers")
+        h.app.post_message(OpenFlow("passengers"))
         await h.pilot.pause()
         await h.fill("email", "ada@example.org")
         await h.advance(TTL - WARN)
@@ -116,7 +117,7 @@ async def test_case7_prompt_ignored_signs_out_keeps_the_draft_and_resumes_after_
         await h.settle()
         assert isinstance(h.app.screen, PassengersStep)
         assert h.value("email") == "ada@example.org"
-        assert h.app.require_client().manager.signed_in
+        assert h.client.manager.signed_in
 
 
 async def test_case10_short_background_refreshes_on_return_and_changes_nothing_else(tmp_path: Path) -> None:
@@ -149,7 +150,7 @@ async def test_case11_long_suspend_reauths_silently_resyncs_the_profile_and_keep
         after = await h.counters()
         assert after["reauths"] - before["reauths"] == 1
         assert after["graphql_calls"] - before["graphql_calls"] >= 1  # the profile re-sync (me)
-        assert h.app.require_client().manager.signed_in
+        assert h.client.manager.signed_in
         assert isinstance(h.app.screen, SearchStep)
         assert (h.value("origin"), h.value("date")) == ("LHR", "2030-05-01")
         assert h.app.focused is not None and h.app.focused.id == "date"
@@ -160,19 +161,19 @@ async def test_case16_offline_shows_a_banner_never_signs_out_and_recovers(tmp_pa
     async with running(tmp_path) as h:
         await h.sign_in()
         await fill_search(h)
-        h.app.require_client().network.online = False
+        h.client.network.online = False
         await h.pilot.press("ctrl+n")
         await h.settle()
         banner = h.app.screen.query_one("#banner")
-        assert banner.display and "Offline" in str(banner.render())
+        assert banner.display and "offline" in str(banner.render())
         assert "draft is saved" in str(h.app.screen.query_one("#step-error").render())
         await h.advance(TTL + 5)
-        assert h.app.require_client().manager.signed_in
-        h.app.require_client().network.online = True
+        assert h.client.manager.signed_in
+        h.client.network.online = True
         await h.pilot.press("r")  # retry, back online
         await h.settle()
         assert h.app.screen.query_one("#flights", OptionList).option_count > 0
-        assert h.app.require_client().manager.signed_in
+        assert h.client.manager.signed_in
         assert (await h.counters())["reauths"] == 1
 
 
@@ -183,8 +184,8 @@ async def test_case17_quit_and_restart_within_the_ttl_resumes_the_session(tmp_pa
         async with httpx.AsyncClient(base_url=backend.url) as qa:
             before = (await qa.get("/__qa/state")).json()["counters"]
         async with running(tmp_path, backend_url=backend.url) as h:
-            client = h.app.require_client()
-            assert client.manager.signed_in and h.app.username == "ada"
+            client = h.client
+            assert client.manager.signed_in and h.client.username == "ada"
             after = await h.counters()
             assert after["refreshes"] - before["refreshes"] == 1
             assert after["guest_sessions"] == before["guest_sessions"]
@@ -228,6 +229,9 @@ async def test_case20_malformed_backend_answer_shows_a_clear_error_and_keeps_the
         await h.pilot.press("ctrl+n")
         await h.settle()
         error = str(h.app.screen.query_one("#step-error").render())
-        assert "unexpected answer" in error and "draft is saved" in error
+        assert "an answer we couldn't read" in error and "draft is saved" in error
+        # Plain words on screen; the technical detail on the timeline.
+        [entry] = [x for x in h.client.manager.timeline if x.name == "app_error"]
+        assert entry.detail["error"] == "MalformedResponse" and "flights" in entry.detail["detail"]
         draft = h.app.saved_draft()
         assert draft is not None and draft.data["origin"] == "LHR"

@@ -68,15 +68,12 @@ class TestKeyScreens:
             await h.advance(7)
             await h.pilot.press("f2")
             await h.pilot.pause()
-            screen = h.app.screen
-            await screen.run_action("fault_refresh('error')")
-            await h.pilot.pause()
-            await h.app.require_client().rest.airports()
-            h.app.screen.poll_server()  # type: ignore[attr-defined]
-            await h.pilot.pause()
+            await h.pilot.press("e")  # refresh answers 503
             await h.app.workers.wait_for_complete()
-            h.app.screen.last_action = "(QA actions land here)"  # type: ignore[attr-defined]
-            h.app.screen.redraw()  # type: ignore[attr-defined]
+            await h.client.rest.airports()
+            h.app.screen.poll_server()  # type: ignore[attr-defined]
+            await h.app.workers.wait_for_complete()
+            await h.pilot.pause()
 
         app, run_before = _driver(tmp_path, steps)
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

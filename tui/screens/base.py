@@ -1,39 +1,42 @@
-"""The frame every screen shares (header, countdown, banner, footer) and its flow kind.
+"""The frame every screen shares (header, countdown, banner, a scrolling body, footer) and its
+flow kind.
 
 A screen says whether it is an active flow (a booking step: the prompt appears near expiry) or a
-passive screen (a silent refresh for an active user); the app tells the session manager.
+passive screen (a silent refresh for an active user); the app tells the session manager. The body
+scrolls, so every field and button stays reachable in a small terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
+from tui.keeper import Keeper
 from tui.messages import FlowEntered
 from tui.widgets.banner import Banner
 from tui.widgets.countdown import Countdown
 
-if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
-
 
 class AppScreen(Screen[None]):
     ACTIVE_FLOW = False
+    QA_TOOL = False  # the QA panel: keys pressed there are not user activity
 
     @property
-    def keeper(self) -> SessionKeeperApp:
-        return cast("SessionKeeperApp", self.app)
+    def keeper(self) -> Keeper:
+        return cast(Keeper, self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Countdown()
         yield Banner()
-        yield from self.compose_body()
+        with VerticalScroll(classes="body"):
+            yield from self.compose_body()
         yield Footer(compact=True)
 
     def compose_body(self) -> Iterable[Widget]:
@@ -41,4 +44,4 @@ class AppScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.post_message(FlowEntered(active_flow=self.ACTIVE_FLOW))
-        self.keeper.refresh_chrome(self)
+        self.keeper.refresh_chrome()

@@ -1,14 +1,16 @@
-"""The booking flow: search, choose a flight and fare, passengers, seat, review and pay, done.
+"""The booking flow: search, choose a flight and fare, passenger, seat, review and pay, done.
 
 Every step is an active flow (the prompt appears near expiry). Every field change is saved to the
 local draft at once and every step change is also pushed to the server (rule 11), so a step can
 always be reopened from the draft alone: after a sign-out, a crash or a restart.
-Forms validate inline and make no API call while invalid (edge case 19).
+
+Forms are parsed, not just validated (api.forms): what a step sends or saves is the parsed,
+normalised value, never the text as typed. They check inline and make no API call while
+invalid (edge case 19).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -22,6 +24,8 @@ from textual.widgets.option_list import Option
 from api import forms
 from api.errors import ApiError
 from api.models import Fare, Flight
+from tui import wording
+from tui.messages import GoBack, GoHome, NextStep, ShowBookings
 from tui.screens.base import AppScreen
 
 AIRPORTS = ("LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK")
@@ -34,11 +38,13 @@ TITLES = {
     "review": "5 · Review and pay",
     "confirmation": "6 · Confirmation",
 }
+FIX_FIELDS = "Please fix the highlighted fields."
 
 
 class BookingStep(AppScreen):
     ACTIVE_FLOW = True
     STEP = "search"
+    NEXT_LABEL = "Next"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
@@ -56,15 +62,14 @@ class BookingStep(AppScreen):
             yield from self.compose_step()
             yield Static("", id="step-error", classes="field-error")
             with Horizontal(classes="step-buttons"):
-                if self.STEP not in ("search", "confirmation"):
-                    yield Button("Back (esc)", id="back")
-                yield Button(self.next_label(), id="next", variant="primary")
+                yield from self.compose_buttons()
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("Back (esc)", id="back")
+        yield Button(f"{self.NEXT_LABEL} (ctrl+n)", id="next", variant="primary")
 
     def compose_step(self) -> Iterable[Widget]:
         return ()
-
-    def next_label(self) -> str:
-        return "Next (ctrl+n)"
 
     def field(
         self, name: str, label: str, placeholder: str = "", *, password: bool = False
@@ -95,9 +100,13 @@ class BookingStep(AppScreen):
         name = event.input.id or ""
         if name in self.FIELDS:
             self.keeper.save_draft(self.STEP, {name: event.value})
-        self.show_errors(self.validate(), only=name)
+        errors = self.errors()
+        self.show_errors(errors, only=name)
+        if not errors and self.step_error_text() == FIX_FIELDS:
+            self.step_error("")  # the fields it asked for are fixed
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
         inputs = list(self.query(Input))
         index = inputs.index(event.input)
         if index + 1 < len(inputs):
@@ -105,10 +114,15 @@ class BookingStep(AppScreen):
         else:
             self.action_next()
 
-    def validate(self) -> dict[str, str]:
-        return {}
+    def parse(self) -> Any:
+        """The step's form, parsed: a typed value to go on with, or FormErrors (a dict)."""
+        return None
 
-    def show_errors(self, errors: dict[str, str], only: str | None = None) -> None:
+    def errors(self) -> forms.FormErrors:
+        parsed = self.parse()
+        return parsed if isinstance(parsed, dict) else {}
+
+    def show_errors(self, errors: forms.FormErrors, only: str | None = None) -> None:
         for box in self.query(".field-error"):
             name = (box.id or "").removesuffix("-error")
             if box.id == "step-error" or (only is not None and name != only):
@@ -117,36 +131,46 @@ class BookingStep(AppScreen):
                 box.update(errors.get(name, ""))
 
     def step_error(self, text: str) -> None:
-        self.query_one("#step-error", Static).update(text)
+        box = self.query_one("#step-error", Static)
+        box.update(text)
+        box.set_class(bool(text), "shown")
+        if text:
+            box.scroll_visible()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
+    def step_error_text(self) -> str:
+        return str(self.query_one("#step-error", Static).render())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         if event.button.id == "next":
             self.action_next()
         elif event.button.id == "back":
             self.action_back()
 
     def action_back(self) -> None:
-        if self.STEP != "confirmation":
-            self.app.pop_screen()
+        self.post_message(GoBack())
 
     def action_next(self) -> None:
-        errors = self.validate()
-        self.show_errors(errors)
-        if errors:
-            self.step_error("Please fix the highlighted fields.")
-            return  # edge case 19: no API call while the form is invalid
+        parsed = self.parse()
+        if isinstance(parsed, dict):
+            self.show_errors(parsed)
+            self.step_error(FIX_FIELDS if parsed else "")
+            if parsed:
+                return  # edge case 19: no API call while the form is invalid
         self.step_error("")
-        self.advance()
+        self.advance(parsed)
 
-    def advance(self) -> None:
+    def advance(self, parsed: Any) -> None:
         raise NotImplementedError
 
     def go(self, step: str) -> None:
-        self.app.push_screen(screen_for(step))
+        self.post_message(NextStep(step))
 
-    def api_failed(self, exc: ApiError) -> None:
-        """Edge case 20: a clear error, the draft kept, no crash."""
-        self.step_error(f"{exc} · your draft is saved")
+    def api_failed(self, exc: ApiError, *, retry: str | None = None) -> None:
+        """Edge case 20: a clear error in plain words, the draft kept, no crash; the detail goes
+        on the timeline."""
+        self.keeper.report(exc, TITLES[self.STEP])
+        self.step_error(wording.failure(exc, retry=retry))
         self.keeper.refresh_chrome()
 
 
@@ -160,37 +184,34 @@ class SearchStep(BookingStep):
         yield from self.field("destination", "To (airport code)", "e.g. CDG")
         yield from self.field("date", "Date (YYYY-MM-DD)", f"e.g. {self.keeper.today().isoformat()}")
 
-    def validate(self) -> dict[str, str]:
-        return forms.validate_search(
+    def parse(self) -> forms.SearchQuery | forms.FormErrors:
+        return forms.parse_search(
             self.value("origin"), self.value("destination"), self.value("date"), self.keeper.today(), AIRPORTS
         )
 
-    def advance(self) -> None:
+    def advance(self, parsed: forms.SearchQuery) -> None:
+        query = parsed
         self.keeper.save_draft(
             "flights",
-            {
-                "origin": self.value("origin").strip().upper(),
-                "destination": self.value("destination").strip().upper(),
-                "date": self.value("date").strip(),
-            },
+            {"origin": query.origin, "destination": query.destination, "date": query.date.isoformat()},
         )
         self.go("flights")
 
 
 class FlightsStep(BookingStep):
     STEP = "flights"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", "Retry")]
-
-    def action_reload(self) -> None:
-        self.step_error("")
-        self.load_flights()
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", "Retry search")]
 
     def compose_step(self) -> Iterable[Widget]:
         data = self.data
         yield Static(f"{data.get('origin', '?')} → {data.get('destination', '?')} on {data.get('date', '?')}")
         with Horizontal(id="flight-lists"):
-            yield OptionList(id="flights")
-            yield OptionList(id="fares")
+            with Vertical(classes="list-column"):
+                yield Static("Flight   Departs → Arrives   From", classes="list-header")
+                yield OptionList(id="flights")
+            with Vertical(classes="list-column"):
+                yield Static("Fare                 Price", classes="list-header")
+                yield OptionList(id="fares")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -198,34 +219,56 @@ class FlightsStep(BookingStep):
         self.fares: list[Fare] = []
         self.load_flights()
 
+    def action_reload(self) -> None:
+        self.step_error("")
+        self.load_flights()
+
+    def _clear(self, which: str) -> None:
+        options = self.query_one(f"#{which}", OptionList)
+        options.clear_options()
+        if which == "flights":
+            self.flights = []
+        self.fares = []
+        self.query_one("#fares", OptionList).clear_options()
+
     @work(exclusive=True, group="flights")
     async def load_flights(self) -> None:
         data = self.data
+        flights = self.query_one("#flights", OptionList)
         try:
-            date = dt.date.fromisoformat(str(data.get("date")))
-            client = self.keeper.require_client()
-            self.flights = await client.rest.search_flights(
-                str(data["origin"]), str(data["destination"]), date
+            query = forms.parse_search(
+                str(data.get("origin", "")),
+                str(data.get("destination", "")),
+                str(data.get("date", "")),
+                self.keeper.today(),
+                AIRPORTS,
             )
-        except (KeyError, ValueError):
-            self.step_error("The search is incomplete: go back and fill it in.")
-            return
+            if isinstance(query, dict):
+                self.step_error("The search is incomplete: go back (esc) and fill it in.")
+                return
+            client = self.keeper.client
+            if client is None:
+                return
+            flights.loading = True
+            found = await client.rest.search_flights(query.origin, query.destination, query.date)
         except ApiError as exc:
-            self.api_failed(exc)
+            self._clear("flights")  # what was listed is from before: not shown as if current
+            self.api_failed(exc, retry="r")
             return
-        options = self.query_one("#flights", OptionList)
-        options.clear_options()
-        options.add_options(
-            Option(f"{f.number}  {f.departure:%H:%M}→{f.arrival:%H:%M}  from {f.price_from}", id=f.id)
-            for f in self.flights
+        finally:
+            flights.loading = False
+        self._clear("flights")
+        self.flights = found
+        flights.add_options(
+            Option(f"{f.number:<8} {f.departure:%H:%M} → {f.arrival:%H:%M}   {f.price_from}", id=f.id)
+            for f in found
         )
-        if not self.flights:
-            self.step_error("No flights on that day.")
+        if not found:
+            self.step_error("No flights on that day: go back (esc) and pick another date.")
             return
-        options.focus()
+        flights.focus()
         chosen = data.get("flight_id")
-        index = next((i for i, f in enumerate(self.flights) if f.id == chosen), 0)
-        options.highlighted = index
+        flights.highlighted = next((i for i, f in enumerate(found) if f.id == chosen), 0)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "flights" and event.option.id:
@@ -239,31 +282,47 @@ class FlightsStep(BookingStep):
 
     @work(exclusive=True, group="fares")
     async def load_fares(self, flight_id: str) -> None:
-        try:
-            self.fares = await self.keeper.require_client().graphql.fares(flight_id)
-        except ApiError as exc:
-            self.api_failed(exc)
-            return
-        self.fares_for = flight_id
+        client = self.keeper.client
         fares = self.query_one("#fares", OptionList)
+        if client is None:
+            return
+        fares.loading = True
+        try:
+            found = await client.graphql.fares(flight_id)
+        except ApiError as exc:
+            self._clear("fares")
+            self.api_failed(exc, retry="r")
+            return
+        finally:
+            fares.loading = False
+        self.fares = found
         fares.clear_options()
-        fares.add_options(Option(f"{fare.name}  {fare.price}", id=fare.code) for fare in self.fares)
+        fares.add_options(Option(f"{fare.name:<20} {fare.price}", id=fare.code) for fare in found)
         chosen = self.data.get("fare_code")
-        fares.highlighted = next((i for i, f in enumerate(self.fares) if f.code == chosen), 0)
+        fares.highlighted = next((i for i, f in enumerate(found) if f.code == chosen), 0)
 
-    def validate(self) -> dict[str, str]:
-        if not self.flights or not self.fares:
-            return {"step": "Choose a flight, then a fare."}
-        return {}
-
-    def advance(self) -> None:
+    def parse(self) -> tuple[Flight, Fare] | forms.FormErrors:
         flight_list = self.query_one("#flights", OptionList)
         fare_list = self.query_one("#fares", OptionList)
-        if flight_list.highlighted is None or fare_list.highlighted is None:
-            self.step_error("Choose a flight, then a fare.")
+        if (
+            not self.flights
+            or not self.fares
+            or flight_list.highlighted is None
+            or fare_list.highlighted is None
+        ):
+            return {"step": "Choose a flight, then a fare."}
+        return self.flights[flight_list.highlighted], self.fares[fare_list.highlighted]
+
+    def action_next(self) -> None:
+        parsed = self.parse()
+        if isinstance(parsed, dict):
+            self.step_error(parsed["step"])
             return
-        flight = self.flights[flight_list.highlighted]
-        fare = self.fares[fare_list.highlighted]
+        self.step_error("")
+        self.advance(parsed)
+
+    def advance(self, parsed: tuple[Flight, Fare]) -> None:
+        flight, fare = parsed
         label = f"{flight.number} {flight.origin}→{flight.destination} {flight.departure:%Y-%m-%d %H:%M}"
         self.keeper.save_draft(
             "passengers",
@@ -288,19 +347,19 @@ class PassengersStep(BookingStep):
 
     def on_mount(self) -> None:
         data = self.data
-        if "name" not in data and (client := self.keeper.client) and client.profile:
-            self.keeper.save_draft(self.STEP, {"name": client.profile.name, "email": client.profile.email})
-            self.query_one("#name", Input).value = client.profile.name
-            self.query_one("#email", Input).value = client.profile.email
+        client = self.keeper.client
+        profile = client.profile if client is not None else None
+        if "name" not in data and profile is not None:
+            self.keeper.save_draft(self.STEP, {"name": profile.name, "email": profile.email})
+            self.query_one("#name", Input).value = profile.name
+            self.query_one("#email", Input).value = profile.email
         super().on_mount()
 
-    def validate(self) -> dict[str, str]:
-        return forms.validate_passenger(self.value("name"), self.value("email"))
+    def parse(self) -> forms.Passenger | forms.FormErrors:
+        return forms.parse_passenger(self.value("name"), self.value("email"))
 
-    def advance(self) -> None:
-        self.keeper.save_draft(
-            "seats", {"name": self.value("name").strip(), "email": self.value("email").strip()}
-        )
+    def advance(self, parsed: forms.Passenger) -> None:
+        self.keeper.save_draft("seats", parsed.as_json())
         self.go("seats")
 
 
@@ -309,7 +368,7 @@ class SeatsStep(BookingStep):
     FIELDS = ("seat",)
 
     def compose_step(self) -> Iterable[Widget]:
-        yield Static("Loading the seat map…", id="seat-map")
+        yield Static("", id="seat-map")
         yield from self.field("seat", "Seat", "e.g. 12C")
 
     def on_mount(self) -> None:
@@ -319,41 +378,47 @@ class SeatsStep(BookingStep):
 
     @work(exclusive=True, group="seats")
     async def load_seats(self) -> None:
+        client = self.keeper.client
+        seat_map_box = self.query_one("#seat-map", Static)
+        if client is None:
+            return
+        seat_map_box.loading = True
         try:
-            seat_map = await self.keeper.require_client().graphql.seat_map(
-                str(self.data.get("flight_id", ""))
-            )
+            seat_map = await client.graphql.seat_map(str(self.data.get("flight_id", "")))
         except ApiError as exc:
             self.api_failed(exc)
             return
+        finally:
+            seat_map_box.loading = False
         marks = {"AVAILABLE": "·", "OCCUPIED": "x", "HELD": "h", "HELD_BY_YOU": "*"}
+        free = ("AVAILABLE", "HELD_BY_YOU")
         lines = ["     " + " ".join(seat_map.columns)]
         for row in seat_map.rows[:12]:
             lines.append(f"{row.number:>3}  " + " ".join(marks.get(s.status, "?") for s in row.seats))
-            self.available.update(s.code for s in row.seats if s.status in ("AVAILABLE", "HELD_BY_YOU"))
-        for row in seat_map.rows[12:]:
-            self.available.update(s.code for s in row.seats if s.status in ("AVAILABLE", "HELD_BY_YOU"))
+        for row in seat_map.rows:
+            self.available.update(s.code for s in row.seats if s.status in free)
         lines.append("·  free   x  taken   h  held   *  yours")
-        self.query_one("#seat-map", Static).update("\n".join(lines))
+        seat_map_box.update("\n".join(lines))
+        first_free = next((s.code for row in seat_map.rows for s in row.seats if s.status in free), None)
+        if first_free is not None:
+            self.query_one("#seat", Input).placeholder = f"e.g. {first_free} (free)"
 
-    def validate(self) -> dict[str, str]:
-        seat = self.value("seat").strip().upper()
-        problem = forms.validate_seat_code(seat)
-        if problem:
-            return {"seat": problem}
-        if self.available and seat not in self.available:
-            return {"seat": f"{seat} is not free"}
-        return {}
+    def parse(self) -> str | forms.FormErrors:
+        return forms.parse_seat(self.value("seat"), self.available)
 
-    def advance(self) -> None:
-        self.hold(self.value("seat").strip().upper())
+    def advance(self, parsed: str) -> None:
+        self.hold(parsed)
 
     @work(exclusive=True, group="hold")
     async def hold(self, seat: str) -> None:
-        client = self.keeper.require_client()
+        client = self.keeper.client
+        if client is None:
+            return
         server_id = await self.keeper.push_draft()
         if server_id is None:
-            self.step_error("Could not save the draft on the server; try again · your draft is saved")
+            self.step_error(
+                "Couldn't save your draft on the server. It is saved here; try again in a moment."
+            )
             return
         try:
             await client.graphql.hold_seat(str(self.data.get("flight_id", "")), seat, server_id)
@@ -366,6 +431,8 @@ class SeatsStep(BookingStep):
 
 class ReviewStep(BookingStep):
     STEP = "review"
+    NEXT_LABEL = "Pay"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Pay")]
     FIELDS = ("expiry",)  # the card number and the CVC are never stored
 
     def compose_step(self) -> Iterable[Widget]:
@@ -379,65 +446,103 @@ class ReviewStep(BookingStep):
         yield from self.field("expiry", "Expiry", "MM/YY")
         yield from self.field("cvc", "CVC", "3 digits", password=True)
 
-    def next_label(self) -> str:
-        return "Pay (ctrl+n)"
-
-    def validate(self) -> dict[str, str]:
-        return forms.validate_payment(
+    def parse(self) -> forms.Payment | forms.FormErrors:
+        return forms.parse_payment(
             self.value("card_number"), self.value("expiry"), self.value("cvc"), self.keeper.today()
         )
 
-    def advance(self) -> None:
-        self.pay()
+    def advance(self, parsed: forms.Payment) -> None:
+        self.pay(parsed)
 
     @work(exclusive=True, group="pay")
-    async def pay(self) -> None:
+    async def pay(self, payment: forms.Payment) -> None:
+        client = self.keeper.client
+        if client is None:
+            return
+        self.step_error("Paying…")
         data = self.data
-        client = self.keeper.require_client()
         server_id = await self.keeper.push_draft()
+        passenger = forms.parse_passenger(str(data.get("name", "")), str(data.get("email", "")))
+        if isinstance(passenger, dict):
+            self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
+            return
         try:
             booking = await client.rest.create_booking(
                 flight_id=str(data.get("flight_id", "")),
                 fare_code=str(data.get("fare_code", "")),
-                passengers=[{"name": str(data.get("name", "")), "email": str(data.get("email", ""))}],
+                passengers=[passenger.as_json()],
                 seats=[str(data["seat"])] if data.get("seat") else [],
-                payment={
-                    "card_number": forms.normalise_card_number(self.value("card_number")),
-                    "expiry": self.value("expiry").strip(),
-                    "cvc": self.value("cvc").strip(),
-                },
+                payment=payment.as_json(),
                 draft_id=server_id,
             )
         except ApiError as exc:
             self.api_failed(exc)
             return
         self.keeper.save_draft(
-            "confirmation", {"record_locator": booking.record_locator, "total": str(booking.total)}
+            "confirmation",
+            {
+                "record_locator": booking.record_locator,
+                "total": str(booking.total),
+                "points_earned": booking.points_earned,
+            },
         )
+        if booking.points_earned:
+            await client.resync_profile()  # the new points balance, for home and "My bookings"
         self.go("confirmation")
 
 
 class ConfirmationStep(BookingStep):
     STEP = "confirmation"
+    NEXT_LABEL = "Done"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "next", "Done"),
+        Binding("m", "bookings", "My bookings"),
+    ]
 
     def compose_step(self) -> Iterable[Widget]:
         data = self.data
+        points = int(data.get("points_earned") or 0)
+        earned = f"\nYou earned {points:,} loyalty points." if points else ""
         yield Static(
             f"Booked! Record locator {data.get('record_locator', '?')}\n"
-            f"{data.get('flight_label', '')} · seat {data.get('seat', '')} · total {data.get('total', '')}",
+            f"{data.get('flight_label', '')} · seat {data.get('seat', '')} · total {data.get('total', '')}"
+            f"{earned}",
             id="confirmation",
         )
 
-    def next_label(self) -> str:
-        return "Done (ctrl+n)"
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("My bookings (m)", id="bookings")
+        yield Button("Done (ctrl+n)", id="next", variant="primary")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "back"  # booked: there is no step to go back to
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#next", Button).focus()
 
-    def advance(self) -> None:
-        self.keeper.drafts.discard(self.keeper.owner())
-        self.keeper.back_home()
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "bookings":
+            self.action_bookings()
+        elif event.button.id == "next":
+            self.action_next()
+
+    def parse(self) -> None:
+        return None
+
+    def action_bookings(self) -> None:
+        self._finish()
+        self.post_message(ShowBookings())
+
+    def advance(self, parsed: None) -> None:
+        self._finish()
+        self.post_message(GoHome())
+
+    def _finish(self) -> None:
+        drafts = self.keeper.drafts
+        if drafts is not None and self.keeper.saved_draft() is not None:
+            drafts.discard()  # booked: the draft is done
 
 
 SCREENS: dict[str, type[BookingStep]] = {
@@ -452,7 +557,3 @@ SCREENS: dict[str, type[BookingStep]] = {
 
 def screen_for(step: str) -> BookingStep:
     return SCREENS.get(step, SearchStep)()
-
-
-async def open_step(app: Any, step: str) -> None:
-    await app.push_screen(screen_for(step))

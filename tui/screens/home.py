@@ -1,47 +1,60 @@
-"""Home: a passive screen with the profile summary, the saved draft and the way into the flow."""
+"""Home: a passive screen with who holds the session, the saved draft and the way into the flow.
+
+It shows only the draft of whoever holds the session now, and offers only what works now: no
+"Continue" without a draft, "Sign in" or "Sign out" as the case is.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from tui import wording
+from tui.messages import EndSession, OpenFlow, ShowBookings, ShowSignIn
 from tui.screens.base import AppScreen
-
-if TYPE_CHECKING:
-    from api.models import Profile
 
 
 class HomeScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "book", "Book a flight"),
-        Binding("c", "continue_draft", "Continue draft"),
-        Binding("s", "sign_in_out", "Sign in/out"),
+        Binding("c", "continue_draft", "Continue booking"),
+        Binding("m", "bookings", "My bookings"),
+        Binding("s", "sign_in", "Sign in"),
+        Binding("s", "sign_out", "Sign out"),
     ]
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="home"):
             yield Static("Welcome to SK Air", id="home-title")
-            yield Static("Browsing as a guest.", id="profile")
+            yield Static(wording.holder(None, None).sentence, id="profile")
             yield Static("", id="draft-summary")
             yield Button("Book a flight (b)", id="book", variant="primary")
             yield Button("Continue your booking (c)", id="continue")
+            yield Button("My bookings (m)", id="bookings")
             yield Button("Sign in (s)", id="sign")
+
+    def on_mount(self) -> None:
+        self.show_state()
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        client = self.keeper.client
-        self.show_profile(client.profile if client else None)
+        self.show_state()
 
-    def show_profile(self, profile: Profile | None) -> None:
+    def show_state(self) -> None:
+        """Redraw from the session, the profile and the holder's draft (the app calls it on change)."""
         if not self.is_mounted:
             return
-        text = "Browsing as a guest. Sign in to earn points."
+        client = self.keeper.client
+        view = self.keeper.view()
+        who = wording.holder(view, client.username if client else None)
+        text = who.sentence
+        profile = client.profile if client and who.signed_in else None
         if profile is not None:
             loyalty = profile.loyalty
             text = (
@@ -49,37 +62,52 @@ class HomeScreen(AppScreen):
                 f"{loyalty.points:,} points · member since {loyalty.member_since}"
             )
         self.query_one("#profile", Static).update(text)
-        self.query_one("#sign", Button).label = "Sign out (s)" if profile else "Sign in (s)"
+        self.query_one("#sign", Button).label = "Sign out (s)" if who.signed_in else "Sign in (s)"
         draft = self.keeper.saved_draft()
-        summary = f"Saved booking draft: step '{draft.step}'." if draft else "No booking in progress."
+        summary = (
+            f"Saved booking draft: step '{draft.step}'." if draft is not None else "No booking in progress."
+        )
         self.query_one("#draft-summary", Static).update(summary)
         self.query_one("#continue", Button).display = draft is not None
+        self.refresh_bindings()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {
-            "book": self.action_book,
-            "continue": self.action_continue_draft,
-            "sign": self.action_sign_in_out,
-        }
-        handler = actions.get(event.button.id or "")
-        if handler is not None:
-            await handler()
-
-    async def action_book(self) -> None:
-        if self.keeper.client is not None:
-            await self.keeper.open_flow("search")
-
-    async def action_continue_draft(self) -> None:
-        if self.keeper.client is not None and self.keeper.saved_draft() is not None:
-            await self.keeper.open_flow()
-
-    async def action_sign_in_out(self) -> None:
-        from tui.screens.sign_in import SignInScreen
-
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         client = self.keeper.client
-        if client is None:
-            return
-        if client.manager.signed_in:
-            client.sign_out()
-        else:
-            await self.app.push_screen(SignInScreen())
+        if action == "continue_draft":
+            return self.keeper.saved_draft() is not None
+        if action == "sign_in":
+            return not (client is not None and client.manager.signed_in)
+        if action == "sign_out":
+            return client is not None and client.manager.signed_in
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "book":
+            self.action_book()
+        elif event.button.id == "continue":
+            self.action_continue_draft()
+        elif event.button.id == "bookings":
+            self.action_bookings()
+        elif event.button.id == "sign":
+            client = self.keeper.client
+            if client is not None and client.manager.signed_in:
+                self.action_sign_out()
+            else:
+                self.action_sign_in()
+
+    def action_book(self) -> None:
+        self.post_message(OpenFlow("search"))
+
+    def action_continue_draft(self) -> None:
+        if self.keeper.saved_draft() is not None:
+            self.post_message(OpenFlow())
+
+    def action_bookings(self) -> None:
+        self.post_message(ShowBookings())
+
+    def action_sign_in(self) -> None:
+        self.post_message(ShowSignIn())
+
+    def action_sign_out(self) -> None:
+        self.post_message(EndSession())

@@ -1,7 +1,9 @@
-"""The near-expiry prompt of an active flow (rule 4): a live countdown, Stay signed in or Sign out.
+"""The near-expiry prompt of an active flow (rule 4): a live countdown, stay or leave.
 
 It is a modal over the form: the form keeps its values and its focus. The countdown shown is
-handed in by the app each tick, derived from the engine's deadline.
+handed in by the app each tick, derived from the engine's deadline. A guest is not "signed in",
+so a guest's prompt keeps or ends a session instead. Its own footer lists the only keys that
+work here.
 """
 
 from __future__ import annotations
@@ -12,36 +14,39 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
-from tui.widgets.countdown import format_remaining
+from tui import wording
 
 
 class ExpiryPrompt(ModalScreen[bool | None]):
+    GUEST = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,y", "stay", "Stay signed in"),
-        # Signing out takes a deliberate key: Escape, pressed by habit, must not end a session.
+        # Leaving takes a deliberate key: Escape, pressed by habit, must not end a session.
         Binding("n", "leave", "Sign out"),
     ]
 
     def compose(self) -> ComposeResult:
+        title, stay, leave = wording.prompt_words(self.GUEST)
         with Vertical(id="prompt"):
-            yield Label("Your session is about to expire", id="prompt-title")
+            yield Label(title, id="prompt-title")
             yield Label("-:--", id="prompt-remaining")
             yield Label("Your booking form is kept either way.", id="prompt-note")
             with Horizontal(id="prompt-buttons"):
-                yield Button("Stay signed in", id="stay", variant="primary")
-                yield Button("Sign out", id="leave", variant="error")
+                yield Button(f"{stay} (enter)", id="stay", variant="primary")
+                yield Button(f"{leave} (n)", id="leave", variant="error")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
-        self.app.call_later(getattr(self.app, "refresh_countdown", lambda: None))
 
     def show_remaining(self, seconds: float | None) -> None:
         if self.is_mounted:
-            self.query_one("#prompt-remaining", Label).update(f"{format_remaining(seconds)} left")
+            self.query_one("#prompt-remaining", Label).update(f"{wording.format_remaining(seconds)} left")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         self.dismiss(event.button.id == "stay")
 
     def action_stay(self) -> None:
@@ -49,3 +54,15 @@ class ExpiryPrompt(ModalScreen[bool | None]):
 
     def action_leave(self) -> None:
         self.dismiss(False)
+
+
+class GuestExpiryPrompt(ExpiryPrompt):
+    GUEST = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,y", "stay", "Keep my session"),
+        Binding("n", "leave", "End session"),
+    ]
+
+
+def expiry_prompt(guest: bool) -> ExpiryPrompt:
+    return GuestExpiryPrompt() if guest else ExpiryPrompt()

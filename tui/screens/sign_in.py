@@ -7,12 +7,14 @@ from typing import ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+from api import forms
 from api.errors import ApiError, LoginFailed
-from tui.messages import SignInSucceeded
+from tui import wording
+from tui.messages import GoHome, SignInSucceeded
 from tui.screens.base import AppScreen
 
 DEMO_HINT = "Demo users: ada / lovelace · grace / hopper · alan / turing"
@@ -20,51 +22,76 @@ DEMO_HINT = "Demo users: ada / lovelace · grace / hopper · alan / turing"
 
 class SignInScreen(AppScreen):
     ACTIVE_FLOW = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="sign-in"):
             yield Static("Sign in", classes="title")
             yield Static(DEMO_HINT, id="demo-hint")
             yield Label("Username")
-            yield Input(placeholder="ada", id="username")
+            yield Input(placeholder="your username, e.g. ada", id="username")
+            yield Static("", id="username-error", classes="field-error")
             yield Label("Password")
-            yield Input(placeholder="password", password=True, id="password")
+            yield Input(placeholder="your password", password=True, id="password")
+            yield Static("", id="password-error", classes="field-error")
             yield Static("", id="sign-in-error", classes="field-error")
-            yield Button("Sign in", id="submit", variant="primary")
+            with Horizontal(classes="step-buttons"):
+                yield Button("Back (esc)", id="back")
+                yield Button("Sign in (enter)", id="submit", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
         if event.input.id == "username":
             self.query_one("#password", Input).focus()
         else:
             self.submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         if event.button.id == "submit":
             self.submit()
+        elif event.button.id == "back":
+            self.action_back()
+
+    def action_back(self) -> None:
+        self.post_message(GoHome())
 
     def submit(self) -> None:
-        username = self.query_one("#username", Input).value.strip()
-        password = self.query_one("#password", Input).value
-        error = self.query_one("#sign-in-error", Static)
-        if not username or not password:
-            error.update("Enter a username and a password.")
+        parsed = forms.parse_credentials(
+            self.query_one("#username", Input).value, self.query_one("#password", Input).value
+        )
+        errors = parsed if isinstance(parsed, dict) else {}
+        for name in ("username", "password"):
+            self.query_one(f"#{name}-error", Static).update(errors.get(name, ""))
+        status = self.query_one("#sign-in-error", Static)
+        if isinstance(parsed, dict):
+            status.update("")
             return  # no API call while the form is invalid
-        error.update("Signing in…")
-        self.sign_in(username, password)
+        status.update("Signing in…")
+        self.sign_in(parsed)
 
     @work(exclusive=True)
-    async def sign_in(self, username: str, password: str) -> None:
-        error = self.query_one("#sign-in-error", Static)
+    async def sign_in(self, credentials: forms.Credentials) -> None:
+        status = self.query_one("#sign-in-error", Static)
+        client = self.keeper.client
+        drafts = self.keeper.drafts
+        if client is None:
+            status.update("Still connecting to the server; try again in a moment.")
+            return
         try:
-            await self.keeper.sign_in(username, password)
-            # Navigation is the app's: this screen (and this worker) is about to be closed.
-            self.post_message(SignInSucceeded(username))
+            await client.login(credentials.username, credentials.password)
         except LoginFailed:
-            error.update("Wrong username or password.")
+            status.update("Wrong username or password.")
             self.query_one("#password", Input).value = ""
+            return
         except ApiError as exc:
-            error.update(f"Could not sign in: {exc}")
+            self.keeper.report(exc, "sign in")
+            status.update(wording.failure(exc, retry="enter"))
+            return
+        if drafts is not None:
+            drafts.hand_to_user(credentials.username)  # a guest's draft goes with them
+        # Navigation is the app's: this screen (and this worker) is about to be closed.
+        self.post_message(SignInSucceeded(credentials.username))

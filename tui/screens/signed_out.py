@@ -6,16 +6,17 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from api.drafts import LocalDraft
 from session.decisions import SignOutReason
+from tui.messages import GoHome, ShowSignIn
 from tui.screens.base import AppScreen
 
 _WHY = {
-    SignOutReason.EXPIRED: "Your session expired, so you were signed out.",
+    SignOutReason.EXPIRED: "Your session timed out while you were inactive, so you were signed out.",
     SignOutReason.RECOVERY_FAILED: "Your session ended and could not be renewed, so you were signed out.",
     SignOutReason.USER_CHOICE: "You signed out.",
 }
@@ -25,7 +26,7 @@ class SignedOutScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sign_in", "Sign in"),
-        Binding("escape", "app.pop_screen", "Home"),
+        Binding("escape", "home", "Home"),
     ]
 
     def __init__(self, reason: SignOutReason, draft: LocalDraft | None) -> None:
@@ -43,15 +44,22 @@ class SignedOutScreen(AppScreen):
                     "Sign in again to continue exactly where you left off.",
                     id="signed-out-draft",
                 )
-            yield Button("Sign in (s)", id="sign-in", variant="primary")
+            with Horizontal(classes="step-buttons"):
+                yield Button("Sign in (s)", id="sign-in", variant="primary")
+                yield Button("Home (esc)", id="home")
 
     def on_mount(self) -> None:
         self.query_one("#sign-in", Button).focus()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        await self.action_sign_in()
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "sign-in":
+            self.action_sign_in()
+        elif event.button.id == "home":
+            self.action_home()
 
-    async def action_sign_in(self) -> None:
-        from tui.screens.sign_in import SignInScreen
+    def action_sign_in(self) -> None:
+        self.post_message(ShowSignIn(replace=True))
 
-        await self.app.switch_screen(SignInScreen())
+    def action_home(self) -> None:
+        self.post_message(GoHome())

@@ -1,4 +1,5 @@
-"""A one-line banner under the header for conditions that last: offline, backend errors, sign-out."""
+"""A banner under the countdown for conditions that last (offline, the server failing, a disk that
+refuses writes): shown while its cause lasts, gone as soon as it clears."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ class Banner(Static):
     def __init__(self) -> None:
         super().__init__("", id="banner")
         self.display = False
+        self._text: str | None = None
 
-    def say(self, text: str | None, kind: str = "error") -> None:
-        if not text:
-            self.display = False
+    def say(self, text: str | None) -> None:
+        if text == self._text:
             return
-        self.update(text)
-        self.set_class(kind == "error", "error")
-        self.set_class(kind == "info", "info")
-        self.display = True
+        self._text = text
+        self.display = bool(text)
+        if text:
+            self.update(text)
+
+    @property
+    def text(self) -> str | None:
+        return self._text

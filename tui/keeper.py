@@ -1,0 +1,68 @@
+"""What a screen may use of the app: a small, typed interface instead of the whole App.
+
+Screens read through it (attributes down) and post `tui.messages` to move (messages up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from api.client import BackendClient
+    from api.drafts import BookingDrafts, LocalDraft
+    from api.errors import ApiError
+    from api.qa import QADesk
+    from session.engine import SessionView
+    from tui.settings import Settings
+
+
+class Keeper(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def client(self) -> BackendClient | None:
+        """The session, its REST and GraphQL clients; None until the session has started."""
+        ...
+
+    @property
+    def drafts(self) -> BookingDrafts | None: ...
+
+    @property
+    def qa(self) -> QADesk | None: ...
+
+    @property
+    def navigating_home(self) -> bool:
+        """True while screens are closed on the way home: the ones uncovered are not being opened."""
+        ...
+
+    def view(self) -> SessionView | None:
+        """The session as of now; None until it has started."""
+        ...
+
+    def now(self) -> float:
+        """The session clock (QA skips included)."""
+        ...
+
+    def today(self) -> dt.date: ...
+
+    def saved_draft(self) -> LocalDraft | None:
+        """The draft of whoever holds the session now."""
+        ...
+
+    def save_draft(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> None:
+        """Save the holder's draft locally at once (rule 11); steps are pushed to the server too."""
+        ...
+
+    async def push_draft(self) -> str | None:
+        """Send the draft to the server; its server id, or None when the server cannot take it."""
+        ...
+
+    def report(self, exc: ApiError, where: str) -> None:
+        """A call failed: its technical detail goes on the timeline (the screen says it plainly)."""
+        ...
+
+    def refresh_chrome(self) -> None:
+        """Redraw the countdown and the banner now, not at the next tick."""
+        ...

@@ -1,0 +1,89 @@
+"""My bookings: what the session's owner has booked (REST `GET /api/bookings`), newest first,
+with the loyalty points each one earned and the balance now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from api.errors import ApiError
+from tui import wording
+from tui.messages import GoBack
+from tui.screens.base import AppScreen
+
+
+class BookingsScreen(AppScreen):
+    ACTIVE_FLOW = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Vertical(id="bookings-page"):
+            yield Static("My bookings", classes="title")
+            yield Static("", id="points")
+            yield Static("", id="bookings-list")
+            yield Static("", id="bookings-error", classes="field-error")
+            with Horizontal(classes="step-buttons"):
+                yield Button("Back (esc)", id="back")
+                yield Button("Reload (r)", id="reload")
+
+    def on_mount(self) -> None:
+        self.query_one("#back", Button).focus()
+        self.load()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "back":
+            self.action_back()
+        elif event.button.id == "reload":
+            self.action_reload()
+
+    def action_back(self) -> None:
+        self.post_message(GoBack())
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="bookings")
+    async def load(self) -> None:
+        client = self.keeper.client
+        listing = self.query_one("#bookings-list", Static)
+        error = self.query_one("#bookings-error", Static)
+        if client is None:
+            return
+        error.update("")
+        listing.loading = True
+        try:
+            bookings = await client.rest.list_bookings()
+        except ApiError as exc:
+            self.keeper.report(exc, "my bookings")
+            listing.update("")
+            error.update(wording.failure(exc, retry="r").replace(" Your draft is saved.", ""))
+            return
+        finally:
+            listing.loading = False
+        profile = client.profile if client.manager.signed_in else None
+        self.query_one("#points", Static).update(
+            f"{profile.loyalty.tier.title()} member · {profile.loyalty.points:,} points"
+            if profile is not None
+            else "Guests earn no points: sign in to collect them."
+        )
+        if not bookings:
+            listing.update("No bookings yet.")
+            return
+        lines = ["Locator  Flight    Seat   Total            Points"]
+        for booking in bookings:
+            seats = ",".join(booking.seats) or "-"
+            lines.append(
+                f"{booking.record_locator:<8} {booking.flight_id:<9} {seats:<6} {booking.total!s:<16} "
+                f"{f'+{booking.points_earned:,}' if booking.points_earned else '-'}"
+            )
+        listing.update("\n".join(lines))

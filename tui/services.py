@@ -1,0 +1,128 @@
+"""Everything the app runs on, built once: the QA clock, the embedded backend (unless `--backend`
+names one), the client (session manager, middleware, REST and GraphQL), the booking drafts and QA
+control. `build_app` makes one for the command line and the tests alike.
+
+Nothing here draws: the app asks it to start and stop, and reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from session.clock import Clock, QAClock
+from session.secrets import Fingerprinter
+from tui.settings import Settings
+
+if TYPE_CHECKING:
+    # The backend, the HTTP clients and pydantic are imported in `start`, once the first frame is
+    # up: they are most of a cold start.
+    from api.backend.serve import EmbeddedBackend
+    from api.client import BackendClient, InnerTransportFactory
+    from api.drafts import BookingDrafts, DraftStore
+    from api.qa import QAControl, QADesk
+    from session import decisions as d
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What tests replace: fake clocks on both sides, repeatable tokens, a faulty connection, a
+    fixed fingerprint salt, and the manager's own wake-ups (off: tests tick by hand)."""
+
+    clock: Clock | None = None
+    auto_wake: bool = True
+    backend_clock: Callable[[], float] | None = None
+    backend_token_factory: Callable[[], str] | None = None
+    inner_transport: InnerTransportFactory | None = None
+    fingerprinter: Fingerprinter | None = None
+
+
+class StartupFailed(Exception):
+    """The app cannot run its session: the message says why, in one line."""
+
+
+class Services:
+    def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
+        self.settings = settings
+        self.overrides = overrides or Overrides()
+        self.clock = QAClock(self.overrides.clock)
+        self.backend_url = settings.backend_url or ""
+        self.embedded: EmbeddedBackend | None = None
+        self.client: BackendClient | None = None
+        self.store: DraftStore | None = None
+        self.drafts: BookingDrafts | None = None
+        self.qa_control: QAControl | None = None
+        self.qa: QADesk | None = None
+
+    async def start(
+        self,
+        on_decision: Callable[[d.Decision], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        """Start the backend (if embedded) and the session. Raises StartupFailed."""
+        from api.backend.serve import PortUnavailableError
+        from api.client import BackendClient
+        from api.drafts import BookingDrafts, DraftStore, DraftSync
+        from api.qa import QAControl, QADesk
+        from session.policy import Policy
+        from session.store import SessionStore
+        from session.timeline import Timeline
+
+        settings, overrides = self.settings, self.overrides
+        data = settings.data_path
+        try:
+            self.store = DraftStore(data / "drafts.sqlite3")
+            if settings.backend_url is None:
+                from api.backend.app import create_app
+                from api.backend.serve import EmbeddedBackend
+
+                app = create_app(
+                    ttl_s=settings.ttl_s,
+                    clock=overrides.backend_clock,
+                    token_factory=overrides.backend_token_factory,
+                )
+                self.embedded = EmbeddedBackend(port=settings.backend_port, app=app)
+                self.backend_url = await self.embedded.start()
+            client = self.client = BackendClient(
+                self.backend_url,
+                clock=self.clock,
+                policy=Policy(ttl_s=settings.ttl_s, warn_s=settings.warn_s),
+                store=SessionStore(data / "session.json", scope=self.backend_url),
+                timeline=Timeline(data / "timeline.jsonl"),
+                auto_wake=overrides.auto_wake,
+                inner_transport=overrides.inner_transport,
+                fingerprinter=overrides.fingerprinter,
+            )
+            client.manager.subscribe(on_decision)
+            client.profile_listeners.append(lambda _profile: on_change())
+            self.drafts = BookingDrafts(
+                self.store, DraftSync(self.store, client.rest), lambda: client.username
+            )
+            self.qa_control = QAControl(self.backend_url)
+            self.qa = QADesk(
+                self.qa_control, client, self.clock, full_ttl_s=settings.ttl_s, on_change=on_change
+            )
+            await client.start()
+        except PortUnavailableError as exc:
+            raise StartupFailed(str(exc)) from None
+        except StartupFailed:
+            raise
+        except Exception as exc:  # never a traceback on screen: say what failed
+            raise StartupFailed(f"could not start: {type(exc).__name__}: {exc}") from None
+
+    async def aclose(self) -> None:
+        """Stop everything; never raises (the app is on its way out)."""
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+        if self.qa_control is not None:
+            with contextlib.suppress(Exception):
+                await self.qa_control.aclose()
+        if self.embedded is not None:
+            with contextlib.suppress(Exception):
+                await self.embedded.stop()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self.store.close()

@@ -1,0 +1,172 @@
+"""What the screens say, in words for people: the countdown line, who holds the session, the
+banner, and what a failed call means for the user. Technical detail goes to the timeline and the
+QA panel, never here.
+
+Pure functions of what they are given: one place decides each phrase, so the countdown and the
+home screen cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from api.errors import (
+    ApiError,
+    BackendFailed,
+    BackendUnreachable,
+    InvalidRequest,
+    MalformedResponse,
+    NotAuthenticated,
+    NotFound,
+)
+from session.decisions import Link
+from session.engine import Flight, SessionView, State
+from session.events import SessionKind
+
+
+def format_remaining(seconds: float | None) -> str:
+    """M:SS, rounded up: a fresh 60 s session reads 1:00, and 0:00 means the session is over."""
+    if seconds is None:
+        return "-:--"
+    # The epsilon keeps float noise (59.999999999 or 60.000000001 left) from costing a second.
+    whole = max(0, math.ceil(seconds - 1e-6))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds the session, as the countdown and the home screen both say it."""
+
+    short: str  # for the countdown: "guest", "ada", "no session"
+    sentence: str  # for the home screen
+    signed_in: bool
+    guest: bool
+
+
+def holder(view: SessionView | None, username: str | None) -> Holder:
+    if view is None or (view.kind is None and view.flight is Flight.NEW_GUEST and view.generation == 0):
+        return Holder("connecting", "Connecting to SK Air…", signed_in=False, guest=False)
+    if view.state is State.SIGNED_OUT or (view.kind is None and view.flight is None):
+        return Holder(
+            "no session",
+            "You're signed out. Sign in, or book as a guest: a guest session starts with your next step.",
+            signed_in=False,
+            guest=False,
+        )
+    if view.kind is SessionKind.USER and username:
+        return Holder(username, f"Signed in as {username}.", signed_in=True, guest=False)
+    if view.kind is SessionKind.USER:
+        return Holder("user", "Signed in.", signed_in=True, guest=False)
+    if view.state is State.EXPIRED:
+        return Holder(
+            "guest",
+            "Browsing as a guest. Your guest session ended; a new one starts with your next step.",
+            signed_in=False,
+            guest=True,
+        )
+    return Holder("guest", "Browsing as a guest. Sign in to earn points.", signed_in=False, guest=True)
+
+
+_STATE_WORDS = {
+    State.NO_SESSION: "no session",
+    State.ACTIVE: "active",
+    State.WARNING: "expiring soon",
+    State.REFRESHING: "extending…",
+    State.RECOVERING: "re-authenticating…",
+    State.PAUSED: "paused (app in the background)",
+    State.EXPIRED: "expired",
+    State.SIGNED_OUT: "signed out",
+}
+
+
+def state_words(view: SessionView) -> str:
+    if view.flight is Flight.NEW_GUEST:
+        return "connecting…" if view.generation == 0 else "starting a new guest session…"
+    words = _STATE_WORDS[view.state]
+    if view.link is Link.UNREACHABLE:
+        words += " · offline"
+    elif view.link is Link.FAILING:
+        words += " · server not answering"
+    return words
+
+
+def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]:
+    """The countdown line and its urgency class (ok, warn, critical, paused, offline, idle)."""
+    if view is None:
+        return "⏱ -:--  connecting…", "idle"
+    who = holder(view, username).short
+    remaining = None if view.state is State.SIGNED_OUT else view.remaining_s
+    text = f"⏱ {format_remaining(remaining)}  {state_words(view)}  ·  {who}"
+    if view.offline:
+        urgency = "offline"
+    elif view.state is State.PAUSED:
+        urgency = "paused"
+    elif remaining is None or view.state in (State.NO_SESSION, State.SIGNED_OUT) or view.flight:
+        urgency = "idle"
+    elif remaining <= min(10.0, view.warn_s / 2) or view.state is State.EXPIRED:
+        urgency = "critical"
+    elif remaining <= view.warn_s:
+        urgency = "warn"
+    else:
+        urgency = "ok"
+    return text, urgency
+
+
+def banner(view: SessionView | None, now: float, *, client_offline: bool) -> str | None:
+    """A lasting condition the user should know about, with what happens next; None when all is well."""
+    if client_offline:
+        return (
+            "You're offline (QA switch): calls fail before they leave. Your work is kept. F2, o reconnects."
+        )
+    if view is None or not view.offline:
+        return None
+    cause = "Can't reach the server." if view.link is Link.UNREACHABLE else "The server is having trouble."
+    if view.retry_at is not None:
+        wait = max(1, math.ceil(view.retry_at - now))
+        what = "extending your session" if view.stay_pending else "trying again"
+        return f"{cause} {what.capitalize()} in {wait} s. Your form is safe."
+    if view.state is State.EXPIRED:
+        return f"{cause} Your session will be renewed on your next step once it answers. Nothing is lost."
+    return f"{cause} Nothing is lost; your next step tries again."
+
+
+def stay_failed(view: SessionView, now: float) -> str:
+    """Said once when the refresh a "Stay" asked for fails."""
+    cause = "Couldn't reach the server" if view.link is Link.UNREACHABLE else "The server had a problem"
+    if view.retry_at is None:
+        return f"{cause}; your session can't be extended before it ends. Your form is safe."
+    return f"{cause}; retrying in {max(1, math.ceil(view.retry_at - now))} s. Your form is safe."
+
+
+def failure(exc: ApiError, *, retry: str | None = None) -> str:
+    """What a failed call means for the user, and what to do next. `retry` names the key that
+    tries again, if the screen has one."""
+    again = f" Press {retry} to try again." if retry else " Try again in a moment."
+    if isinstance(exc, BackendUnreachable):
+        return "Couldn't reach the server. Your draft is saved." + again
+    if isinstance(exc, BackendFailed):
+        return "The server had a problem and could not answer. Your draft is saved." + again
+    if isinstance(exc, MalformedResponse):
+        return "The server sent an answer we couldn't read. Your draft is saved." + again
+    if isinstance(exc, NotAuthenticated):
+        return "Your session ended and could not be renewed. Your draft is saved; sign in to go on."
+    if isinstance(exc, NotFound):
+        return "The server no longer has this. Your draft is saved; go back a step and try again."
+    if isinstance(exc, InvalidRequest):
+        fields = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
+        return f"The server did not accept this{f' ({fields})' if fields else ''}. Your draft is saved."
+    return "Something went wrong talking to the server. Your draft is saved." + again
+
+
+def prompt_words(guest: bool) -> tuple[str, str, str]:
+    """The prompt's title and its two buttons: guests are not "signed in"."""
+    if guest:
+        return "Your guest session is about to end", "Keep my session", "End session"
+    return "Your session is about to expire", "Stay signed in", "Sign out"
+
+
+def ended_words(was_user: bool, draft_kept: bool) -> str:
+    """The note after choosing to end the session."""
+    kept = " Your booking draft is saved." if draft_kept else ""
+    return ("Signed out." if was_user else "Session ended.") + kept
