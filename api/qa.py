@@ -173,6 +173,7 @@ class QAAction:
 
     name: str
     key: str
+    short: str  # in the panel's key list
     title: str  # for the command palette; "N" is the panel's amount
     help: str
     amount: bool = False  # takes N (seconds, or calls for a burst)
@@ -181,35 +182,70 @@ class QAAction:
 
 ACTIONS: tuple[QAAction, ...] = (
     QAAction(
-        "skip", "k", "QA: skip ahead N seconds", "both clocks, the client's and the server's", amount=True
+        "skip",
+        "k",
+        "skip N",
+        "QA: skip ahead N seconds",
+        "both clocks, the client's and the server's",
+        amount=True,
     ),
-    QAAction("to_warning", "w", "QA: skip to the warning window", "both clocks, to just inside it"),
-    QAAction("past_expiry", "x", "QA: skip just past the deadline", "both clocks, 1 s past the client's"),
-    QAAction("background", "g", "QA: background for N seconds", "as a focus loss, then back", amount=True),
-    QAAction("refresh_503", "e", "QA: refresh answers 503", "fault on the server", switch=True),
-    QAAction("refresh_401", "j", "QA: refresh answers 401", "fault on the server", switch=True),
-    QAAction("latency", "l", "QA: 1.5 s latency on every answer", "fault on the server", switch=True),
-    QAAction("down", "d", "QA: backend down (503 everywhere)", "fault on the server", switch=True),
+    QAAction(
+        "to_warning", "w", "to warning", "QA: skip to the warning window", "both clocks, just inside it"
+    ),
+    QAAction(
+        "past_expiry", "x", "past expiry", "QA: skip just past the deadline", "both clocks, 1 s past it"
+    ),
+    QAAction(
+        "background",
+        "g",
+        "background N",
+        "QA: background for N seconds",
+        "as a focus loss, then back",
+        amount=True,
+    ),
+    QAAction(
+        "refresh_503", "e", "refresh 503", "QA: refresh answers 503", "fault on the server", switch=True
+    ),
+    QAAction(
+        "refresh_401", "j", "refresh 401", "QA: refresh answers 401", "fault on the server", switch=True
+    ),
+    QAAction(
+        "latency", "l", "latency", "QA: 1.5 s latency on every answer", "fault on the server", switch=True
+    ),
+    QAAction("down", "d", "down", "QA: backend down (503 everywhere)", "fault on the server", switch=True),
     QAAction(
         "graphql_401",
         "a",
+        "gql 401",
         "QA: GraphQL auth errors as HTTP 401",
         "instead of 200 + UNAUTHENTICATED",
         switch=True,
     ),
-    QAAction("short_ttl", "t", "QA: server TTL halved", "the client is not told", switch=True),
-    QAAction("malformed", "m", "QA: malformed answers", "client side: domain answers garbled", switch=True),
-    QAAction("revoke", "v", "QA: revoke the session server-side", "every live session"),
-    QAAction("offline", "o", "QA: client offline", "calls fail in transport", switch=True),
-    QAAction("burst", "u", "QA: burst of N calls", "half REST, half GraphQL, all at once", amount=True),
+    QAAction("short_ttl", "t", "TTL/2", "QA: server TTL halved", "the client is not told", switch=True),
+    QAAction(
+        "malformed",
+        "m",
+        "malformed",
+        "QA: malformed answers",
+        "client side: domain answers garbled",
+        switch=True,
+    ),
+    QAAction("revoke", "v", "revoke", "QA: revoke the session server-side", "every live session"),
+    QAAction("offline", "o", "offline", "QA: client offline", "calls fail in transport", switch=True),
+    QAAction(
+        "burst", "u", "burst N", "QA: burst of N calls", "half REST, half GraphQL, all at once", amount=True
+    ),
     QAAction(
         "burst_at_expiry",
         "y",
+        "burst at expiry",
         "QA: burst of N calls at expiry",
         "just past the client's deadline",
         amount=True,
     ),
-    QAAction("reset", "0", "QA: reset the server", "sessions, counters and faults; client back online"),
+    QAAction(
+        "reset", "0", "reset", "QA: reset the server", "sessions, counters and faults; client back online"
+    ),
 )
 ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
 AMOUNTS = (10, 30, 60, 300, 900, 3600)

@@ -349,7 +349,14 @@ class SessionKeeperApp(App[None]):
         await self._back_home()
 
     async def on_go_back(self, message: GoBack) -> None:
-        if len(self.screen_stack) > 2:
+        from tui.screens.booking import STEPS, BookingStep, screen_for
+
+        screen = self.screen
+        below = self.screen_stack[-2] if len(self.screen_stack) > 2 else None
+        if isinstance(screen, BookingStep) and not isinstance(below, BookingStep) and screen.STEP != "search":
+            # A flow reopened at a later step (from a draft) goes back step by step, not home.
+            await self.switch_screen(screen_for(STEPS[STEPS.index(screen.STEP) - 1]))
+        elif len(self.screen_stack) > 2:
             await self.pop_screen()
 
     async def on_show_sign_in(self, message: ShowSignIn) -> None:

@@ -21,13 +21,35 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_seconds(text: str) -> float:
+# A session shorter than 10 s cannot show a warning and a prompt in time; one longer than a day
+# is not a session this tool is about (and breaks the countdown's M:SS).
+TTL_MIN_S, TTL_MAX_S = 10.0, 86_400.0
+WARN_MIN_S = 1.0
+
+
+def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
+
+
+def _ttl(text: str) -> float:
+    value = _seconds(text)
+    if not TTL_MIN_S <= value <= TTL_MAX_S:
+        raise argparse.ArgumentTypeError(
+            f"must be from {TTL_MIN_S:g} s to {TTL_MAX_S:g} s (24 h), got {text!r}"
+        )
+    return value
+
+
+def _warn(text: str) -> float:
+    value = _seconds(text)
+    if value < WARN_MIN_S:
+        raise argparse.ArgumentTypeError(f"must be at least {WARN_MIN_S:g} s, got {text!r}")
     return value
 
 
@@ -53,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Keep a session alive against a backend that never says when it expires.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
         "--backend",
         type=_http_url,
@@ -61,17 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--ttl",
-        type=_positive_seconds,
+        type=_ttl,
         default=900.0,
         metavar="SECONDS",
-        help="session length the client assumes (default 900); also the embedded backend's TTL",
+        help="session length the client assumes, 10 s to 24 h (default 900); also the embedded backend's",
     )
     parser.add_argument(
         "--warn",
-        type=_positive_seconds,
+        type=_warn,
         default=None,
         metavar="SECONDS",
-        help="warning window before expiry (default 60, and shorter than --ttl)",
+        help="warning window before expiry: 1 s or more, below --ttl (default 60, or a third of --ttl)",
     )
     parser.add_argument(
         "--backend-port",
@@ -92,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--port", type=_port, default=8765, help="port to bind (default 8765)")
     backend.add_argument(
         "--ttl",
-        type=_positive_seconds,
+        type=_ttl,
         default=900.0,
         metavar="SECONDS",
-        help="session TTL in seconds (default 900)",
+        help="session TTL in seconds, 10 s to 24 h (default 900)",
     )
     return parser
 
@@ -114,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--backend-port pins the embedded backend; it cannot go with --backend")
     from pathlib import Path
 
-    from api.backend.serve import bind_problem
     from tui.app import build_app, data_dir_problem
     from tui.settings import Settings
 
@@ -127,11 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     problem = data_dir_problem(settings.data_path)
     if problem is None and args.backend_port is not None:
+        from api.backend.serve import bind_problem  # only then: it imports the whole backend
+
         problem = bind_problem("127.0.0.1", args.backend_port)
     if problem is not None:
         parser.error(problem)
     build_app(settings).run()
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sessionkeeper")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 if __name__ == "__main__":

@@ -44,9 +44,7 @@ def create_app(
         raise ValueError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}")
     if not (math.isfinite(grace_s) and grace_s >= 0):
         raise ValueError(f"grace_s must be >= 0 seconds, got {grace_s!r}")
-    state = BackendState(
-        ttl_s=ttl_s, grace_s=grace_s, clock=clock, token_factory=token_factory, today=today
-    )
+    state = BackendState(ttl_s=ttl_s, grace_s=grace_s, clock=clock, token_factory=token_factory, today=today)
     app = FastAPI(
         title="sessionkeeper mock backend",
         version="1.0",

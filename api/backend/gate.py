@@ -81,13 +81,10 @@ def is_introspection_only(body: bytes) -> bool:
         document = parse(query)
     except (ValueError, KeyError, GraphQLError, RecursionError):
         return False
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return bool(operations) and all(
-        op.operation.value == "query" and _only_meta_fields(op.selection_set, fragments)
-        for op in operations
+        op.operation.value == "query" and _only_meta_fields(op.selection_set, fragments) for op in operations
     )
 
 
@@ -236,15 +233,13 @@ class Gate:
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.down:
-            await error_response(503, "backend_down", "the backend is down (QA fault)")(
-                scope, receive, send
-            )
+            await error_response(503, "backend_down", "the backend is down (QA fault)")(scope, receive, send)
             return
         if scope["method"] == "POST" and scope["path"] == REFRESH_PATH:
             if faults.refresh == "error":
-                await error_response(
-                    503, "refresh_unavailable", "refresh is failing (QA fault)"
-                )(scope, receive, send)
+                await error_response(503, "refresh_unavailable", "refresh is failing (QA fault)")(
+                    scope, receive, send
+                )
                 return
             if faults.refresh == "reject":
                 self._rejected(scope, "session_expired", "refresh rejected (QA fault)")
@@ -254,16 +249,16 @@ class Gate:
                 return
         body, too_large = await self._body(scope, receive)
         token = bearer_token(scope)
-        needs_token = scope["path"] not in PUBLIC_API_PATHS if is_api else (
-            token is not None or too_large or not is_introspection_only(body)
+        needs_token = (
+            scope["path"] not in PUBLIC_API_PATHS
+            if is_api
+            else (token is not None or too_large or not is_introspection_only(body))
         )
         if needs_token:
             rejection = self._authenticate(scope, token)
             if rejection is not None:
                 self._rejected(scope, rejection.reason, rejection.detail)
-                answer = (
-                    self._rest_rejection(rejection) if is_api else self._graphql_rejection(rejection)
-                )
+                answer = self._rest_rejection(rejection) if is_api else self._graphql_rejection(rejection)
                 await answer(scope, receive, send)
                 return
         if too_large:
@@ -322,4 +317,3 @@ class Gate:
             413, "body_too_large", f"request bodies are capped at {self.max_body} bytes"
         )
         await response(scope, no_more, send)
-

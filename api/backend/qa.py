@@ -64,7 +64,9 @@ def build_qa_router(state: BackendState) -> APIRouter:
         )
 
     @router.post(
-        "/clock", response_model=ClockOut, responses=error_responses(422),
+        "/clock",
+        response_model=ClockOut,
+        responses=error_responses(422),
         summary="Move the server clock forward",
     )
     def advance_clock(body: ClockIn) -> ClockOut:
@@ -77,7 +79,9 @@ def build_qa_router(state: BackendState) -> APIRouter:
         return faults_out()
 
     @router.post(
-        "/faults", response_model=FaultsOut, responses=error_responses(422),
+        "/faults",
+        response_model=FaultsOut,
+        responses=error_responses(422),
         summary="Set some faults; answers all of them",
         description="ttl_s applies from now on: each session's next extension uses it; deadlines"
         " already granted are kept (neither cut short nor lengthened).",
@@ -99,7 +103,9 @@ def build_qa_router(state: BackendState) -> APIRouter:
         return out
 
     @router.post(
-        "/revoke", response_model=RevokeOut, responses=error_responses(404, 422),
+        "/revoke",
+        response_model=RevokeOut,
+        responses=error_responses(404, 422),
         summary="Revoke sessions server-side",
         description='{"all": true} or {"session_id": "s3"}. Reauth keys survive (so a client'
         ' can recover by re-auth) unless "reauth_keys": true.',

@@ -99,8 +99,8 @@ def build_server(
 class EmbeddedBackend:
     """The mock backend on a loopback port inside the running event loop.
 
-        async with EmbeddedBackend(ttl_s=60) as backend:
-            ... httpx.AsyncClient(base_url=backend.url) ...
+    async with EmbeddedBackend(ttl_s=60) as backend:
+        ... httpx.AsyncClient(base_url=backend.url) ...
     """
 
     def __init__(
@@ -161,9 +161,7 @@ class EmbeddedBackend:
         except SystemExit:
             # uvicorn's sys.exit() on a bind race; a SystemExit escaping a task would end
             # the whole event loop, so it becomes an ordinary error here.
-            raise PortUnavailableError(
-                f"cannot listen on {url_for(self.host, self.port or 0)}"
-            ) from None
+            raise PortUnavailableError(f"cannot listen on {url_for(self.host, self.port or 0)}") from None
 
     async def stop(self) -> None:
         """Stop accepting, finish open requests, close. Safe to call twice."""

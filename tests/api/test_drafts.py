@@ -411,7 +411,10 @@ async def test_push_creates_the_server_copy_then_updates_it(store: DraftStore) -
         created = await sync.push(GUEST)
         assert created is not None
         assert (created.step, created.data, created.version, created.owner) == (
-            "search", {"origin": "LHR"}, 1, "guest"
+            "search",
+            {"origin": "LHR"},
+            1,
+            "guest",
         )
         assert must_load(store, GUEST).server_id == created.id
 

@@ -214,9 +214,7 @@ async def test_no_secret_reaches_a_log_record_an_exception_or_the_timeline(
     async with EmbeddedBackend(app=app, log_level="debug") as backend:
         clock = FakeClock()
         timeline = Timeline(tmp_path / "timeline.jsonl")
-        client = BackendClient(
-            backend.url, clock=clock, policy=Policy(), timeline=timeline, auto_wake=False
-        )
+        client = BackendClient(backend.url, clock=clock, policy=Policy(), timeline=timeline, auto_wake=False)
         await client.start()
         await client.rest.airports()
         with pytest.raises(LoginFailed) as wrong:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class Harness:
     pilot: Pilot[None]
     clock: FakeClock
     server_clock: FakeClock | None
+    notes: list[str] = field(default_factory=list)  # every notification (toast) the app showed
 
     @property
     def client(self) -> BackendClient:
@@ -131,12 +132,19 @@ def make_app(
 
 
 @asynccontextmanager
-async def running(data_dir: Path, **kwargs: Any) -> AsyncIterator[Harness]:
+async def running(data_dir: Path, *, size: tuple[int, int] = SIZE, **kwargs: Any) -> AsyncIterator[Harness]:
     app, clock, server_clock = make_app(data_dir, **kwargs)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await app.ready.wait()
         await pilot.pause()
         harness = Harness(app, pilot, clock, server_clock)
+        shown = app.notify
+
+        def notify(message: str, **kwargs: Any) -> None:
+            harness.notes.append(message)
+            shown(message, **kwargs)
+
+        app.notify = notify  # type: ignore[method-assign]
         app.refresh_countdown()
         await pilot.pause()
         yield harness

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tui.cli import main
+from tui.cli import build_parser, main
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,14 @@ from tui.cli import main
         (["--bogus"], "--bogus"),
         (["backend", "--port", "0"], "--port"),
         (["backend", "--ttl", "0"], "--ttl"),
+        (["--ttl", "1e308"], "--ttl"),  # would break the countdown line
+        (["--ttl", "0.5"], "--ttl"),  # would start expired
+        (["--ttl", "9.9"], "--ttl"),
+        (["--ttl", "86401"], "--ttl"),
+        (["--ttl", "nan"], "--ttl"),
+        (["--ttl", "60", "--warn", "0.5"], "--warn"),
+        (["--ttl", "60", "--warn", "inf"], "--warn"),
+        (["backend", "--ttl", "1e308"], "--ttl"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
@@ -42,6 +50,21 @@ def test_a_pinned_backend_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]
             main(["--backend-port", str(port)])
     assert exit_info.value.code == 2
     assert "already in use" in capsys.readouterr().err
+
+
+def test_version_prints_the_installed_version_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sessionkeeper {version('sessionkeeper')}"
+
+
+@pytest.mark.parametrize(("ttl", "warn"), [("10", "1"), ("86400", "60"), ("60", "59.9")])
+def test_the_bounds_of_ttl_and_warn_are_accepted(ttl: str, warn: str) -> None:
+    args = build_parser().parse_args(["--ttl", ttl, "--warn", warn])
+    assert (args.ttl, args.warn) == (float(ttl), float(warn))
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["backend", "--help"]])

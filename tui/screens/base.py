@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from tui.keeper import Keeper
 from tui.messages import FlowEntered
 from tui.widgets.banner import Banner
 from tui.widgets.countdown import Countdown
+from tui.widgets.footer import FittingFooter
 
 
 class AppScreen(Screen[None]):
@@ -37,7 +38,7 @@ class AppScreen(Screen[None]):
         yield Banner()
         with VerticalScroll(classes="body"):
             yield from self.compose_body()
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
 
     def compose_body(self) -> Iterable[Widget]:
         return ()

@@ -22,9 +22,10 @@ from tui.screens.base import AppScreen
 class HomeScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "book", "Book a flight"),
-        Binding("c", "continue_draft", "Continue booking"),
-        Binding("m", "bookings", "My bookings"),
+        # Short words: the footer must fit 60 columns.
+        Binding("b", "book", "Book"),
+        Binding("c", "continue_draft", "Continue"),
+        Binding("m", "bookings", "Bookings"),
         Binding("s", "sign_in", "Sign in"),
         Binding("s", "sign_out", "Sign out"),
     ]

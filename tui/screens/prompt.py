@@ -14,15 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label
+from textual.widgets import Button, Label
 
 from tui import wording
+from tui.widgets.footer import FittingFooter
 
 
 class ExpiryPrompt(ModalScreen[bool | None]):
     GUEST = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,y", "stay", "Stay signed in"),
+        # Enter presses the focused button (Stay, at first); y stays whatever has the focus.
+        Binding("y", "stay", "Stay signed in"),
         # Leaving takes a deliberate key: Escape, pressed by habit, must not end a session.
         Binding("n", "leave", "Sign out"),
     ]
@@ -34,9 +36,9 @@ class ExpiryPrompt(ModalScreen[bool | None]):
             yield Label("-:--", id="prompt-remaining")
             yield Label("Your booking form is kept either way.", id="prompt-note")
             with Horizontal(id="prompt-buttons"):
-                yield Button(f"{stay} (enter)", id="stay", variant="primary")
+                yield Button(f"{stay} (y)", id="stay", variant="primary")
                 yield Button(f"{leave} (n)", id="leave", variant="error")
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
@@ -59,7 +61,7 @@ class ExpiryPrompt(ModalScreen[bool | None]):
 class GuestExpiryPrompt(ExpiryPrompt):
     GUEST = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,y", "stay", "Keep my session"),
+        Binding("y", "stay", "Keep my session"),
         Binding("n", "leave", "End session"),
     ]
 

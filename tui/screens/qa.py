@@ -25,7 +25,7 @@ from tui import wording
 from tui.messages import GoBack
 from tui.screens.base import AppScreen
 
-KEY_HELP = " · ".join(f"{a.key} {a.title.removeprefix('QA: ')}" for a in ACTIONS) + " · +/- N · Esc close"
+KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
 
 def _qa_bindings() -> list[BindingType]:
@@ -52,8 +52,12 @@ class QAPanel(AppScreen):
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="qa"):
             with Horizontal(id="qa-columns"):
-                yield Static("", id="qa-client", classes="qa-box")
-                yield Static("", id="qa-server", classes="qa-box")
+                client = Static("", id="qa-client", classes="qa-box")
+                client.border_title = "Client estimate"
+                yield client
+                server = Static("", id="qa-server", classes="qa-box")
+                server.border_title = "Server truth (/__qa/state)"
+                yield server
             yield Static(KEY_HELP, id="qa-keys")
             yield Static("", id="qa-action")
             yield Static("", id="qa-timeline")
@@ -97,7 +101,6 @@ class QAPanel(AppScreen):
         if client.network.garble:
             network += " · answers MALFORMED"
         lines = [
-            "[b]Client estimate[/b]",
             f"state      {view.state.value} · link {view.link.value}",
             f"holder     {view.kind.value if view.kind else '-'} {client.username or ''}",
             f"remaining  {wording.format_remaining(view.remaining_s)}  ({view.remaining_s or 0:.1f} s)",
@@ -114,7 +117,7 @@ class QAPanel(AppScreen):
         self.query_one("#qa-timeline", Static).update(self._timeline_text())
 
     def _server_text(self, client_remaining: float | None, username: str | None) -> str:
-        lines = ["[b]Server truth[/b] (/__qa/state)"]
+        lines: list[str] = []
         if self.server_problem is not None:
             lines.append(self.server_problem)
         if self.server is None:
@@ -131,7 +134,7 @@ class QAPanel(AppScreen):
             ]
             if client_remaining:
                 drift = session.expires_in_s - client_remaining
-                lines.append(f"drift      {drift:+.1f} s (server - client)")
+                lines.append(f"drift      {drift:+.1f} s (server-client)")
             else:
                 lines.append("drift      - (no live session on the client)")
         f = state.faults
@@ -157,7 +160,7 @@ class QAPanel(AppScreen):
         rows = max(3, box.size.height - 1) if box.size.height else 14
         width = max(40, box.size.width or 118)
         origin = timeline.origin or 0.0
-        out = ["[b]Timeline[/b] (seconds since start; latest last; all of it in timeline.jsonl)"]
+        out = ["[b]Timeline[/b]  s since start · UTC · latest last · all in timeline.jsonl"]
         for entry in list(timeline)[-rows:]:
             detail = " ".join(f"{k}={v}" for k, v in entry.detail.items())
             clock = dt.datetime.fromtimestamp(entry.wall, tz=dt.UTC).strftime("%H:%M:%SZ")

@@ -41,9 +41,7 @@ async def guest_token(client: httpx.AsyncClient) -> str:
 async def login(
     client: httpx.AsyncClient, username: str = "ada", password: str = "lovelace", **kw: Any
 ) -> dict[str, Any]:
-    r = await client.post(
-        "/api/session/login", json={"username": username, "password": password}, **kw
-    )
+    r = await client.post("/api/session/login", json={"username": username, "password": password}, **kw)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -56,9 +54,7 @@ async def gql(
     variables: dict[str, Any] | None = None,
 ) -> httpx.Response:
     headers = bearer(token) if token is not None else {}
-    return await client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
 
 
 async def advance(client: httpx.AsyncClient, seconds: float) -> None:

@@ -28,9 +28,7 @@ async def test_airports_lists_ten_seeded_airports(client: httpx.AsyncClient) -> 
     r = await client.get("/api/airports", headers=bearer(await guest_token(client)))
     airports = r.json()["airports"]
     assert len(airports) == 10
-    assert airports[0] == {
-        "code": "LHR", "name": "London Heathrow", "city": "London", "country": "GB"
-    }
+    assert airports[0] == {"code": "LHR", "name": "London Heathrow", "city": "London", "country": "GB"}
 
 
 async def test_flight_search_is_deterministic_for_a_route_and_date(
@@ -53,8 +51,9 @@ async def test_flight_search_differs_between_dates(client: httpx.AsyncClient) ->
     token = await guest_token(client)
     days = [f"2025-06-{d:02d}" for d in range(1, 8)]
     results = [
-        (await client.get("/api/flights", params={**SEARCH, "date": day}, headers=bearer(token)))
-        .json()["flights"]
+        (await client.get("/api/flights", params={**SEARCH, "date": day}, headers=bearer(token))).json()[
+            "flights"
+        ]
         for day in days
     ]
     assert len({len(r) for r in results} | {r[0]["number"] for r in results}) > 2
@@ -120,12 +119,12 @@ async def test_someone_elses_draft_is_404(client: httpx.AsyncClient) -> None:
     guest = await guest_token(client)
     other_guest = await guest_token(client)
     for owner, stranger in ((ada, grace), (guest, other_guest), (ada, guest)):
-        draft = (await client.post("/api/drafts", json={"step": "s", "data": {}},
-                                   headers=bearer(owner))).json()["id"]
+        draft = (
+            await client.post("/api/drafts", json={"step": "s", "data": {}}, headers=bearer(owner))
+        ).json()["id"]
         for request in (
             client.get(f"/api/drafts/{draft}", headers=bearer(stranger)),
-            client.put(f"/api/drafts/{draft}", json={"step": "x", "data": {}},
-                       headers=bearer(stranger)),
+            client.put(f"/api/drafts/{draft}", json={"step": "x", "data": {}}, headers=bearer(stranger)),
         ):
             r = await request
             assert r.status_code == 404 and r.json()["error"] == "draft_not_found"
@@ -133,8 +132,9 @@ async def test_someone_elses_draft_is_404(client: httpx.AsyncClient) -> None:
 
 async def test_a_guest_draft_stays_with_its_session(client: httpx.AsyncClient) -> None:
     first = await guest_token(client)
-    draft = (await client.post("/api/drafts", json={"step": "s", "data": {}},
-                               headers=bearer(first))).json()["id"]
+    draft = (await client.post("/api/drafts", json={"step": "s", "data": {}}, headers=bearer(first))).json()[
+        "id"
+    ]
     second = await guest_token(client)
     assert (await client.get(f"/api/drafts/{draft}", headers=bearer(second))).status_code == 404
     assert (await client.get("/api/drafts", headers=bearer(second))).json() == {"drafts": []}
@@ -159,8 +159,13 @@ async def test_booking_succeeds_with_201_and_a_six_character_locator(
     body = r.json()
     assert len(body["record_locator"]) == 6 and body["record_locator"].isalnum()
     assert body["status"] == "confirmed" and body["card_last4"] == "4242"
-    fares = (await gql(client, h["Authorization"][7:], f'{{ fares(flightId: "{FLIGHT}")'
-                       " { code price { amountCents } } }")).json()["data"]["fares"]
+    fares = (
+        await gql(
+            client,
+            h["Authorization"][7:],
+            f'{{ fares(flightId: "{FLIGHT}") {{ code price {{ amountCents }} }} }}',
+        )
+    ).json()["data"]["fares"]
     classic = next(f for f in fares if f["code"] == "ECONOMY_CLASSIC")
     assert body["total"] == {"amount_cents": classic["price"]["amountCents"], "currency": "EUR"}
     got = await client.get(f"/api/bookings/{body['record_locator']}", headers=h)
@@ -199,23 +204,30 @@ async def test_booked_seats_become_occupied(client: httpx.AsyncClient) -> None:
     [
         ({"passengers": [{"name": " ", "email": "a@b.co"}]}, ["passengers[0].name"]),
         ({"passengers": [{"name": "A", "email": "not-an-email"}]}, ["passengers[0].email"]),
-        ({"payment": {"card_number": "4242 4242 4242 4241", "expiry": "12/27", "cvc": "123"}},
-         ["payment.card_number"]),
-        ({"payment": {"card_number": "12ab", "expiry": "12/27", "cvc": "123"}},
-         ["payment.card_number"]),
-        ({"payment": {"card_number": GOOD_CARD, "expiry": "05/25", "cvc": "123"}},
-         ["payment.expiry"]),
-        ({"payment": {"card_number": GOOD_CARD, "expiry": "13/27", "cvc": "123"}},
-         ["payment.expiry"]),
-        ({"payment": {"card_number": GOOD_CARD, "expiry": "12/27", "cvc": "12"}},
-         ["payment.cvc"]),
+        (
+            {"payment": {"card_number": "4242 4242 4242 4241", "expiry": "12/27", "cvc": "123"}},
+            ["payment.card_number"],
+        ),
+        ({"payment": {"card_number": "12ab", "expiry": "12/27", "cvc": "123"}}, ["payment.card_number"]),
+        ({"payment": {"card_number": GOOD_CARD, "expiry": "05/25", "cvc": "123"}}, ["payment.expiry"]),
+        ({"payment": {"card_number": GOOD_CARD, "expiry": "13/27", "cvc": "123"}}, ["payment.expiry"]),
+        ({"payment": {"card_number": GOOD_CARD, "expiry": "12/27", "cvc": "12"}}, ["payment.cvc"]),
         ({"fare_code": "FIRST"}, ["fare_code"]),
         ({"flight_id": "LHR-CDG-20250601-9"}, ["flight_id"]),
         ({"seats": ["99Z"]}, ["seats[0]"]),
-        ({"passengers": [{"name": "", "email": "x"}],
-          "payment": {"card_number": "1", "expiry": "1/1", "cvc": "x"}},
-         ["passengers[0].name", "passengers[0].email", "payment.card_number", "payment.expiry",
-          "payment.cvc"]),
+        (
+            {
+                "passengers": [{"name": "", "email": "x"}],
+                "payment": {"card_number": "1", "expiry": "1/1", "cvc": "x"},
+            },
+            [
+                "passengers[0].name",
+                "passengers[0].email",
+                "payment.card_number",
+                "payment.expiry",
+                "payment.cvc",
+            ],
+        ),
     ],
 )
 async def test_booking_validation_names_every_bad_field(
@@ -230,8 +242,9 @@ async def test_booking_validation_names_every_bad_field(
 
 async def test_a_card_expiring_this_month_is_still_valid(client: httpx.AsyncClient) -> None:
     payment = {"card_number": GOOD_CARD, "expiry": "06/25", "cvc": "1234"}  # TODAY is 2025-06-01
-    r = await client.post("/api/bookings", json=booking(payment=payment),
-                          headers=bearer(await guest_token(client)))
+    r = await client.post(
+        "/api/bookings", json=booking(payment=payment), headers=bearer(await guest_token(client))
+    )
     assert r.status_code == 201
 
 

@@ -15,20 +15,41 @@ from tests.api.backend.helpers import FakeClock
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 # Bodies shaped like the real ones, with random values: they get past "not an object".
-FIELDS = ["username", "password", "reauth_key", "step", "data", "flight_id", "fare_code",
-          "passengers", "seats", "payment", "draft_id", "advance_s", "query", "variables",
-          "operationName", "name", "email"]
+FIELDS = [
+    "username",
+    "password",
+    "reauth_key",
+    "step",
+    "data",
+    "flight_id",
+    "fare_code",
+    "passengers",
+    "seats",
+    "payment",
+    "draft_id",
+    "advance_s",
+    "query",
+    "variables",
+    "operationName",
+    "name",
+    "email",
+]
 bodies = json_values | st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6)
 # /__qa/faults, /revoke and /reset are left out: they would only switch the app off.
 TARGETS = [
-    ("POST", "/api/session/login"), ("POST", "/api/session/reauth"),
-    ("POST", "/api/drafts"), ("PUT", "/api/drafts/{draft}"), ("POST", "/api/bookings"),
-    ("POST", "/__qa/clock"), ("POST", "/graphql"),
+    ("POST", "/api/session/login"),
+    ("POST", "/api/session/reauth"),
+    ("POST", "/api/drafts"),
+    ("PUT", "/api/drafts/{draft}"),
+    ("POST", "/api/bookings"),
+    ("POST", "/__qa/clock"),
+    ("POST", "/graphql"),
 ]
 
 
@@ -54,10 +75,13 @@ async def _send(target: tuple[str, str], content: bytes) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://fuzz.test") as client:
         token = (await client.post("/api/session/guest")).json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        draft = (await client.post("/api/drafts", json={"step": "s", "data": {}},
-                                   headers=auth)).json()["id"]
+        draft = (await client.post("/api/drafts", json={"step": "s", "data": {}}, headers=auth)).json()["id"]
         method, path = target
-        r = await client.request(method, path.format(draft=draft), content=content,
-                                 headers={**auth, "Content-Type": "application/json"})
+        r = await client.request(
+            method,
+            path.format(draft=draft),
+            content=content,
+            headers={**auth, "Content-Type": "application/json"},
+        )
     assert r.status_code < 500, (target, content[:200], r.text)
     assert isinstance(r.json(), dict)

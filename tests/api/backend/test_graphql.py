@@ -149,8 +149,7 @@ async def test_full_introspection_query_works_without_a_token(client: httpx.Asyn
 
 
 async def test_introspection_with_a_bad_token_is_still_rejected(client: httpx.AsyncClient) -> None:
-    assert_unauthenticated(await gql(client, "forged", "{ __schema { types { name } } }"),
-                           "invalid_token")
+    assert_unauthenticated(await gql(client, "forged", "{ __schema { types { name } } }"), "invalid_token")
 
 
 async def test_introspection_mixed_with_data_needs_a_token(client: httpx.AsyncClient) -> None:
@@ -169,12 +168,12 @@ async def test_a_mutation_is_never_anonymous(client: httpx.AsyncClient) -> None:
 
 async def test_fares_lists_four_fares_with_prices(client: httpx.AsyncClient) -> None:
     token = await guest_token(client)
-    q = "query F($f: ID!) { fares(flightId: $f) { code name cabin price { amountCents currency }" \
+    q = (
+        "query F($f: ID!) { fares(flightId: $f) { code name cabin price { amountCents currency }"
         " refundable checkedBags } }"
+    )
     fares = (await gql(client, token, q, {"f": FLIGHT})).json()["data"]["fares"]
-    assert [f["code"] for f in fares] == [
-        "ECONOMY_LIGHT", "ECONOMY_CLASSIC", "ECONOMY_FLEX", "BUSINESS"
-    ]
+    assert [f["code"] for f in fares] == ["ECONOMY_LIGHT", "ECONOMY_CLASSIC", "ECONOMY_FLEX", "BUSINESS"]
     prices = [f["price"]["amountCents"] for f in fares]
     assert prices == sorted(prices) and all(p > 0 for p in prices)
     assert {f["price"]["currency"] for f in fares} == {"EUR"}
@@ -200,14 +199,13 @@ async def test_hold_seat_shows_held_by_you_to_the_holder_and_held_to_others(
     seat = await _free_seat(client, me)
     r = await gql(client, me, HOLD, {"flight": FLIGHT, "seat": seat, "draft": draft})
     assert r.json()["data"]["holdSeat"] == {
-        "flightId": FLIGHT, "seat": seat, "draftId": draft, "expiresInS": 900.0
+        "flightId": FLIGHT,
+        "seat": seat,
+        "draftId": draft,
+        "expiresInS": 900.0,
     }
-    assert _seat_status((await gql(client, me, SEATS, {"flight": FLIGHT})).json(), seat) == (
-        "HELD_BY_YOU"
-    )
-    assert _seat_status((await gql(client, other, SEATS, {"flight": FLIGHT})).json(), seat) == (
-        "HELD"
-    )
+    assert _seat_status((await gql(client, me, SEATS, {"flight": FLIGHT})).json(), seat) == ("HELD_BY_YOU")
+    assert _seat_status((await gql(client, other, SEATS, {"flight": FLIGHT})).json(), seat) == ("HELD")
     other_draft = await _draft(client, other)
     r = await gql(client, other, HOLD, {"flight": FLIGHT, "seat": seat, "draft": other_draft})
     assert r.json()["errors"][0]["extensions"]["code"] == "SEAT_UNAVAILABLE"

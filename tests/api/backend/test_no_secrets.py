@@ -39,12 +39,12 @@ async def _session_flow(client: httpx.AsyncClient) -> list[str]:
     token = r.json()["token"]
     await gql(client, token, f'{{ fares(flightId: "{FLIGHT}") {{ code }} }}')
     booking = {
-        "flight_id": FLIGHT, "fare_code": "BUSINESS",
+        "flight_id": FLIGHT,
+        "fare_code": "BUSINESS",
         "passengers": [{"name": "Ada", "email": "ada@example.com"}],
         "payment": {"card_number": GOOD_CARD, "expiry": "12/99", "cvc": "123"},
     }
-    assert (await client.post("/api/bookings", json=booking, headers=bearer(token))).status_code \
-        == 201
+    assert (await client.post("/api/bookings", json=booking, headers=bearer(token))).status_code == 201
     await advance(client, TTL_S + 1)
     await client.get("/api/airports", headers=bearer(token))  # rejected: expired
     await gql(client, token, "{ me { name } }")  # rejected
@@ -87,8 +87,7 @@ async def test_uvicorn_and_app_logs_of_a_live_server_contain_no_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     port = find_free_port()
-    server = build_server(create_app(ttl_s=TTL_S), "127.0.0.1", port, log_level="debug",
-                          access_log=True)
+    server = build_server(create_app(ttl_s=TTL_S), "127.0.0.1", port, log_level="debug", access_log=True)
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)

@@ -33,17 +33,26 @@ async def test_state_has_the_contract_shape(client: httpx.AsyncClient) -> None:
     assert isinstance(state["now"], float)
     assert state["ttl_s"] == TTL_S and state["grace_s"] == GRACE_S
     assert state["faults"] == {
-        "refresh": "ok", "latency_ms": 0, "down": False, "graphql_auth_error": "extensions",
+        "refresh": "ok",
+        "latency_ms": 0,
+        "down": False,
+        "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
     }
     assert state["sessions"] == [
-        {"id": "s1", "kind": "guest", "user": None, "expires_in_s": TTL_S, "revoked": False,
-         "ended": None},
-        {"id": "s2", "kind": "user", "user": "ada", "expires_in_s": TTL_S, "revoked": False,
-         "ended": None},
+        {"id": "s1", "kind": "guest", "user": None, "expires_in_s": TTL_S, "revoked": False, "ended": None},
+        {"id": "s2", "kind": "user", "user": "ada", "expires_in_s": TTL_S, "revoked": False, "ended": None},
     ]
-    assert {"api_calls", "graphql_calls", "refreshes", "refresh_failures", "logins", "reauths",
-            "guest_sessions", "rejected"} <= set(state["counters"])
+    assert {
+        "api_calls",
+        "graphql_calls",
+        "refreshes",
+        "refresh_failures",
+        "logins",
+        "reauths",
+        "guest_sessions",
+        "rejected",
+    } <= set(state["counters"])
 
 
 async def test_qa_needs_no_token_and_a_bad_one_is_ignored(client: httpx.AsyncClient) -> None:
@@ -70,8 +79,7 @@ async def test_clock_rejects_bad_values_with_422(client: httpx.AsyncClient, valu
 
 async def test_clock_rejects_nan_and_infinity(client: httpx.AsyncClient) -> None:
     for raw in (b'{"advance_s": NaN}', b'{"advance_s": Infinity}'):
-        r = await client.post("/__qa/clock", content=raw,
-                              headers={"Content-Type": "application/json"})
+        r = await client.post("/__qa/clock", content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 422, raw
 
 
@@ -81,7 +89,10 @@ async def test_clock_rejects_nan_and_infinity(client: httpx.AsyncClient) -> None
 async def test_faults_answers_all_current_faults(client: httpx.AsyncClient) -> None:
     r = await client.post("/__qa/faults", json={"refresh": "error", "latency_ms": 5})
     assert r.json() == {
-        "refresh": "error", "latency_ms": 5, "down": False, "graphql_auth_error": "extensions",
+        "refresh": "error",
+        "latency_ms": 5,
+        "down": False,
+        "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
     }
     assert (await client.get("/__qa/faults")).json() == r.json()
@@ -131,7 +142,9 @@ async def test_down_fault_answers_503_to_api_and_graphql_but_not_qa(
         await gql(client, token, ME),
     ):
         assert r.status_code == 503 and r.json() == {
-            "error": "backend_down", "detail": "the backend is down (QA fault)", "fields": None
+            "error": "backend_down",
+            "detail": "the backend is down (QA fault)",
+            "fields": None,
         }
     assert (await client.get("/__qa/state")).status_code == 200
     await client.post("/__qa/faults", json={"down": False})
@@ -203,9 +216,7 @@ async def test_revoke_one_session_by_id(client: httpx.AsyncClient) -> None:
 
 async def test_revoke_all(client: httpx.AsyncClient) -> None:
     tokens = [await guest_token(client) for _ in range(3)]
-    assert (await client.post("/__qa/revoke", json={"all": True})).json() == {
-        "revoked": ["s1", "s2", "s3"]
-    }
+    assert (await client.post("/__qa/revoke", json={"all": True})).json() == {"revoked": ["s1", "s2", "s3"]}
     for token in tokens:
         assert_rest_rejected(await client.get("/api/airports", headers=bearer(token)))
 
@@ -223,8 +234,13 @@ async def test_revoke_keeps_reauth_keys_unless_asked(client: httpx.AsyncClient) 
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({"session_id": "s99"}, 404), ({}, 422), ({"all": False}, 422),
-     ({"all": True, "session_id": "s1"}, 422), ({"all": "yes"}, 422)],
+    [
+        ({"session_id": "s99"}, 404),
+        ({}, 422),
+        ({"all": False}, 422),
+        ({"all": True, "session_id": "s1"}, 422),
+        ({"all": "yes"}, 422),
+    ],
 )
 async def test_revoke_rejects_unknown_ids_and_ambiguous_bodies(
     client: httpx.AsyncClient, body: dict[str, object], status: int
@@ -251,8 +267,7 @@ async def test_reset_clears_sessions_counters_faults_and_keys(client: httpx.Asyn
     assert state["faults"]["down"] is False and state["faults"]["refresh"] == "ok"
     assert state["ttl_s"] == TTL_S and state["now"] == now  # the clock never runs back
     # the server forgot the token: it now counts as never issued
-    assert_rest_rejected(await client.get("/api/airports", headers=bearer(user["token"])),
-                         "invalid_token")
+    assert_rest_rejected(await client.get("/api/airports", headers=bearer(user["token"])), "invalid_token")
     r = await client.post("/api/session/reauth", json={"reauth_key": user["reauth_key"]})
     assert r.status_code == 401
     assert (await guest_token(client)) and (await qa_state(client))["sessions"][0]["id"] == "s1"
@@ -262,31 +277,31 @@ async def test_reset_clears_sessions_counters_faults_and_keys(client: httpx.Asyn
 
 
 async def test_counters_count_exactly_what_the_server_saw(client: httpx.AsyncClient) -> None:
-    guest = await guest_token(client)                                  # api 1, guest 1
-    user = await login(client)                                         # api 2, logins 1
+    guest = await guest_token(client)  # api 1, guest 1
+    user = await login(client)  # api 2, logins 1
     await client.post("/api/session/login", json={"username": "ada", "password": "x"})  # api 3
-    await client.get("/api/airports", headers=bearer(guest))           # api 4
-    await client.get("/api/airports")                                  # api 5, rejected 1
-    await client.get("/api/nope", headers=bearer(guest))               # api 6 (404)
+    await client.get("/api/airports", headers=bearer(guest))  # api 4
+    await client.get("/api/airports")  # api 5, rejected 1
+    await client.get("/api/nope", headers=bearer(guest))  # api 6 (404)
     new = (await client.post("/api/session/refresh", headers=bearer(guest))).json()["token"]
-    await client.post("/api/session/refresh", headers=bearer("x"))     # api 8, rejected 2
+    await client.post("/api/session/refresh", headers=bearer("x"))  # api 8, rejected 2
     await client.post("/__qa/faults", json={"refresh": "error"})
-    await client.post("/api/session/refresh", headers=bearer(new))     # api 9, 503
+    await client.post("/api/session/refresh", headers=bearer(new))  # api 9, 503
     await client.post("/__qa/faults", json={"refresh": "reject"})
-    await client.post("/api/session/refresh", headers=bearer(new))     # api 10, rejected 3
+    await client.post("/api/session/refresh", headers=bearer(new))  # api 10, rejected 3
     await client.post("/__qa/faults", json={"refresh": "ok", "down": True})
-    await client.post("/api/session/refresh", headers=bearer(new))     # api 11, 503 down
-    await gql(client, new, ME)                                         # graphql 1 (503 down)
+    await client.post("/api/session/refresh", headers=bearer(new))  # api 11, 503 down
+    await gql(client, new, ME)  # graphql 1 (503 down)
     await client.post("/__qa/faults", json={"down": False})
-    await gql(client, new, ME)                                         # graphql 2
-    await gql(client, "x", ME)                                         # graphql 3, rejected 4
-    await gql(client, None, "{ __typename }")                          # graphql 4
-    await client.get("/graphql")                                       # graphql 5 (rejected 5)
+    await gql(client, new, ME)  # graphql 2
+    await gql(client, "x", ME)  # graphql 3, rejected 4
+    await gql(client, None, "{ __typename }")  # graphql 4
+    await client.get("/graphql")  # graphql 5 (rejected 5)
     key = user["reauth_key"]
     await client.post("/api/session/reauth", json={"reauth_key": key})  # api 12
     await client.post("/api/session/reauth", json={"reauth_key": key})  # api 13, used key
-    await client.delete("/api/session", headers=bearer(new))           # api 14, signout
-    await client.get("/__qa/state")                                    # not counted
+    await client.delete("/api/session", headers=bearer(new))  # api 14, signout
+    await client.get("/__qa/state")  # not counted
     assert (await qa_state(client))["counters"] == {
         "api_calls": 14,
         "graphql_calls": 5,

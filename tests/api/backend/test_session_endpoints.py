@@ -78,8 +78,7 @@ async def test_login_with_a_live_guest_token_ends_the_guest_and_moves_its_drafts
     client: httpx.AsyncClient,
 ) -> None:
     guest = await guest_token(client)
-    r = await client.post("/api/drafts", json={"step": "seats", "data": {"a": 1}},
-                          headers=bearer(guest))
+    r = await client.post("/api/drafts", json={"step": "seats", "data": {"a": 1}}, headers=bearer(guest))
     draft_id = r.json()["id"]
     user = await login(client, headers=bearer(guest))
     assert user["token"] != guest  # renew on privilege change
@@ -93,8 +92,9 @@ async def test_login_with_a_live_guest_token_ends_the_guest_and_moves_its_drafts
 
 async def test_failed_login_leaves_the_guest_session_alone(client: httpx.AsyncClient) -> None:
     guest = await guest_token(client)
-    r = await client.post("/api/session/login", json={"username": "ada", "password": "no"},
-                          headers=bearer(guest))
+    r = await client.post(
+        "/api/session/login", json={"username": "ada", "password": "no"}, headers=bearer(guest)
+    )
     assert r.status_code == 401
     assert (await client.get("/api/airports", headers=bearer(guest))).status_code == 200
 

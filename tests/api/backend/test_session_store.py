@@ -75,9 +75,9 @@ def test_store_agrees_with_the_contract_model(timeline: list[tuple[str, float]])
             model.deadline = model.now + TTL
             if op == "refresh":
                 real_tokens.append(store.refresh(session))
-                model.tokens = [
-                    (t, model.now if r is None else r) for t, r in model.tokens
-                ] + [(len(model.tokens), None)]
+                model.tokens = [(t, model.now if r is None else r) for t, r in model.tokens] + [
+                    (len(model.tokens), None)
+                ]
         assert store.expires_in(issued.session) == model.deadline - model.now
 
 
@@ -102,8 +102,7 @@ def test_store_keeps_no_secret_in_the_clear() -> None:
 
 
 def test_an_injected_token_factory_that_repeats_itself_is_refused() -> None:
-    store = SessionStore(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE,
-                         token_factory=lambda: "same")
+    store = SessionStore(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE, token_factory=lambda: "same")
     store.create_guest()
     try:
         store.create_guest()

@@ -1,0 +1,146 @@
+"""QA control as a typed client (api.qa): the live backend's /__qa answers read into types; a
+backend that is gone, slow or garbled raises the project's errors, never httpx's; and the named QA
+actions move both clocks, set faults, and leave the client untouched when the server refused.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from api.backend.serve import EmbeddedBackend
+from api.client import BackendClient
+from api.errors import BackendFailed, BackendUnreachable, MalformedResponse
+from api.qa import ACTIONS, QAControl, QADesk
+from session.clock import FakeClock, QAClock
+from session.policy import Policy
+from session.timeline import Timeline
+
+TTL = 60.0
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[EmbeddedBackend]:
+    async with EmbeddedBackend(ttl_s=TTL) as running:
+        yield running
+
+
+@pytest.fixture
+async def desk(backend: EmbeddedBackend) -> AsyncIterator[QADesk]:
+    clock = QAClock(FakeClock())
+    client = BackendClient(
+        backend.url, clock=clock, policy=Policy(ttl_s=TTL, warn_s=20.0), timeline=Timeline(), auto_wake=False
+    )
+    control = QAControl(backend.url)
+    await client.start()
+    try:
+        yield QADesk(control, client, clock, full_ttl_s=TTL)
+    finally:
+        await client.aclose()
+        await control.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Answering(httpx.AsyncBaseTransport):
+    def __init__(self, response: httpx.Response | None = None, error: Exception | None = None) -> None:
+        self.response, self.error = response, error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.error is not None:
+            raise self.error
+        assert self.response is not None
+        return self.response
+
+
+async def test_state_reads_the_servers_truth_into_types(desk: QADesk) -> None:
+    state = await desk.control.state()
+    assert state.ttl_s == TTL and state.faults.refresh == "ok" and not state.faults.down
+    session = state.live_session(None)
+    assert session is not None and session.kind == "guest" and 0 < session.expires_in_s <= TTL
+    assert state.counters["guest_sessions"] == 1
+
+
+@pytest.mark.parametrize(
+    ("transport", "error"),
+    [
+        (Answering(error=httpx.ConnectError("refused")), BackendUnreachable),
+        (Answering(error=httpx.ReadTimeout("slow")), BackendUnreachable),
+        (Answering(httpx.Response(503, json={"error": "down"})), BackendFailed),
+        (Answering(httpx.Response(200, text="<html>")), MalformedResponse),
+        (Answering(httpx.Response(200, json={"now": "soon"})), MalformedResponse),
+        (Answering(httpx.Response(200, json=[1, 2])), MalformedResponse),
+    ],
+    ids=["refused", "timeout", "503", "not json", "wrong shape", "not an object"],
+)
+async def test_a_backend_that_is_gone_slow_or_garbled_raises_the_projects_errors(
+    transport: httpx.AsyncBaseTransport, error: type[Exception]
+) -> None:
+    control = QAControl("http://127.0.0.1:1", transport=transport)
+    with pytest.raises(error):
+        await control.state()
+    await control.aclose()
+
+
+async def test_a_closed_port_is_unreachable_not_a_connect_error() -> None:
+    control = QAControl(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(BackendUnreachable, match="unreachable"):
+        await control.reset()
+    await control.aclose()
+
+
+async def test_skip_moves_both_clocks_together(desk: QADesk) -> None:
+    before = await desk.control.state()
+    assert await desk.run("skip", 30) == "skipped ahead 30 s on both clocks"
+    after = await desk.control.state()
+    assert after.now - before.now == pytest.approx(30.0, abs=0.5)  # the server clock is real underneath
+    assert desk.clock.offset == 30.0
+
+
+async def test_an_action_the_server_cannot_hear_moves_nothing_on_the_client(desk: QADesk) -> None:
+    dead = QADesk(QAControl(f"http://127.0.0.1:{free_port()}"), desk.client, desk.clock, full_ttl_s=TTL)
+    view = desk.client.manager.view()
+    for name in ("skip", "to_warning", "past_expiry", "background"):
+        with pytest.raises(BackendUnreachable):
+            await dead.run(name, 30)
+    assert desk.clock.offset == 0 and desk.client.manager.view() == view
+    await dead.control.aclose()
+
+
+async def test_fault_switches_toggle_or_take_a_side(desk: QADesk) -> None:
+    await desk.run("down")
+    assert (await desk.control.faults()).down
+    await desk.run("down")
+    assert not (await desk.control.faults()).down
+    await desk.run("refresh_503", on=True)
+    await desk.run("refresh_503", on=True)  # said twice: still on
+    assert (await desk.control.faults()).refresh == "error"
+    await desk.run("short_ttl")
+    assert (await desk.control.faults()).ttl_s == TTL / 2
+    await desk.run("offline", on=True)
+    assert not desk.client.network.online
+    await desk.run("reset")
+    faults = await desk.control.faults()
+    assert faults.refresh == "ok" and faults.ttl_s == TTL and desk.client.network.online
+
+
+async def test_every_action_has_a_unique_name_and_key_and_unknown_names_are_refused(desk: QADesk) -> None:
+    assert len({a.name for a in ACTIONS}) == len({a.key for a in ACTIONS}) == len(ACTIONS)
+    with pytest.raises(KeyError):
+        await desk.run("teleport")
+    with pytest.raises(ValueError, match="non-negative"):
+        await desk.run("skip", -5)
+
+
+async def test_a_burst_is_summed_up_in_one_timeline_entry(desk: QADesk) -> None:
+    result = await desk.run("burst", 40)
+    assert result == "burst of 40: 40 ok, 0 failed; server refreshes +0"
+    names = desk.client.manager.timeline.names()
+    assert names.count("burst") == 1 and "call_sent" not in names

@@ -1,0 +1,212 @@
+"""The booking flow end to end (issue 8, items 3 and 18): what is sent is what was parsed, never
+the text as typed; and the flow's polish: loading shown, column headers, stale results cleared,
+"Please fix" cleared once fixed, a free seat as the example, "My bookings" with the points earned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.widgets import Input, OptionList
+
+from tests.tui.harness import Harness, running
+from tui.screens.booking import (
+    ConfirmationStep,
+    FlightsStep,
+    PassengersStep,
+    ReviewStep,
+    SearchStep,
+    SeatsStep,
+)
+from tui.screens.bookings import BookingsScreen
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """Passes every request through and keeps what was sent: path, query and JSON body."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.sent: list[tuple[str, str, dict[str, str], Any]] = []
+        self.hold_flights = asyncio.Event()
+        self.hold_flights.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        self.sent.append((request.method, request.url.path, dict(request.url.params), body))
+        if request.url.path == "/api/flights":
+            await self.hold_flights.wait()
+        return await self.inner.handle_async_request(request)
+
+    def bodies(self, method: str, path: str) -> list[Any]:
+        return [body for m, p, _q, body in self.sent if (m, p) == (method, path)]
+
+    def queries(self, path: str) -> list[dict[str, str]]:
+        return [query for _m, p, query, _b in self.sent if p == path]
+
+    def graphql(self, operation: str) -> list[dict[str, Any]]:
+        return [
+            body.get("variables") or {}
+            for _m, p, _q, body in self.sent
+            if p == "/graphql" and isinstance(body, dict) and operation in str(body.get("query"))
+        ]
+
+
+async def step(h: Harness, key: str = "ctrl+n") -> None:
+    await h.pilot.press(key)
+    await h.pilot.pause()
+    await h.app.workers.wait_for_complete()
+    await h.settle()
+
+
+async def test_every_field_is_sent_as_parsed_not_as_typed(tmp_path: Path) -> None:
+    recorder = Recorder()
+    async with running(tmp_path, inner_transport=lambda: recorder) as h:
+        await h.sign_in()
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        await h.fill("origin", " lhr ")
+        await h.fill("destination", "cdg  ")
+        await h.fill("date", " 2030-05-01 ")
+        await step(h)
+        assert isinstance(h.app.screen, FlightsStep)
+        assert recorder.queries("/api/flights")[-1] == {
+            "origin": "LHR",
+            "destination": "CDG",
+            "date": "2030-05-01",
+        }
+        await step(h)
+        assert isinstance(h.app.screen, PassengersStep)
+        await h.fill("name", "  Ada    Lovelace ")
+        await h.fill("email", " ada@example.com  ")
+        await step(h)
+        assert isinstance(h.app.screen, SeatsStep)
+        free = sorted(h.app.screen.available)[0]
+        await h.fill("seat", f"  {free.lower()} ")
+        await step(h)
+        assert isinstance(h.app.screen, ReviewStep)
+        assert recorder.graphql("HoldSeat")[-1]["seat"] == free
+        await h.fill("card_number", "4111-1111 1111 1111")
+        await h.fill("expiry", "12 / 30")  # passed validation before, and was sent as typed: 422
+        await h.fill("cvc", " 123 ")
+        await step(h)
+        assert isinstance(h.app.screen, ConfirmationStep), h.text("#step-error")
+        [booking] = recorder.bodies("POST", "/api/bookings")
+        assert booking["passengers"] == [{"name": "Ada Lovelace", "email": "ada@example.com"}]
+        assert booking["seats"] == [free]
+        assert booking["payment"] == {"card_number": "4111111111111111", "expiry": "12/30", "cvc": "123"}
+        # The draft on disk and on the server holds the parsed values too, and never the card.
+        draft = h.app.saved_draft()
+        assert draft is not None and draft.data["name"] == "Ada Lovelace" and "card_number" not in draft.data
+        pushed = [json.dumps(body) for _m, path, _q, body in recorder.sent if path.startswith("/api/drafts")]
+        assert len(pushed) >= 2 and all("card_number" not in body and "4111" not in body for body in pushed)
+        assert '"name": "Ada Lovelace"' in pushed[-1]
+
+
+async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        before = h.client.profile.loyalty.points if h.client.profile else 0
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
+            await h.fill(name, value)
+        await step(h)
+        await step(h)
+        await step(h)  # passengers: filled from the profile
+        assert isinstance(h.app.screen, SeatsStep)
+        await h.fill("seat", sorted(h.app.screen.available)[0])
+        await step(h)
+        await h.fill("card_number", "4111 1111 1111 1111")
+        await h.fill("expiry", "12/30")
+        await h.fill("cvc", "123")
+        await step(h)
+        assert isinstance(h.app.screen, ConfirmationStep)
+        earned = int(h.app.saved_draft().data["points_earned"])  # type: ignore[union-attr]
+        assert earned > 0 and f"You earned {earned:,} loyalty points" in h.text("#confirmation")
+        locator = h.app.saved_draft().data["record_locator"]  # type: ignore[union-attr]
+        await step(h, "m")
+        assert isinstance(h.app.screen, BookingsScreen)
+        listing = h.text("#bookings-list")
+        assert locator in listing and f"+{earned:,}" in listing
+        assert f"{before + earned:,} points" in h.text("#points")
+        assert h.app.saved_draft() is None  # booked: the draft is done
+
+
+async def test_the_flight_list_shows_loading_and_has_column_headers(tmp_path: Path) -> None:
+    recorder = Recorder()
+    async with running(tmp_path, inner_transport=lambda: recorder) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
+            await h.fill(name, value)
+        recorder.hold_flights.clear()
+        await h.pilot.press("ctrl+n")
+        for _ in range(10):
+            await h.pilot.pause()
+        flights = h.app.screen.query_one("#flights", OptionList)
+        assert isinstance(h.app.screen, FlightsStep) and flights.loading  # not empty boxes
+        recorder.hold_flights.set()
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert not flights.loading and flights.option_count > 0
+        headers = [str(w.render()) for w in h.app.screen.query(".list-header")]
+        assert headers[0].startswith("Flight") and headers[1].startswith("Fare")
+
+
+async def test_a_failed_retry_clears_the_results_it_no_longer_stands_behind(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
+            await h.fill(name, value)
+        await step(h)
+        flights = h.app.screen.query_one("#flights", OptionList)
+        assert flights.option_count > 0
+        h.client.network.online = False
+        await step(h, "r")
+        assert flights.option_count == 0 and h.app.screen.query_one("#fares", OptionList).option_count == 0
+        assert "Couldn't reach the server" in h.text("#step-error")
+        await step(h, "ctrl+n")  # nothing chosen that is still shown: no going on
+        assert isinstance(h.app.screen, FlightsStep)
+
+
+async def test_please_fix_goes_away_once_the_fields_are_fixed(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        await h.fill("origin", "L1")
+        await h.pilot.press("ctrl+n")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep) and "Please fix" in h.text("#step-error")
+        await h.fill("origin", "LHR")
+        assert "Please fix" in h.text("#step-error")  # destination and date still missing
+        await h.fill("destination", "CDG")
+        await h.fill("date", "2030-05-01")
+        assert h.text("#step-error") == ""
+
+
+async def test_the_seat_example_is_a_free_seat_and_placeholders_read_as_examples(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.pilot.press("s")
+        await h.pilot.pause()
+        for field in h.app.screen.query(Input):
+            assert field.placeholder.startswith(("your", "e.g.")), field.placeholder
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        drafts = h.app.drafts
+        assert drafts is not None
+        drafts.save("seats", {"flight_id": "LHR-CDG-20300501-1"})
+        from tui.messages import OpenFlow
+
+        h.app.post_message(OpenFlow("seats"))
+        await h.pilot.pause()
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        screen = h.app.screen
+        assert isinstance(screen, SeatsStep)
+        placeholder = screen.query_one("#seat", Input).placeholder
+        assert placeholder.endswith("(free)") and placeholder.split()[1] in screen.available

@@ -1,0 +1,158 @@
+"""The QA panel and the command palette during real work (issue 8, items 2, 12 and 14): QA actions
+against a backend that is gone say so and never crash; the palette runs every action by name; the
+panel keeps its N, a stable timeline, a summary of a burst, and stays open over a sign-out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.backend.serve import EmbeddedBackend
+from api.qa import ACTIONS
+from tests.tui.harness import TTL, Harness, running
+from tui.screens.home import HomeScreen
+from tui.screens.qa import QAPanel
+from tui.screens.signed_out import SignedOutScreen
+
+
+async def open_panel(h: Harness) -> QAPanel:
+    await h.pilot.press("f2")
+    await h.pilot.pause()
+    await h.app.workers.wait_for_complete()
+    await h.pilot.pause()
+    assert isinstance(h.app.screen, QAPanel)
+    return h.app.screen
+
+
+async def press_in_panel(h: Harness, *keys: str) -> QAPanel:
+    for key in keys:
+        await h.pilot.press(key)
+        await h.pilot.pause()
+        await h.app.workers.wait_for_complete()
+    await h.settle()
+    assert isinstance(h.app.screen, QAPanel)
+    return h.app.screen
+
+
+# -- item 2: QA against a backend that is gone -------------------------------------------------------
+
+
+async def test_qa_actions_against_a_stopped_backend_say_so_and_the_panel_stays_open(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(ttl_s=TTL)
+    url = await backend.start()
+    async with running(tmp_path, backend_url=url) as h:
+        panel = await open_panel(h)
+        await backend.stop()
+        for key in ("0", "d", "k", "v", "e", "u"):
+            panel = await press_in_panel(h, key)
+            assert "the server is unreachable" in panel.last_action, (key, panel.last_action)
+        panel.poll_server()
+        await h.app.workers.wait_for_complete()
+        assert panel.server_problem is not None and "unreachable" in panel.server_problem
+        # Nothing moved on the client for an action the server never heard.
+        assert h.app.services.clock.offset == 0
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, HomeScreen)
+
+
+# -- item 12: the command palette -----------------------------------------------------------------------
+
+
+async def test_the_command_palette_runs_qa_actions_by_name(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.pilot.press("ctrl+p")
+        await h.pilot.pause()
+        await h.pilot.press(*"backend down")
+        await h.pilot.pause(0.3)  # the palette searches in a worker of its own
+        await h.pilot.press("enter")
+        await h.pilot.pause()
+        await h.app.workers.wait_for_complete()
+        assert (await h.control.faults()).down
+        assert any("backend DOWN" in note for note in h.notes)
+
+
+async def test_the_command_palette_offers_every_qa_action_and_the_apps_own_commands(tmp_path: Path) -> None:
+    from tui.commands import SessionCommands
+
+    async with running(tmp_path) as h:
+        provider = SessionCommands(h.app.screen)
+        names = {name for name, _help, _run in provider._commands()}
+        assert {action.title for action in ACTIONS} <= names
+        assert {"Book a flight", "My bookings", "Sign in", "QA panel"} <= names
+        assert "Continue the saved booking" not in names and "Sign out" not in names
+        await h.sign_in()
+        names = {name for name, _help, _run in SessionCommands(h.app.screen)._commands()}
+        assert "Sign out" in names and "Sign in" not in names
+
+
+# -- item 14: the panel during real work ---------------------------------------------------------------------
+
+
+async def test_the_panel_keeps_its_n_between_openings(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await open_panel(h)
+        await press_in_panel(h, "plus", "plus")
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await open_panel(h)
+        assert h.app.qa is not None and h.app.qa.amount == 300
+        assert "N          300" in h.text("#qa-client")
+
+
+async def test_timeline_times_keep_one_origin_as_entries_scroll(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        panel = await open_panel(h)
+        await h.advance(5)
+        await h.client.rest.airports()
+        await h.settle()
+        panel.redraw()
+        first = [line for line in h.text("#qa-timeline").splitlines() if "call_answered" in line]
+        for _ in range(20):
+            await h.advance(1)
+            await h.client.rest.airports()
+        panel.redraw()
+        later = h.text("#qa-timeline").splitlines()
+        assert first and first[0].split()[0] == "5.0"
+        assert all(line.split()[0] != "0.0" for line in later[1:] if "call_" in line)
+        assert later[-1].split()[0] == "25.0"
+
+
+async def test_a_burst_is_one_timeline_entry_and_every_call_succeeds(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await open_panel(h)
+        panel = await press_in_panel(h, "plus", "plus")  # N = 300
+        before = len(h.client.manager.timeline)
+        panel = await press_in_panel(h, "u")
+        assert "burst of 300: 300 ok, 0 failed" in panel.last_action
+        added = list(h.client.manager.timeline)[before:]
+        assert [x.name for x in added if x.name.startswith("call_")] == []
+        [burst] = [x for x in added if x.name == "burst"]
+        assert burst.detail["calls"] == 300 and burst.detail["call_answered"] == 300
+
+
+async def test_a_sign_out_leaves_the_panel_open_and_the_signed_out_screen_follows_it(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        await open_panel(h)
+        await press_in_panel(h, "x")  # past the deadline: the idle user is signed out
+        assert isinstance(h.app.screen, QAPanel)
+        assert "signed_out" in h.text("#qa-client")
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SignedOutScreen)
+
+
+async def test_after_expiry_the_panel_says_there_is_no_live_session_instead_of_a_negative_drift(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as h:
+        panel = await open_panel(h)
+        assert "drift      +" in h.text("#qa-server")
+        await press_in_panel(h, "x")
+        panel.poll_server()
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        server = h.text("#qa-server")
+        assert "no live session on the server" in server and "drift      -" in server
