@@ -272,6 +272,7 @@ class QADesk:
         self.amount_index = 1  # N = 30: kept for the life of the app, not per panel
         self._on_change = on_change or (lambda: None)
         self.burst_running = False
+        self.burst_answered = self.burst_size = 0  # progress of the burst in flight
 
     @property
     def amount(self) -> int:
@@ -422,12 +423,19 @@ class QADesk:
             return "a burst is already running"
         client = self.client
         before = (await self.control.state()).counters.get("refreshes", 0)
-        self.burst_running = True
+        self.burst_running, self.burst_answered, self.burst_size = True, 0, n
         self._on_change()
+
+        async def one(call: Awaitable[object]) -> object:
+            try:
+                return await call
+            finally:
+                self.burst_answered += 1
+
         try:
             with client.manager.timeline.summarising("burst", calls=n):
                 results = await asyncio.gather(
-                    *(client.rest.whoami() if i % 2 == 0 else client.graphql.me() for i in range(n)),
+                    *(one(client.rest.whoami() if i % 2 == 0 else client.graphql.me()) for i in range(n)),
                     return_exceptions=True,
                 )
         finally:

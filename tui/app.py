@@ -68,6 +68,8 @@ class SessionKeeperApp(App[None]):
         self._suspended = False
         self._navigating_home = False
         self._pending_sign_out: d.SignOutReason | None = None
+        self._redraw_pending = False
+        self._redraw_full = False
 
     # -- what screens may use (tui.keeper.Keeper) -------------------------------------------------
 
@@ -213,7 +215,7 @@ class SessionKeeperApp(App[None]):
                 banner.say(message)
 
     def _session_changed(self) -> None:
-        self.call_later(self.refresh_chrome)
+        self._redraw_soon(full=True)
 
     # -- the session's decisions ---------------------------------------------------------------
 
@@ -228,10 +230,23 @@ class SessionKeeperApp(App[None]):
             view = self.view()
             if view is not None and view.stay_pending:
                 self.notify(wording.stay_failed(view, self.now()), severity="warning", timeout=8)
-        if isinstance(decision, d.ConnectivityChanged | d.SessionLapsed | d.DeadlineMoved | d.SignOut):
-            self.call_later(self.refresh_chrome)
+        full = isinstance(decision, d.ConnectivityChanged | d.SessionLapsed | d.DeadlineMoved | d.SignOut)
+        self._redraw_soon(full=full)
+
+    def _redraw_soon(self, *, full: bool) -> None:
+        """One redraw for a run of decisions: a burst of 900 calls moves the deadline hundreds of
+        times, and a redraw for each would starve the keyboard."""
+        self._redraw_full = self._redraw_full or full
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(0.05, self._redraw)
+
+    def _redraw(self) -> None:
+        full, self._redraw_full, self._redraw_pending = self._redraw_full, False, False
+        if full:
+            self.refresh_chrome()
         else:
-            self.call_later(self.refresh_countdown)
+            self.refresh_countdown()
 
     def _show_prompt(self) -> None:
         from tui.screens.prompt import expiry_prompt

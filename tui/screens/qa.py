@@ -113,7 +113,10 @@ class QAPanel(AppScreen):
         ]
         self.query_one("#qa-client", Static).update("\n".join(lines))
         self.query_one("#qa-server", Static).update(self._server_text(view.remaining_s, client.username))
-        self.query_one("#qa-action", Static).update(self.last_action)
+        action = self.last_action
+        if qa.burst_running:
+            action = f"burst in flight: {qa.burst_answered} of {qa.burst_size} answered…"
+        self.query_one("#qa-action", Static).update(action)
         self.query_one("#qa-timeline", Static).update(self._timeline_text())
 
     def _server_text(self, client_remaining: float | None, username: str | None) -> str:
