@@ -43,6 +43,13 @@ class AppScreen(Screen[None]):
     def compose_body(self) -> Iterable[Widget]:
         return ()
 
+    # Textual calls an `on_*` handler of every class in the MRO, so subclasses do not define
+    # their own `on_screen_resume`: they override `resumed()`, which runs first.
     def on_screen_resume(self) -> None:
-        self.post_message(FlowEntered(active_flow=self.ACTIVE_FLOW))
+        self.resumed()
+        if not self.QA_TOOL:  # the QA panel keeps the flow kind of the screen it covers
+            self.post_message(FlowEntered(active_flow=self.ACTIVE_FLOW))
         self.keeper.refresh_chrome()
+
+    def resumed(self) -> None:
+        """The screen is current again (opened, or uncovered)."""

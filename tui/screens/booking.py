@@ -79,19 +79,26 @@ class BookingStep(AppScreen):
         yield Input(value=value, placeholder=placeholder, id=name, password=password)
         yield Static("", id=f"{name}-error", classes="field-error")
 
+    # Textual calls an `on_*` handler of every class in the MRO: steps override the hooks below
+    # (`mounted`, `BUTTONS`), never the handlers themselves.
+    BUTTONS: ClassVar[dict[str, str]] = {"next": "next", "back": "back"}  # button id -> action
+
     def on_mount(self) -> None:
+        self.mounted()
         inputs = list(self.query(Input))
         if inputs:
             inputs[0].focus()
 
-    def on_screen_resume(self) -> None:
+    def mounted(self) -> None:
+        """The step's own start: load what it shows."""
+
+    def resumed(self) -> None:
         # Opening or going back to a step is a step change: save it (rule 11), data untouched.
         # Coming back from the QA panel or the prompt is not a step change (and must not make
         # a call, which would move the deadline under the tester's feet).
         draft = self.keeper.saved_draft()
         if not self.keeper.navigating_home and (draft is None or draft.step != self.STEP):
             self.keeper.save_draft(self.STEP, push=True)
-        super().on_screen_resume()
 
     def value(self, name: str) -> str:
         return self.query_one(f"#{name}", Input).value
@@ -142,10 +149,9 @@ class BookingStep(AppScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "next":
-            self.action_next()
-        elif event.button.id == "back":
-            self.action_back()
+        action = self.BUTTONS.get(event.button.id or "")
+        if action is not None:
+            getattr(self, f"action_{action}")()
 
     def action_back(self) -> None:
         self.post_message(GoBack())
@@ -213,8 +219,7 @@ class FlightsStep(BookingStep):
                 yield Static("Fare                 Price", classes="list-header")
                 yield OptionList(id="fares")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.flights: list[Flight] = []
         self.fares: list[Fare] = []
         self.load_flights()
@@ -345,7 +350,7 @@ class PassengersStep(BookingStep):
         yield from self.field("name", "Full name", "e.g. Ada Lovelace")
         yield from self.field("email", "Email", "e.g. ada@example.com")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         data = self.data
         client = self.keeper.client
         profile = client.profile if client is not None else None
@@ -353,7 +358,6 @@ class PassengersStep(BookingStep):
             self.keeper.save_draft(self.STEP, {"name": profile.name, "email": profile.email})
             self.query_one("#name", Input).value = profile.name
             self.query_one("#email", Input).value = profile.email
-        super().on_mount()
 
     def parse(self) -> forms.Passenger | forms.FormErrors:
         return forms.parse_passenger(self.value("name"), self.value("email"))
@@ -371,8 +375,7 @@ class SeatsStep(BookingStep):
         yield Static("", id="seat-map")
         yield from self.field("seat", "Seat", "e.g. 12C")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.available: set[str] = set()
         self.load_seats()
 
@@ -517,16 +520,10 @@ class ConfirmationStep(BookingStep):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "back"  # booked: there is no step to go back to
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#next", Button).focus()
+    BUTTONS: ClassVar[dict[str, str]] = {"next": "next", "bookings": "bookings"}
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "bookings":
-            self.action_bookings()
-        elif event.button.id == "next":
-            self.action_next()
+    def mounted(self) -> None:
+        self.call_after_refresh(self.query_one("#next", Button).focus)
 
     def parse(self) -> None:
         return None

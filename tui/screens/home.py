@@ -43,8 +43,7 @@ class HomeScreen(AppScreen):
     def on_mount(self) -> None:
         self.show_state()
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    def resumed(self) -> None:
         self.show_state()
 
     def show_state(self) -> None:

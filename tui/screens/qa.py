@@ -69,9 +69,6 @@ class QAPanel(AppScreen):
         self.poll_server()
         self.redraw()
 
-    def on_screen_resume(self) -> None:
-        self.keeper.refresh_chrome()  # no FlowEntered: the panel keeps the covered screen's kind
-
     def on_resize(self) -> None:
         self.redraw()
 
