@@ -1,9 +1,19 @@
-"""A switch in front of the network, so QA can take the client offline (requests fail in transport)
-or make the backend's answers malformed (edge case 20), from the keyboard."""
+"""A switch in front of the network, so QA can take the client offline (requests fail in transport),
+make the backend's answers malformed (edge case 20), or hold calls on their way out so that a
+refresh overtakes them (edge case 15), from the keyboard."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+
+
+def is_session_call(request: httpx.Request) -> bool:
+    """A call of the session's own (guest, login, refresh, reauth, sign-out): how the client
+    gets and ends its tokens, not a call made with one."""
+    path = request.url.path
+    return path.startswith("/api/session/") or (path == "/api/session" and request.method == "DELETE")
 
 
 def call_timeout(seconds: float) -> httpx.Timeout:
@@ -24,6 +34,10 @@ class NetworkSwitch:
     def __init__(self) -> None:
         self.online = True
         self.garble = False  # domain answers (not session endpoints) arrive as nonsense
+        # Seconds every call but the session's own waits before it leaves, its token already
+        # on it: a refresh made meanwhile rotates the token under the calls in flight.
+        self.hold_s = 0.0
+        self.holding = 0  # calls being held right now
 
     def transport(self, inner: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncBaseTransport:
         return _SwitchedTransport(self, inner or httpx.AsyncHTTPTransport())
@@ -37,9 +51,15 @@ class _SwitchedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._switch.online:
             raise httpx.ConnectError("the client is offline (QA switch)", request=request)
+        session_call = is_session_call(request)
+        if self._switch.hold_s > 0 and not session_call:
+            self._switch.holding += 1
+            try:
+                await asyncio.sleep(self._switch.hold_s)
+            finally:
+                self._switch.holding -= 1
         response = await self._inner.handle_async_request(request)
-        path = request.url.path
-        if self._switch.garble and response.status_code == 200 and not path.startswith("/api/session"):
+        if self._switch.garble and response.status_code == 200 and not session_call:
             await response.aread()
             return httpx.Response(200, json={"unexpected": "shape"}, request=request)
         return response

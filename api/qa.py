@@ -233,6 +233,14 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction("revoke", "v", "revoke", "QA: revoke the session server-side", "every live session"),
     QAAction("offline", "o", "offline", "QA: client offline", "calls fail in transport", switch=True),
     QAAction(
+        "slow_calls",
+        "c",
+        "slow calls",
+        "QA: calls held 3 s before they leave",
+        "client side, token already on; a refresh meanwhile overtakes them (edge case 15)",
+        switch=True,
+    ),
+    QAAction(
         "burst", "u", "burst N", "QA: burst of N calls", "half REST, half GraphQL, all at once", amount=True
     ),
     QAAction(
@@ -249,6 +257,7 @@ ACTIONS: tuple[QAAction, ...] = (
 )
 ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
 AMOUNTS = (10, 30, 60, 300, 900, 3600)
+SLOW_CALLS_S = 3.0
 
 
 class QADesk:
@@ -303,6 +312,7 @@ class QADesk:
             "malformed": lambda: self._malformed(on),
             "revoke": self.revoke,
             "offline": lambda: self._offline(on),
+            "slow_calls": lambda: self._slow_calls(on),
             "burst": lambda: self.burst(int(n)),
             "burst_at_expiry": lambda: self.burst_at_expiry(int(n)),
             "reset": self.reset,
@@ -395,6 +405,14 @@ class QADesk:
         network.online = (not network.online) if on is None else not on
         return "client OFFLINE: calls fail in transport" if not network.online else "client back online"
 
+    async def _slow_calls(self, on: bool | None) -> str:
+        network = self.client.network
+        turn_on = (network.hold_s == 0) if on is None else on
+        network.hold_s = SLOW_CALLS_S if turn_on else 0.0
+        if turn_on:
+            return f"calls now wait {SLOW_CALLS_S:g} s before they leave (session calls do not)"
+        return "calls leave at once again"
+
     # -- the session -------------------------------------------------------------------------------------
 
     async def revoke(self) -> str:
@@ -405,6 +423,7 @@ class QADesk:
         await self.control.reset()
         self.client.network.online = True
         self.client.network.garble = False
+        self.client.network.hold_s = 0.0
         return "server reset: sessions, counters and faults back to the start; client online"
 
     async def burst_at_expiry(self, n: int) -> str:

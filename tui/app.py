@@ -258,12 +258,14 @@ class SessionKeeperApp(App[None]):
             return  # shown when the flow under the QA panel is back in front (on_flow_entered)
         view = self.view()
         guest = view is not None and view.kind is not None and view.kind.value == "guest"
-        self._prompt = expiry_prompt(guest)
+        self._prompt = expiry_prompt(guest, still_wanted=lambda prompt: prompt is self._prompt)
         self.push_screen(self._prompt, self._prompt_answered)
 
     def _hide_prompt(self) -> None:
         prompt, self._prompt = self._prompt, None
-        if prompt is not None and prompt.is_current:
+        # Only the top screen can be dismissed (dismiss pops whatever is on top). A prompt under
+        # the QA panel closes itself when it is uncovered, seeing it is no longer wanted.
+        if prompt is not None and self.screen is prompt:
             prompt.dismiss(None)
 
     def _prompt_answered(self, stay: bool | None) -> None:

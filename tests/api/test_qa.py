@@ -5,6 +5,7 @@ actions move both clocks, set faults, and leave the client untouched when the se
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 
@@ -144,3 +145,26 @@ async def test_a_burst_is_summed_up_in_one_timeline_entry(desk: QADesk) -> None:
     assert result == "burst of 40: 40 ok, 0 failed; server refreshes +0"
     names = desk.client.manager.timeline.names()
     assert names.count("burst") == 1 and "call_sent" not in names
+
+
+async def test_slow_calls_let_a_refresh_rotate_the_token_under_calls_in_flight(desk: QADesk) -> None:
+    """Edge case 15 from the keyboard: calls held on their way out carry the old token; the
+    refresh made meanwhile is not held, rotates it, and the calls succeed in the grace period."""
+    manager = desk.client.manager
+    manager.set_active_flow(True)
+    await desk.run("slow_calls", on=True)
+    desk.client.network.hold_s = 1.0  # the same, quicker
+    before = (await desk.control.state()).counters
+    burst = asyncio.ensure_future(desk.run("burst", 10))
+
+    async def held() -> None:
+        while desk.client.network.holding < 10:  # all ten sent with the old token, and held
+            await asyncio.sleep(0.001)
+
+    await asyncio.wait_for(held(), timeout=5)
+    await desk.run("to_warning")
+    manager.answer_prompt(stay=True)  # the refresh leaves at once, overtaking the held calls
+    assert "10 ok, 0 failed" in await burst
+    after = (await desk.control.state()).counters
+    assert after["refreshes"] - before["refreshes"] == 1 and after["rejected"] == before["rejected"]
+    assert manager.view().generation == 2

@@ -13,12 +13,15 @@ from tests.tui.harness import TTL, WARN, running
 from tui.screens import base, booking, bookings, home, prompt, qa, sign_in, signed_out
 from tui.screens.prompt import ExpiryPrompt
 from tui.screens.qa import QAPanel
+from tui.screens.signed_out import SignedOutScreen
 
 
 def screen_classes() -> list[type]:
     found = []
     for module in (base, booking, bookings, home, prompt, qa, sign_in, signed_out):
-        found += [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__]
+        found += [
+            c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__
+        ]
     return found
 
 
@@ -56,3 +59,27 @@ async def test_opening_the_qa_panel_over_the_prompt_leaves_the_prompt_and_the_se
         await h.pilot.press("escape")
         await h.pilot.pause()
         assert isinstance(h.app.screen, ExpiryPrompt)
+
+
+async def test_a_sign_out_at_the_deadline_under_the_qa_panel_waits_for_the_panel_to_close(
+    tmp_path: Path,
+) -> None:
+    """Found by hand: the engine hid the prompt under the panel, and dismissing it popped the
+    panel (Textual's dismiss pops whatever is on top)."""
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        await h.advance(TTL - WARN)
+        await h.pilot.press("f2")
+        await h.pilot.pause()
+        await h.pilot.press("x")  # past the deadline: the prompt ignored, the user signed out
+        await h.pilot.pause()
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, QAPanel)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SignedOutScreen)
+        assert not any(isinstance(s, ExpiryPrompt) for s in h.app.screen_stack)

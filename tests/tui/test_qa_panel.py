@@ -5,10 +5,11 @@ panel keeps its N, a stable timeline, a summary of a burst, and stays open over 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from api.backend.serve import EmbeddedBackend
-from api.qa import ACTIONS
+from api.qa import ACTIONS, ServerState
 from tests.tui.harness import TTL, Harness, running
 from tui.screens.home import HomeScreen
 from tui.screens.qa import QAPanel
@@ -156,3 +157,30 @@ async def test_after_expiry_the_panel_says_there_is_no_live_session_instead_of_a
         await h.pilot.pause()
         server = h.text("#qa-server")
         assert "no live session on the server" in server and "drift      -" in server
+
+
+async def test_a_server_poll_that_lands_after_the_panel_closed_changes_nothing(tmp_path: Path) -> None:
+    """Found by hand: closing the panel over a sign-out while a poll was out crashed the app."""
+    async with running(tmp_path) as h:
+        qa = h.app.qa
+        assert qa is not None
+        answer = asyncio.Event()
+        real_state = qa.control.state
+
+        async def slow_state() -> ServerState:
+            await answer.wait()
+            return await real_state()
+
+        qa.control.state = slow_state  # type: ignore[method-assign]
+        await h.pilot.press("f2")
+        await h.pilot.pause()
+        panel = h.app.screen
+        assert isinstance(panel, QAPanel)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        answer.set()
+        await h.pilot.pause()
+        panel.redraw()  # what the poll does when it lands
+        await h.pilot.press("f2")  # still answering
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, QAPanel)

@@ -8,6 +8,7 @@ work here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -29,6 +30,10 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         Binding("n", "leave", "Sign out"),
     ]
 
+    def __init__(self, still_wanted: Callable[[ExpiryPrompt], bool] | None = None) -> None:
+        super().__init__()
+        self._still_wanted = still_wanted or (lambda _prompt: True)
+
     def compose(self) -> ComposeResult:
         title, stay, leave = wording.prompt_words(self.GUEST)
         with Vertical(id="prompt"):
@@ -42,6 +47,10 @@ class ExpiryPrompt(ModalScreen[bool | None]):
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
+
+    def on_screen_resume(self) -> None:
+        if not self._still_wanted(self):
+            self.dismiss(None)  # hidden by the engine while the QA panel covered it
 
     def show_remaining(self, seconds: float | None) -> None:
         if self.is_mounted:
@@ -66,5 +75,5 @@ class GuestExpiryPrompt(ExpiryPrompt):
     ]
 
 
-def expiry_prompt(guest: bool) -> ExpiryPrompt:
-    return GuestExpiryPrompt() if guest else ExpiryPrompt()
+def expiry_prompt(guest: bool, still_wanted: Callable[[ExpiryPrompt], bool] | None = None) -> ExpiryPrompt:
+    return GuestExpiryPrompt(still_wanted) if guest else ExpiryPrompt(still_wanted)

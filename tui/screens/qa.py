@@ -89,7 +89,8 @@ class QAPanel(AppScreen):
     def redraw(self) -> None:
         client = self.keeper.client
         qa = self.keeper.qa
-        if client is None or qa is None or not self.is_mounted:
+        # A poll or an action can finish after the panel was closed: then there is nothing to draw.
+        if client is None or qa is None or not self.is_attached or not self.query("#qa-timeline"):
             return
         manager = client.manager
         view = manager.view()
@@ -167,6 +168,9 @@ class QAPanel(AppScreen):
             out.append(f"{entry.at - origin:8.1f} {clock} {entry.name:<22} {detail}"[:width])
         return "\n".join(out)
 
+    def on_unmount(self) -> None:
+        self.poll.stop()
+
     def note(self, text: str) -> None:
         client = self.keeper.client
         origin = client.manager.timeline.origin if client is not None else None
@@ -215,5 +219,5 @@ class QAPanel(AppScreen):
 
 def _server_problem(exc: ApiError) -> str:
     if isinstance(exc, BackendUnreachable):
-        return f"the server is unreachable ({exc})"
+        return str(exc)  # "the server is unreachable", "the server did not answer in time"
     return f"the server could not do it ({type(exc).__name__}: {exc})"
