@@ -62,6 +62,23 @@ class TestKeyScreens:
         app, run_before = _driver(tmp_path, steps)
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
+    def test_a_stay_whose_refresh_failed_says_so_over_the_kept_form(
+        self, snap_compare: Any, tmp_path: Path
+    ) -> None:
+        async def steps(h: Harness) -> None:
+            await h.sign_in()
+            await h.pilot.press("b")
+            await h.pilot.pause()
+            await h.fill("origin", "LHR")
+            await h.fill("destination", "CDG")
+            await h.control.set_faults(refresh="error")
+            await h.advance(TTL - WARN)
+            await h.pilot.press("y")
+            await h.settle()
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
     def test_qa_panel(self, snap_compare: Any, tmp_path: Path) -> None:
         async def steps(h: Harness) -> None:
             await h.sign_in()
