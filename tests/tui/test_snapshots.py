@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.tui.harness import SIZE, TTL, WARN, Harness, make_app
 
@@ -24,6 +25,9 @@ def _driver(data_dir: Path, steps: Callable[[Harness], Any]) -> tuple[Any, Calla
         app.refresh_countdown()
         await steps(harness)
         app.refresh_countdown()
+        for screen in app.screen_stack:
+            for field in screen.query(Input):
+                field.cursor_blink = False  # a blinking cursor would make the picture depend on timing
         await pilot.pause()
         app.clear_notifications()
         await pilot.pause()
