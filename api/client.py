@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
-from api.middleware import SessionAuth
+from api.middleware import GatedRoutes, SessionAuth
 from api.models import Profile
 from api.network import NetworkSwitch, call_timeout
 from api.rest import RestClient
@@ -67,7 +67,8 @@ class BackendClient:
         self.manager = SessionManager(
             port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
         )
-        self.auth = SessionAuth(self.manager)
+        # The session's routes sit below the base URL's path (a backend behind a path prefix).
+        self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
         self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeouts)
         self._connection = connection
         self._timeout = timeouts

@@ -1,15 +1,23 @@
 """The one session middleware: an `httpx.Auth` shared by the REST client and gql's httpx transport.
 
-For each request it asks the session manager for a token (obtaining, refreshing or recovering a
-session first if the engine says so, and waiting for any flight in progress), attaches it, records
-the send time, reads the answer and tells the manager what happened:
+It acts only on the routes the session gates (`GatedRoutes`: every path under `/api/` but the
+public session endpoints guest, login and reauth; and `/graphql` unless the document is
+introspection only). A request to any other route (`/openapi.json`, `POST /api/session/login`,
+an introspection query) goes out as it came: no token is taken or attached and nothing is
+reported, so its answer moves no deadline. The server never extends a session for it, and the
+client must not believe it did (rule 1).
+
+For each gated request it asks the session manager for a token (obtaining, refreshing or
+recovering a session first if the engine says so, and waiting for any flight in progress),
+attaches it, records the send time, reads the answer and tells the manager what happened:
 - accepted (2xx, or a 4xx that is not an auth rejection): the deadline moves from the send time;
 - a 5xx: nothing moves;
 - an auth rejection in any shape (REST 401; GraphQL 200 with `UNAUTHENTICATED`; GraphQL 401):
   the manager recovers in its single flight, and the request is sent once more; a second
   rejection is final.
 Transport failures never reach an auth flow (httpx closes it), so `transport()` wraps the
-connection layer to report them; the two are halves of the same object.
+connection layer to report them, for requests that carry a session ticket only; the two are
+halves of the same object.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,6 +41,17 @@ TICKET_EXTENSION = "sessionkeeper.ticket"
 # answer a key within a fifth of a second (measured in the app: 7 s of lag with 100).
 MAX_IN_FLIGHT = 16
 _UNAUTHENTICATED = b"UNAUTHENTICATED"
+# The session endpoints that work without a token: they are how one gets a token. The server
+# neither checks nor extends a token sent to them (docs/backend.md, "How a request is handled").
+PUBLIC_SESSION_PATHS = frozenset({"/api/session/guest", "/api/session/login", "/api/session/reauth"})
+API_PATH = "/api"
+GRAPHQL_PATH = "/graphql"
+_META_FIELDS = frozenset({"__schema", "__type", "__typename"})
+# A bigger document is not read for introspection: it goes out gated, which is always safe
+# (the server checks and extends any token it is sent, introspection or not). The full standard
+# introspection query is 1.6 kB and 183 tokens; graphql-core parses ~80 tokens a millisecond.
+_MAX_INTROSPECTION_CHARS = 8192
+_MAX_INTROSPECTION_TOKENS = 1000
 
 
 def graphql_unauthenticated(body: bytes) -> bool:
@@ -52,16 +72,97 @@ def graphql_unauthenticated(body: bytes) -> bool:
     return False
 
 
-class SessionAuth(httpx.Auth):
-    """Attach the session's token to every call and keep the client's deadline true."""
+def graphql_introspection_only(body: bytes) -> bool:
+    """True when a GraphQL request body (JSON) asks for introspection only: it has at least one
+    operation, every operation is a query, and every top-level selection of each is a
+    `__schema`, `__type` or `__typename` field.
 
-    requires_request_body = True  # a rejected request is sent again
+    The server answers such a request without a token. Anything this cannot read (not JSON, not
+    one request object, not valid GraphQL, too big, fragments at the top level, which the
+    server would follow) is False, and so gated. That errs the safe way: the server checks and
+    extends any token it is sent, introspection or not, so a gated call's answer always tells
+    the truth; while a call wrongly sent without a token would be refused.
+    """
+    if b"__" not in body:  # the cheap test first: nearly every request fails it
+        return False
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    query = payload.get("query") if isinstance(payload, dict) else None
+    if not isinstance(query, str) or len(query) > _MAX_INTROSPECTION_CHARS:
+        return False
+    # Imported here: graphql-core costs ~55 ms to import, and only introspection gets this far.
+    from graphql import GraphQLError, parse
+    from graphql.language import FieldNode, OperationDefinitionNode, OperationType
+
+    try:
+        document = parse(query, no_location=True, max_tokens=_MAX_INTROSPECTION_TOKENS)
+    except (GraphQLError, RecursionError):
+        return False
+    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+    return bool(operations) and all(
+        operation.operation is OperationType.QUERY
+        and all(
+            isinstance(selection, FieldNode) and selection.name.value in _META_FIELDS
+            for selection in operation.selection_set.selections
+        )
+        for operation in operations
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GatedRoutes:
+    """Which requests the session gates: the ones the server checks a token on and extends.
+
+    Every path under `api` (the path itself included) but the `public` ones, and `graphql`
+    unless the body is introspection only (see `graphql_introspection_only`). Paths are
+    compared exactly, as the server sees them; `under()` puts them below a base URL's path.
+    """
+
+    api: str = API_PATH
+    public: frozenset[str] = PUBLIC_SESSION_PATHS
+    graphql: str = GRAPHQL_PATH
+
+    @classmethod
+    def under(cls, base_path: str) -> GatedRoutes:
+        """The default routes for a backend served below `base_path` (e.g. "/shop" for
+        `https://host/shop`); "" or "/" for one served at the root."""
+        base = base_path.rstrip("/")
+        if not base:
+            return cls()
+        return cls(
+            api=base + API_PATH,
+            public=frozenset(base + path for path in PUBLIC_SESSION_PATHS),
+            graphql=base + GRAPHQL_PATH,
+        )
+
+    def is_graphql(self, path: str) -> bool:
+        return path == self.graphql
+
+    def gated(self, path: str, body: bytes = b"") -> bool:
+        """True if a request to `path` with this body needs the session's token."""
+        if path == self.api or path.startswith(self.api + "/"):
+            return path not in self.public
+        if self.is_graphql(path):
+            return not graphql_introspection_only(body)
+        return False
+
+
+class SessionAuth(httpx.Auth):
+    """Attach the session's token to every gated call and keep the client's deadline true."""
+
+    requires_request_body = True  # a rejected request is sent again; a GraphQL one is read
 
     def __init__(
-        self, manager: SessionManager, *, graphql_path: str = "/graphql", max_in_flight: int = MAX_IN_FLIGHT
+        self,
+        manager: SessionManager,
+        *,
+        routes: GatedRoutes | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.manager = manager
-        self.graphql_path = graphql_path
+        self.routes = routes if routes is not None else GatedRoutes()
         # Calls past this many wait here, before they take a token, rather than in httpcore's
         # connection pool: its queue is scanned against every connection each time one frees
         # (900 queued calls: 20 s of CPU), and a call that waited there would carry a send time
@@ -75,8 +176,14 @@ class SessionAuth(httpx.Auth):
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
-        label = f"{request.method} {request.url.path}"
-        is_graphql = request.url.path.rstrip("/").endswith(self.graphql_path)
+        path = request.url.path
+        if not self.routes.gated(path, request.content):
+            # Not the session's route: the server extends nothing for it, so it takes no token
+            # (nor a slot, nor a wait for a flight), carries none, and its answer tells nothing.
+            yield request
+            return
+        label = f"{request.method} {path}"
+        is_graphql = self.routes.is_graphql(path)
         attempt = 1
         async with self._slots:  # held across the yields, until the call is answered for good
             while True:
@@ -116,6 +223,9 @@ class SessionAuth(httpx.Auth):
 
 
 class _ReportingTransport(httpx.AsyncBaseTransport):
+    """Reports a transport failure of a call that went out with a session ticket (a gated one);
+    any other request's failure is none of the session's business."""
+
     def __init__(self, inner: httpx.AsyncBaseTransport, manager: SessionManager) -> None:
         self._inner = inner
         self._manager = manager

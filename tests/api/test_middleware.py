@@ -17,9 +17,11 @@ import pytest
 from api.backend.app import create_app
 from api.backend.serve import EmbeddedBackend
 from api.client import BackendClient
-from api.errors import ApiError, BackendUnreachable, LoginFailed, NotAuthenticated
+from api.errors import BackendUnreachable, LoginFailed, NotAuthenticated
 from api.middleware import SessionAuth, graphql_unauthenticated
 from session.clock import FakeClock
+from session.engine import State
+from session.events import SessionKind
 from session.manager import SessionManager
 from session.policy import Policy
 from session.timeline import Timeline
@@ -178,6 +180,16 @@ async def test_gql_never_retries_an_auth_failure_on_its_own() -> None:
         await client.aclose()
 
 
+async def counters(qa: httpx.AsyncClient) -> dict[str, int]:
+    state = (await qa.get("/__qa/state")).json()
+    result: dict[str, int] = state["counters"]
+    return result
+
+
+def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before[name] for name in after if after[name] != before.get(name)}
+
+
 @pytest.fixture
 def every_log_record() -> Iterator[list[logging.LogRecord]]:
     records: list[logging.LogRecord] = []
@@ -230,12 +242,39 @@ async def test_no_secret_reaches_a_log_record_an_exception_or_the_timeline(
             await client.rest.whoami()  # refresh rejected, re-auth, call
             await qa.post("/__qa/revoke", json={"all": True})
             await qa.post("/__qa/faults", json={"refresh": "ok"})
-            client.manager._reauth_key = None  # recovery will fail: the call must raise
-            for call in (client.rest.whoami, client.graphql.me):
-                try:
-                    await call()
-                except ApiError as exc:
-                    messages.append(repr(exc) + str(exc))
+            # Revoked, and no reauth key to recover with: the re-auth fails before it reaches the
+            # server, the user is signed out (rule 7), and the call raises; it is not replayed.
+            client.manager._reauth_key = None
+            before, events = await counters(qa), len(timeline)
+            signed_out = r"^signed out: re-authentication was rejected$"
+            with pytest.raises(NotAuthenticated, match=signed_out) as ended:
+                await client.rest.whoami()
+            messages.append(repr(ended.value) + str(ended.value))
+            assert changed(before, await counters(qa)) == {"api_calls": 1, "rejected": 1}
+            entries = list(timeline)[events:]
+            outcome = [(x.name, x.detail) for x in entries if x.name in {"reauth_failed", "signed_out"}]
+            assert outcome == [
+                ("reauth_failed", {"rejected": True, "transport": False}),
+                ("signed_out", {"reason": "recovery_failed"}),
+            ]
+            assert [x.name for x in entries].count("call_sent") == 1  # no replay went out
+            assert "token_issued" not in [x.name for x in entries]
+            view = client.manager.view()
+            assert view.state is State.SIGNED_OUT
+            assert (view.kind, view.deadline, view.remaining_s) == (None, None, None)
+            assert (client.manager.signed_in, client.manager._token, client.profile) == (False, None, None)
+            assert client.manager.former_user["username"] == "ada"
+            # The next call goes out as a new guest, silently (rule 5): the user's profile is gone.
+            before = await counters(qa)
+            assert await client.graphql.me() is None
+            assert changed(before, await counters(qa)) == {
+                "api_calls": 1,
+                "graphql_calls": 1,
+                "guest_sessions": 1,
+            }
+            view = client.manager.view()
+            assert (view.state, view.kind, view.remaining_s) == (State.ACTIVE, SessionKind.GUEST, 900)
+            assert (client.manager.signed_in, client.profile) == (False, None)
             client.network.online = False
             with pytest.raises(BackendUnreachable) as offline:
                 await client.rest.airports()
