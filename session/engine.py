@@ -3,6 +3,11 @@
 It holds the one client-side deadline (rule 1) and decides, for every event, what the client must
 do next (rules 1 to 10 and 13 of DESIGN.md). It never sleeps, never reads a clock, never talks to
 the network: the async manager around it does that and reports back with events.
+
+What it holds is one `Status` (stored), plus the few values that are independent of it: the
+deadline and the TTL estimate, the prompt, the time it went to the background, the link, and the
+refresh retry. `TRANSITIONS` is the table of which event each status accepts and which handler
+takes it; anything else raises `SessionProtocolError`. docs/engine.md walks through it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,28 @@ from session.policy import Policy
 
 
 class SessionProtocolError(Exception):
-    """An event that cannot happen in the current state: a bug in the caller, not the server.
+    """An event that cannot happen in the current status: a bug in the caller, not the server.
 
-    The engine's state is unchanged when it is raised.
+    The engine is unchanged when it is raised.
     """
 
 
+class Status(Enum):
+    """What the engine holds. Stored; the UI's `State` is worked out from it and the clock."""
+
+    NO_SESSION = "no_session"  # nothing issued yet (or the first guest session failed)
+    LIVE = "live"  # a token the server accepted; good until the deadline, as far as we know
+    LAPSED = "lapsed"  # the deadline passed; recovered on the next action
+    REJECTED = "rejected"  # the token was rejected, or recovery got no answer; recovered on the next call
+    SIGNED_OUT = "signed_out"  # ended by the user, or by the rules; the next call starts a guest session
+    REFRESHING = "refreshing"  # a refresh is out
+    REAUTHENTICATING = "reauthenticating"  # a silent re-authentication is out
+    STARTING_GUEST = "starting_guest"  # a new guest session is being asked for
+
+
 class State(Enum):
+    """What the UI shows: the status, read against the clock and the background."""
+
     NO_SESSION = "no_session"  # nothing issued yet, or signed-out/lapsed and waiting for an action
     ACTIVE = "active"
     WARNING = "warning"  # remaining <= warn window
@@ -42,34 +62,43 @@ class Flight(Enum):
     NEW_GUEST = "new_guest"
 
 
-# The flight a session of each source comes from (a login is no flight: the user started it).
-FLIGHT_OF_SOURCE = {Source.GUEST: Flight.NEW_GUEST, Source.REAUTH: Flight.REAUTH}
-
-_ANY = frozenset(State)
-_NOT_IN_FLIGHT = _ANY - {State.REFRESHING, State.RECOVERING}
-
-# Which events are legal in which states. Anything else is a SessionProtocolError. Responses,
-# activity, screen and lifecycle events can arrive at any moment, so they are legal everywhere;
-# the outcome of a flight only while that flight is out, a prompt answer only while it is shown
-# (checked in `_check` as well, since the prompt is not a state of its own).
-TRANSITIONS: dict[type[e.Event], frozenset[State]] = {
-    e.SessionIssued: _ANY,  # further checked against the flight in `_check`
-    e.SessionRestored: frozenset({State.NO_SESSION}),
-    e.CallStarting: _ANY,
-    e.ResponseAccepted: _ANY,
-    e.ResponseRejected: _ANY,
-    e.ResponseFailed: _ANY,
-    e.RefreshSucceeded: frozenset({State.REFRESHING}),
-    e.RefreshFailed: frozenset({State.REFRESHING}),
-    e.RecoveryFailed: frozenset({State.RECOVERING}),
-    e.UserActivity: _ANY,
-    e.ScreenChanged: _ANY,
-    e.Backgrounded: _ANY,
-    e.Resumed: _ANY,
-    e.PromptAnswered: _ANY - {State.NO_SESSION, State.SIGNED_OUT},
-    e.SignOutRequested: _ANY,
-    e.Tick: _ANY,
+FLIGHT_STATUS = {
+    Flight.REFRESH: Status.REFRESHING,
+    Flight.REAUTH: Status.REAUTHENTICATING,
+    Flight.NEW_GUEST: Status.STARTING_GUEST,
 }
+_STATUS_FLIGHT = {status: flight for flight, status in FLIGHT_STATUS.items()}
+IN_FLIGHT = frozenset(FLIGHT_STATUS.values())
+
+
+# -- flights and the events that report their outcome: the one mapping ----------------------------
+
+
+def success_event(flight: Flight, sent_at: float) -> e.Event:
+    """The event that tells the engine a flight came back with a session."""
+    if flight is Flight.REFRESH:
+        return e.RefreshSucceeded(sent_at)
+    if flight is Flight.REAUTH:
+        return e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at)
+    return e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at)
+
+
+def failure_event(flight: Flight, *, rejected: bool, transport: bool) -> e.Event:
+    """The event that tells the engine a flight failed (`rejected`: the server said no)."""
+    if flight is Flight.REFRESH:
+        return e.RefreshFailed(rejected=rejected, transport=transport)
+    return e.RecoveryFailed(rejected=rejected, transport=transport)
+
+
+def answers(event: e.Event, flight: Flight) -> bool:
+    """Whether `event` is the outcome of `flight` (the inverse of the two functions above)."""
+    if isinstance(event, e.RefreshSucceeded | e.RefreshFailed):
+        return flight is Flight.REFRESH
+    if isinstance(event, e.SessionIssued):
+        return event.source is {Flight.REAUTH: Source.REAUTH, Flight.NEW_GUEST: Source.GUEST}.get(flight)
+    if isinstance(event, e.RecoveryFailed):
+        return flight is not Flight.REFRESH
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +119,10 @@ class SessionView:
     link: d.Link = d.Link.ONLINE
     retry_at: float | None = None  # when a failed refresh is tried again
     stay_pending: bool = False  # "Stay" was chosen and the refresh it asked for has not landed yet
+    status: Status = Status.NO_SESSION
+    token_usable: bool = False  # a call may go out now with the current token, no flight first
+    last_extension_sent: float | None = None  # send time of the latest call that moved the deadline
+    next_wakeup: float | None = None  # the earliest moment a Tick could change something
 
 
 class SessionEngine:
@@ -97,27 +130,39 @@ class SessionEngine:
 
     def __init__(self, policy: Policy | None = None, now: float = 0.0) -> None:
         self.policy = policy or Policy()
-        self.ttl_s = self.policy.ttl_s
         self._now = now
         self._previous_now = now
+        # -- the one stored status, and what a flight started from
+        self.status = Status.NO_SESSION
+        self.before_flight = Status.NO_SESSION  # the status the flight in progress started from
+        self.abandoned: Flight | None = None  # out when the user signed out; its outcome is void
+        # -- the session
         self.kind: SessionKind | None = None
         self.generation = 0  # bumps with every new token (issue, refresh, re-auth)
         self.deadline: float | None = None
         self.last_extension_sent: float | None = None
+        self.ttl_s = self.policy.ttl_s  # the estimate: lowered when the server shows it is shorter
+        # -- what the user is doing
         self.last_activity: float | None = None
         self.active_flow = False
-        self.flight: Flight | None = None
-        self.abandoned: Flight | None = None  # out when the user signed out; its outcome is void
-        self.dead = False  # the current token was rejected
-        self.lapsed = False  # the deadline passed; recover on the next call
-        self.signed_out = False
+        self.paused_since: float | None = None
         self.prompt_visible = False
         self.warned = False  # the warning for the current deadline was handled
+        self.stay_pending = False  # the prompt was answered "stay": no new prompt until it lands
+        # -- the network
+        self.link = d.Link.ONLINE
         self.refresh_failures = 0
         self.retry_at: float | None = None
-        self.link = d.Link.ONLINE
-        self.stay_pending = False  # the prompt was answered "stay": no new prompt until it lands
-        self.paused_since: float | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def flight(self) -> Flight | None:
+        return _STATUS_FLIGHT.get(self.status)
+
+    @property
+    def signed_out(self) -> bool:
+        return self.status is Status.SIGNED_OUT
 
     @property
     def offline(self) -> bool:
@@ -132,22 +177,22 @@ class SessionEngine:
         """
         return self.policy.warn_s * self.ttl_s / self.policy.ttl_s
 
-    # -- reading -------------------------------------------------------------------------------
-
     def state_at(self, now: float) -> State:
-        # A flight first: after a sign-out, the next call's guest session is one, and its
-        # outcome must be taken like any other.
-        if self.flight is Flight.REFRESH:
+        status = self.status
+        # A flight first: after a sign-out, the next call's guest session is one, and its outcome
+        # must be taken like any other.
+        if status is Status.REFRESHING:
             return State.REFRESHING
-        if self.flight is not None:
+        if status in IN_FLIGHT:
             return State.RECOVERING
-        if self.signed_out:
+        if status is Status.SIGNED_OUT:
             return State.SIGNED_OUT
         if self.paused_since is not None:
             return State.PAUSED
-        if self.kind is None or self.deadline is None:
+        if status is Status.NO_SESSION:
             return State.NO_SESSION
-        if self.dead or self.lapsed or now >= self.deadline:
+        assert self.deadline is not None
+        if status is not Status.LIVE or now >= self.deadline:
             return State.EXPIRED
         if now >= self.deadline - self.warn_s:
             return State.WARNING
@@ -166,9 +211,7 @@ class SessionEngine:
         remaining = None
         if self.deadline is not None and self.kind is not None:
             # While paused the countdown shows the time left as of now; nothing counts by itself.
-            remaining = max(0.0, self.deadline - now)
-            if self.dead or self.lapsed:
-                remaining = 0.0
+            remaining = 0.0 if self.token_spent() else max(0.0, self.deadline - now)
         return SessionView(
             state=self.state_at(now),
             kind=self.kind,
@@ -184,24 +227,21 @@ class SessionEngine:
             link=self.link,
             retry_at=self.retry_at,
             stay_pending=self.stay_pending,
+            status=self.status,
+            token_usable=self.token_usable(now),
+            last_extension_sent=self.last_extension_sent,
+            next_wakeup=self.next_wakeup(),
         )
 
     def token_usable(self, now: float) -> bool:
         """True when a call may go out with the current token without asking the server first."""
-        return (
-            self.kind is not None
-            and self.deadline is not None
-            and not (self.dead or self.lapsed or self.signed_out)
-            and self.flight is None
-            and now < self.deadline
-        )
+        return self.status is Status.LIVE and self.deadline is not None and now < self.deadline
 
     def next_wakeup(self) -> float | None:
         """The earliest clock time at which a Tick could change something, or None."""
-        if self.paused_since is not None or self.flight is not None or self.deadline is None:
+        if self.paused_since is not None or self.status is not Status.LIVE:
             return None
-        if self.kind is None or self.dead or self.lapsed or self.signed_out:
-            return None
+        assert self.deadline is not None
         times = [self.deadline]
         if not self.warned:
             times.append(self.deadline - self.warn_s)
@@ -209,61 +249,119 @@ class SessionEngine:
             times.append(self.retry_at)
         return min(times)
 
+    def token_spent(self) -> bool:
+        """The current token is known to be no good (lapsed, rejected, or being replaced by a
+        recovery), so no time is left on it, whatever the deadline says."""
+        if self.status in (Status.LAPSED, Status.REJECTED, Status.REAUTHENTICATING, Status.STARTING_GUEST):
+            return True
+        return self.status is Status.REFRESHING and self.before_flight is Status.REJECTED
+
     # -- the one entry point ---------------------------------------------------------------------
 
     def handle(self, event: e.Event, now: float) -> list[d.Decision]:
         if now < self._now:
             raise SessionProtocolError(f"time went backwards: {now} after {self._now}")
-        if self.abandoned is not None and _answers(event, self.abandoned):
+        if self.abandoned is not None and answers(event, self.abandoned):
             # The outcome of a flight that was out when the user signed out: it changes nothing,
             # and a session it brought must not sign anyone back in.
             self._previous_now, self._now = self._now, now
             self.abandoned = None
             issued = isinstance(event, e.SessionIssued | e.RefreshSucceeded)
             return [d.DiscardSession()] if issued else []
-        self._check(event, now)
+        handler = self._check(event)
         self._previous_now, self._now = self._now, now
-        handler = _HANDLERS[type(event)]
         return handler(self, event, now)
 
-    def _check(self, event: e.Event, now: float) -> None:
-        allowed = TRANSITIONS[type(event)]
-        if allowed is not _ANY:  # most events are legal anywhere: skip working out the state
-            state = self.state_at(now)
-            if state not in allowed:
-                raise SessionProtocolError(f"{type(event).__name__} is not legal in state {state.value}")
-        if isinstance(event, e.SessionIssued) and self.flight is not FLIGHT_OF_SOURCE.get(event.source):
-            raise SessionProtocolError(
-                f"a session from {event.source.value} while the flight is "
-                f"{self.flight.value if self.flight else 'none'}"
-            )
+    def _check(self, event: e.Event) -> _Handler:
+        handler = TRANSITIONS[self.status].get(type(event))
+        if handler is None:
+            raise SessionProtocolError(f"{type(event).__name__} is not legal in status {self.status.value}")
+        if isinstance(event, e.SessionIssued) and event.source not in (
+            Source.LOGIN,
+            _ISSUED_BY.get(self.status),
+        ):
+            flight = self.flight.value if self.flight else "none"
+            raise SessionProtocolError(f"a session from {event.source.value} while the flight is {flight}")
         if isinstance(event, e.PromptAnswered) and not self.prompt_visible:
             raise SessionProtocolError("PromptAnswered while no prompt is shown")
         if isinstance(event, e.SessionRestored) and self.generation != 0:
             raise SessionProtocolError("a stored session can only be restored at start-up")
+        return handler
 
-    # -- handlers ----------------------------------------------------------------------------------
+    # -- small steps the handlers share -------------------------------------------------------------
 
-    def _issue(self, kind: SessionKind, sent_at: float) -> list[d.Decision]:
-        """A fresh token: everything about the old one is forgotten."""
-        out: list[d.Decision] = []
-        self.kind = kind
-        self.generation += 1
-        self.deadline = sent_at + self.ttl_s
-        self.last_extension_sent = sent_at
-        self.dead = self.lapsed = self.signed_out = False
+    def _fly(self, flight: Flight) -> d.Decision:
+        """Start a flight from the current status."""
+        self.before_flight = self.status
+        self.status = FLIGHT_STATUS[flight]
+        starts: dict[Flight, d.Decision] = {
+            Flight.REFRESH: d.StartRefresh(),
+            Flight.REAUTH: d.StartReauth(),
+            Flight.NEW_GUEST: d.StartGuestSession(),
+        }
+        return starts[flight]
+
+    def _hide_prompt(self) -> list[d.Decision]:
+        if not self.prompt_visible:
+            return []
+        self.prompt_visible = False
+        return [d.HidePrompt()]
+
+    def _quiet_refresh(self) -> None:
+        """A new deadline: nothing to warn about, retry or wait for yet."""
         self.warned = False
         self.stay_pending = False
         self.refresh_failures = 0
         self.retry_at = None
-        if self.prompt_visible:
-            self.prompt_visible = False
-            out.append(d.HidePrompt())
-        out.append(d.DeadlineMoved(self.deadline))
-        return out
+
+    def _set_link(self, link: d.Link) -> list[d.Decision]:
+        if self.link is link:
+            return []
+        self.link = link
+        return [d.ConnectivityChanged(link)]
+
+    def _online(self) -> list[d.Decision]:
+        """The server answered with a verdict on the token: it is reachable and working."""
+        return self._set_link(d.Link.ONLINE)
+
+    def _unanswered(self, *, transport: bool) -> list[d.Decision]:
+        """No verdict came back: nothing at all (transport), or a 5xx. Either way the server's
+        answer is unknown, and the client says so (rule 6)."""
+        return self._set_link(d.Link.UNREACHABLE if transport else d.Link.FAILING)
+
+    def _mark_rejected(self) -> None:
+        """The current token was rejected: no call may use it again."""
+        if self.status in (Status.LIVE, Status.LAPSED):
+            self.status = Status.REJECTED
+        elif self.status is Status.REFRESHING:
+            self.before_flight = Status.REJECTED  # if the refresh fails, the token is still dead
+
+    def _holds(self, status: Status) -> bool:
+        """The status now (a method, so that a check after a handler call reads it afresh)."""
+        return self.status is status
+
+    def _token_known_rejected(self) -> bool:
+        return self.status is Status.REJECTED or (
+            self.status in IN_FLIGHT and self.before_flight is Status.REJECTED
+        )
+
+    # -- the session ------------------------------------------------------------------------------
+
+    def _issue(self, kind: SessionKind, sent_at: float) -> list[d.Decision]:
+        """A fresh token: everything about the old one is forgotten."""
+        self.status = Status.LIVE
+        self.kind = kind
+        self.generation += 1
+        self.deadline = sent_at + self.ttl_s
+        self.last_extension_sent = sent_at
+        self._quiet_refresh()
+        return [*self._hide_prompt(), d.DeadlineMoved(self.deadline)]
 
     def _on_issued(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
-        self.flight = None
+        if ev.source is Source.LOGIN and self.flight is not None:
+            # A login answered while a flight was out (it was asked for before the flight began):
+            # the login's session wins, and whatever the flight brings is void.
+            self.abandoned = self.flight
         out = self._online() + self._issue(ev.kind, ev.sent_at)
         if ev.source is Source.REAUTH:
             # Rule 9: a silent re-auth re-syncs the user's data, whatever triggered it.
@@ -278,28 +376,23 @@ class SessionEngine:
             # Rule 10: within the TTL, resume it, refreshing it first.
             self.deadline = now + (self.ttl_s - elapsed)
             self.last_extension_sent = now - elapsed
-            self.flight = Flight.REFRESH
-            return [d.DeadlineMoved(self.deadline), d.StartRefresh()]
+            self.status = Status.LIVE
+            return [d.DeadlineMoved(self.deadline), self._fly(Flight.REFRESH)]
         # Rule 3: a negative or absurd wall-clock gap is treated as expired; then rule 9's path.
         self.deadline = now
-        self.dead = True
+        self.status = Status.REJECTED
         return self._recover()
 
     def _recover(self) -> list[d.Decision]:
         """Rule 7: the token is gone; get a new session in one flight."""
-        if self.kind is SessionKind.USER:
-            self.flight = Flight.REAUTH
-            return [d.StartReauth()]
-        self.flight = Flight.NEW_GUEST
-        return [d.StartGuestSession()]
+        return [self._fly(Flight.REAUTH if self.kind is SessionKind.USER else Flight.NEW_GUEST)]
 
     def _on_call(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
-        if self.flight is not None:
+        if self.status in IN_FLIGHT:
             return [d.AwaitFlight()]
-        if self.kind is None or self.signed_out:
-            self.flight = Flight.NEW_GUEST
-            return [d.StartGuestSession()]
-        if self.dead or self.lapsed:
+        if self.status in (Status.NO_SESSION, Status.SIGNED_OUT):
+            return [self._fly(Flight.NEW_GUEST)]
+        if self.status in (Status.REJECTED, Status.LAPSED):
             return self._recover()
         assert self.deadline is not None
         if now >= self.deadline:
@@ -307,13 +400,12 @@ class SessionEngine:
                 # Rule 6: refreshes kept failing until the deadline. The server's verdict is
                 # unknown, so nobody is signed out for it: recover now, as on any later action.
                 out = self._expire()
-                if self.lapsed:
+                if self._holds(Status.LAPSED):
                     out += self._recover()
                 return out
             # Our estimate is conservative: the server may hold the session a little longer.
             # One refresh tells; a rejection leads to recovery (rule 7).
-            self.flight = Flight.REFRESH
-            return [d.StartRefresh()]
+            return [self._fly(Flight.REFRESH)]
         return [d.Proceed(self.generation)]
 
     def _extend(self, sent_at: float) -> list[d.Decision]:
@@ -323,39 +415,22 @@ class SessionEngine:
             return []
         self.deadline = candidate
         self.last_extension_sent = sent_at
-        self.warned = False
-        self.stay_pending = False
-        self.refresh_failures = 0
-        self.retry_at = None
+        self._quiet_refresh()
         out: list[d.Decision] = [d.DeadlineMoved(candidate)]
-        if self.prompt_visible and self._now < candidate - self.warn_s:
-            self.prompt_visible = False
-            out.append(d.HidePrompt())
+        if self._now < candidate - self.warn_s:
+            out += self._hide_prompt()
         return out
-
-    def _set_link(self, link: d.Link) -> list[d.Decision]:
-        if self.link is link:
-            return []
-        self.link = link
-        return [d.ConnectivityChanged(link)]
-
-    def _online(self) -> list[d.Decision]:
-        """The server answered with a verdict on the token: it is reachable and working."""
-        return self._set_link(d.Link.ONLINE)
 
     def _on_accepted(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
         out = self._online()
         # Rule 1: only an answer to the current token moves the deadline, from the send time.
         # A call made with a rotated-out token (still in grace) says nothing about the new one.
-        usable = not (self.dead or self.lapsed or self.signed_out)
-        if ev.generation == self.generation and self.kind is not None and usable:
+        usable = self.status is Status.LIVE or (
+            self.status is Status.REFRESHING and self.before_flight is Status.LIVE
+        )
+        if ev.generation == self.generation and usable:
             out += self._extend(ev.sent_at)
         return out
-
-    def _unanswered(self, *, transport: bool) -> list[d.Decision]:
-        """No verdict came back: nothing at all (transport), or a 5xx. Either way the server's
-        answer is unknown, and the client says so (rule 6)."""
-        return self._set_link(d.Link.UNREACHABLE if transport else d.Link.FAILING)
 
     def _on_failed(self, ev: e.ResponseFailed, now: float) -> list[d.Decision]:
         # Rule 2: a transport failure or 5xx moves nothing: the server may never have seen it.
@@ -367,20 +442,18 @@ class SessionEngine:
         if ev.attempt >= 2:
             # Never loop: the replay was rejected too. The token it used is dead.
             if current and self.kind is not None:
-                self.dead = True
+                self._mark_rejected()
             return [*out, d.GiveUp("rejected again after one replay")]
         if not current:
             # Rule 7, rotation: the token was replaced while this call was out. Replay, no refresh.
             return [*out, d.Replay()]
-        if self.kind is None or self.signed_out:
+        if self.kind is None:
             return [*out, d.GiveUp("no session")]
-        if not self.dead:
+        if not self._token_known_rejected():
             out += self._maybe_lower_ttl(ev.sent_at)
-        self.dead = True
-        if self.prompt_visible:
-            self.prompt_visible = False
-            out.append(d.HidePrompt())
-        if self.flight is None:
+        self._mark_rejected()
+        out += self._hide_prompt()
+        if self.status not in IN_FLIGHT:
             out += self._recover()
         return [*out, d.Replay()]
 
@@ -398,16 +471,17 @@ class SessionEngine:
         old, self.ttl_s = self.ttl_s, new
         return [d.TTLLowered(old_s=old, new_s=new)]
 
+    # -- flights coming back ----------------------------------------------------------------------
+
     def _on_refresh_ok(self, ev: e.RefreshSucceeded, now: float) -> list[d.Decision]:
         assert self.kind is not None
-        self.flight = None
         return self._online() + self._issue(self.kind, ev.sent_at)
 
     def _on_refresh_failed(self, ev: e.RefreshFailed, now: float) -> list[d.Decision]:
-        self.flight = None
+        self.status = Status.REJECTED if self.before_flight is Status.REJECTED else Status.LIVE
         if ev.rejected:
             # Rule 6: a rejected refresh means the session is gone; rule 7.
-            self.dead = True
+            self.status = Status.REJECTED
             return [*self._online(), *self._recover()]
         out = self._unanswered(transport=ev.transport)
         self.refresh_failures += 1
@@ -423,24 +497,23 @@ class SessionEngine:
         return out
 
     def _on_recovery_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
-        flight, self.flight = self.flight, None
+        flight = self.flight
+        # The flight is over: out of its status first, so a sign-out below abandons nothing.
+        self.status = Status.REJECTED if self.kind is not None else self.before_flight
         if ev.rejected:
             out = self._online()
             if flight is Flight.REAUTH:
                 return out + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
-        else:
-            out = self._unanswered(transport=ev.transport)
+            return out
         # The network or the server failed us, not the credentials: no sign-out for that alone
         # (edge case 16). Recovery is tried again on the next call.
-        self.dead = True
-        return out
+        return self._unanswered(transport=ev.transport)
+
+    # -- the deadline -------------------------------------------------------------------------------
 
     def _expire(self) -> list[d.Decision]:
         """Rule 5, at the deadline with no refresh."""
-        out: list[d.Decision] = []
-        if self.prompt_visible:
-            self.prompt_visible = False
-            out.append(d.HidePrompt())
+        out = self._hide_prompt()
         self.retry_at = None
         self.stay_pending = False
         assert self.kind is not None
@@ -450,24 +523,17 @@ class SessionEngine:
         # A guest is renewed silently on the next action. A user whose refresh got no verdict
         # (unreachable, or a 5xx) is re-authenticated on the next action rather than signed out
         # for the network or the server alone (rule 6).
-        self.lapsed = True
+        self.status = Status.LAPSED
         return [*out, d.SessionLapsed(self.kind)]
 
     def _sign_out(self, reason: d.SignOutReason) -> list[d.Decision]:
-        out: list[d.Decision] = []
-        if self.prompt_visible:
-            self.prompt_visible = False
-            out.append(d.HidePrompt())
-        self.signed_out = True
+        out = self._hide_prompt()
         if self.flight is not None:
-            self.abandoned, self.flight = self.flight, None
+            self.abandoned = self.flight
+        self.status = Status.SIGNED_OUT
         self.kind = None
         self.deadline = None
-        self.dead = self.lapsed = False
-        self.warned = False
-        self.stay_pending = False
-        self.refresh_failures = 0
-        self.retry_at = None
+        self._quiet_refresh()
         return [*out, d.SignOut(reason)]
 
     def _active_since_extension(self) -> bool:
@@ -481,9 +547,8 @@ class SessionEngine:
 
     def _in_warning(self, now: float) -> bool:
         return (
-            self.deadline is not None
-            and self.kind is not None
-            and not (self.dead or self.lapsed or self.signed_out)
+            self.status is Status.LIVE
+            and self.deadline is not None
             and self.deadline - self.warn_s <= now < self.deadline
         )
 
@@ -498,8 +563,7 @@ class SessionEngine:
             self.prompt_visible = True
             return [d.WarningWindow(left, "prompt"), d.ShowPrompt(seconds_left=left)]
         if self._active_since_extension():
-            self.flight = Flight.REFRESH
-            return [d.WarningWindow(left, "refresh"), d.StartRefresh()]
+            return [d.WarningWindow(left, "refresh"), self._fly(Flight.REFRESH)]
         return [d.WarningWindow(left, "lapse")]  # an idle user's session is allowed to lapse
 
     def _on_tick(self, ev: e.Tick, now: float) -> list[d.Decision]:
@@ -508,45 +572,36 @@ class SessionEngine:
             # Stopped from outside (no suspend came first) and woken: this is a resume (rule 9),
             # whatever the deadline says, or a user would be signed out instead of re-authenticated.
             return self._returned(now, self._last_alive(ev.alive_at), detected=True)
-        if self.paused_since is not None or self.flight is not None:
+        if self.paused_since is not None or self.status is not Status.LIVE:
             return []  # rule 9: nothing while away; a flight's outcome comes as its own event
-        if self.kind is None or self.signed_out or self.dead or self.lapsed:
-            return []
         assert self.deadline is not None
         if now >= self.deadline:
             return self._expire()
         if self.retry_at is not None and now >= self.retry_at:
             self.retry_at = None
-            self.flight = Flight.REFRESH
-            return [d.StartRefresh()]
+            return [self._fly(Flight.REFRESH)]
         if not self.warned and now >= self.deadline - self.warn_s:
             return self._warn(now)
         return []
 
+    # -- the user -----------------------------------------------------------------------------------
+
     def _on_activity(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
         self.last_activity = now
         # A user who comes back to life inside the warning window on a passive screen.
-        if (
-            self.warned
-            and not self.active_flow
-            and self.flight is None
-            and self.paused_since is None
-            and self._in_warning(now)
-        ):
-            self.flight = Flight.REFRESH
-            return [d.StartRefresh()]
+        if self.warned and not self.active_flow and self.paused_since is None and self._in_warning(now):
+            return [self._fly(Flight.REFRESH)]
         return []
 
     def _on_screen(self, ev: e.ScreenChanged, now: float) -> list[d.Decision]:
         self.active_flow = ev.active_flow
-        if not self._in_warning(now) or self.paused_since is not None or self.flight is not None:
+        if not self._in_warning(now) or self.paused_since is not None:
             return []
         if ev.active_flow:
             return self._warn(now)
         if self.prompt_visible:
             # Leaving the flow from the prompt is itself an action: a passive screen refreshes.
-            self.prompt_visible = False
-            return [d.HidePrompt(), *self._warn(now)]
+            return [*self._hide_prompt(), *self._warn(now)]
         return []
 
     def _on_background(self, ev: e.Backgrounded, now: float) -> list[d.Decision]:
@@ -555,10 +610,7 @@ class SessionEngine:
         self.paused_since = now
         self.warned = False
         self.stay_pending = False
-        if self.prompt_visible:
-            self.prompt_visible = False
-            return [d.HidePrompt()]
-        return []
+        return self._hide_prompt()
 
     def _on_resume(self, ev: e.Resumed, now: float) -> list[d.Decision]:
         if self.paused_since is not None:
@@ -578,17 +630,15 @@ class SessionEngine:
         """Rule 9: back in the foreground after being away since `since`."""
         self.paused_since = None
         out: list[d.Decision] = [d.BackgroundEnded(away_s=now - since, detected=detected)]
-        if self.kind is None or self.signed_out or self.flight is not None:
-            return out
+        if self.status not in (Status.LIVE, Status.LAPSED, Status.REJECTED):
+            return out  # no session, signed out, or a flight already out
         assert self.deadline is not None
-        if self.dead or self.lapsed or now >= self.deadline:
+        if self.status is not Status.LIVE or now >= self.deadline:
             # Expired: a guest gets a new session; a user is re-authenticated silently.
-            self.lapsed = False
-            self.dead = True
+            self.status = Status.REJECTED
             return out + self._recover()
         # Still valid: refresh and restart.
-        self.flight = Flight.REFRESH
-        return [*out, d.StartRefresh()]
+        return [*out, self._fly(Flight.REFRESH)]
 
     def _on_prompt_answer(self, ev: e.PromptAnswered, now: float) -> list[d.Decision]:
         self.prompt_visible = False
@@ -596,12 +646,12 @@ class SessionEngine:
             return self._sign_out(d.SignOutReason.USER_CHOICE)
         self.last_activity = now
         out: list[d.Decision] = [d.HidePrompt()]
-        if self.flight is None:
-            if self.kind is not None and self.deadline is not None and now >= self.deadline:
+        if self.status is Status.LIVE:
+            assert self.deadline is not None
+            if now >= self.deadline:
                 return out + self._expire()
             self.stay_pending = True
-            self.flight = Flight.REFRESH
-            out.append(d.StartRefresh())
+            out.append(self._fly(Flight.REFRESH))
         return out
 
     def _on_sign_out(self, ev: e.SignOutRequested, now: float) -> list[d.Decision]:
@@ -610,34 +660,67 @@ class SessionEngine:
         return self._sign_out(d.SignOutReason.USER_CHOICE)
 
 
-def _answers(event: e.Event, flight: Flight) -> bool:
-    """Whether an event is the outcome of that flight."""
-    if isinstance(event, e.RefreshSucceeded | e.RefreshFailed):
-        return flight is Flight.REFRESH
-    if isinstance(event, e.SessionIssued):
-        return FLIGHT_OF_SOURCE.get(event.source) is flight
-    if isinstance(event, e.RecoveryFailed):
-        return flight is not Flight.REFRESH
-    return False
-
-
 _Handler = Callable[[SessionEngine, Any, float], list[d.Decision]]
+E = SessionEngine
 
-_HANDLERS: dict[type[e.Event], _Handler] = {
-    e.SessionIssued: SessionEngine._on_issued,
-    e.SessionRestored: SessionEngine._on_restored,
-    e.CallStarting: SessionEngine._on_call,
-    e.ResponseAccepted: SessionEngine._on_accepted,
-    e.ResponseRejected: SessionEngine._on_rejected,
-    e.ResponseFailed: SessionEngine._on_failed,
-    e.RefreshSucceeded: SessionEngine._on_refresh_ok,
-    e.RefreshFailed: SessionEngine._on_refresh_failed,
-    e.RecoveryFailed: SessionEngine._on_recovery_failed,
-    e.UserActivity: SessionEngine._on_activity,
-    e.ScreenChanged: SessionEngine._on_screen,
-    e.Backgrounded: SessionEngine._on_background,
-    e.Resumed: SessionEngine._on_resume,
-    e.PromptAnswered: SessionEngine._on_prompt_answer,
-    e.SignOutRequested: SessionEngine._on_sign_out,
-    e.Tick: SessionEngine._on_tick,
+# The flight whose session a status waits for. A login is taken in every status: the user may
+# have asked for it before a flight began.
+_ISSUED_BY = {Status.REAUTHENTICATING: Source.REAUTH, Status.STARTING_GUEST: Source.GUEST}
+
+# Events that can arrive at any moment, whatever the status: answers to calls made earlier, what
+# the user and the terminal do, time passing, and a sign-out.
+_ANYTIME: dict[type[e.Event], _Handler] = {
+    e.CallStarting: E._on_call,
+    e.ResponseAccepted: E._on_accepted,
+    e.ResponseRejected: E._on_rejected,
+    e.ResponseFailed: E._on_failed,
+    e.UserActivity: E._on_activity,
+    e.ScreenChanged: E._on_screen,
+    e.Backgrounded: E._on_background,
+    e.Resumed: E._on_resume,
+    e.Tick: E._on_tick,
+    e.SignOutRequested: E._on_sign_out,
 }
+# A login can come in any status (see _ISSUED_BY); in a flight's, it voids the flight.
+_LOGIN: dict[type[e.Event], _Handler] = {e.SessionIssued: E._on_issued}
+# A prompt can be answered wherever one can be shown (`_check` also wants it shown).
+_PROMPT: dict[type[e.Event], _Handler] = {e.PromptAnswered: E._on_prompt_answer}
+
+# status -> event -> handler. An event not listed for the status raises SessionProtocolError
+# and changes nothing. Read a row as "in this status, the engine takes these events".
+TRANSITIONS: dict[Status, dict[type[e.Event], _Handler]] = {
+    Status.NO_SESSION: {**_ANYTIME, **_LOGIN, e.SessionRestored: E._on_restored},
+    Status.LIVE: {**_ANYTIME, **_LOGIN, **_PROMPT},
+    Status.LAPSED: {**_ANYTIME, **_LOGIN, **_PROMPT},
+    Status.REJECTED: {**_ANYTIME, **_LOGIN, **_PROMPT},
+    Status.SIGNED_OUT: {**_ANYTIME, **_LOGIN},
+    Status.REFRESHING: {
+        **_ANYTIME,
+        **_LOGIN,
+        **_PROMPT,
+        e.RefreshSucceeded: E._on_refresh_ok,
+        e.RefreshFailed: E._on_refresh_failed,
+    },
+    Status.REAUTHENTICATING: {
+        **_ANYTIME,
+        **_PROMPT,
+        e.SessionIssued: E._on_issued,  # from the re-auth, or a login
+        e.RecoveryFailed: E._on_recovery_failed,
+    },
+    Status.STARTING_GUEST: {
+        **_ANYTIME,
+        **_PROMPT,
+        e.SessionIssued: E._on_issued,  # the new guest session, or a login
+        e.RecoveryFailed: E._on_recovery_failed,
+    },
+}
+
+
+def describe_transitions() -> str:
+    """The table as text: a row per status, the events it takes and their handlers."""
+    lines = []
+    for status, row in TRANSITIONS.items():
+        lines.append(f"{status.value}:")
+        for event_type, handler in row.items():
+            lines.append(f"    {event_type.__name__:<18} -> {handler.__name__}")
+    return "\n".join(lines)

@@ -4,6 +4,12 @@ It owns the token and reauth key (as `Secret`s), runs at most one refresh or re-
 time and shares its outcome with every caller that waits on it (rule 8), schedules wake-ups from
 the deadline rather than counting down, keeps the stored session for restarts (rule 10) and writes
 every event to the timeline (rule 13).
+
+The stored session never takes a call down with it: a disk that refuses a write (or a sign-out's
+removal) leaves the session going on in memory, with one `session_store_failed` on the timeline
+until a write works again (`session_store_recovered`) and `persistence_problem` saying why
+meanwhile; a failed write is tried again at the next chance, throttle or not. A damaged stored
+session reads as none (`session_store_corrupt`: the file was moved aside) and a new one starts.
 """
 
 from __future__ import annotations
@@ -18,12 +24,12 @@ from typing import Any
 from session import decisions as d
 from session import events as e
 from session.clock import Clock, skip_offset
-from session.engine import Flight, SessionEngine, SessionView, State
+from session.engine import Flight, SessionEngine, SessionView, State, failure_event, success_event
 from session.events import SessionKind, Source
 from session.policy import Policy
 from session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
 from session.secrets import Secret
-from session.store import SessionStore, StoredSession
+from session.store import SessionStore, StoredSession, StoreError
 from session.timeline import Timeline
 
 log = logging.getLogger(__name__)
@@ -126,7 +132,7 @@ class SessionManager:
 
     @property
     def signed_in(self) -> bool:
-        return self.engine.kind is SessionKind.USER and not self.engine.signed_out
+        return self.view().kind is SessionKind.USER
 
     @property
     def flight_in_progress(self) -> bool:
@@ -147,7 +153,7 @@ class SessionManager:
 
     async def start(self) -> FlightOutcome | None:
         """Resume the stored session (rule 10), or obtain a guest session at once."""
-        stored = self.store.load() if self.store else None
+        stored = self._load_stored()
         if stored is not None:
             self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
             elapsed = self.clock.wall() - stored.last_extension_wall
@@ -169,8 +175,19 @@ class SessionManager:
         if self._flight_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._flight_task
-        self._save(force=True)
-        self.timeline.close()
+        # Never raises: the app is on its way out. A disk that refuses is a StoreError, handled
+        # by _save and the store; this guard is for the unexpected (a bug must not stop the exit).
+        try:
+            self._save(force=True)
+            store = self.store
+            if self._token is None and store is not None and store.error is not None:
+                store.clear()  # a sign-out could not forget the stored session: once more
+        except Exception as exc:
+            log.warning("storing the session on close failed: %s", type(exc).__name__)
+        try:
+            self.timeline.close()
+        except Exception as exc:
+            log.warning("closing the timeline failed: %s", type(exc).__name__)
 
     # -- what the UI reports ------------------------------------------------------------------------
 
@@ -181,7 +198,7 @@ class SessionManager:
         self._handle(e.ScreenChanged(active_flow=active))
 
     def background(self) -> None:
-        if self.engine.paused_since is None:
+        if not self.view().paused:
             self._record("backgrounded")
         self._handle(e.Backgrounded())
 
@@ -215,7 +232,7 @@ class SessionManager:
         sent_at = self.clock.now()
         guest = (
             self._token
-            if self.engine.kind is SessionKind.GUEST and self.engine.token_usable(sent_at)
+            if (view := self.engine.view(sent_at)).kind is SessionKind.GUEST and view.token_usable
             else None
         )
         issued = await self.port.login(username, password, guest)
@@ -246,9 +263,10 @@ class SessionManager:
 
     def _raise_if_failed(self, outcome: FlightOutcome | None) -> None:
         """Every caller that waited on a failed flight sees the same failure (rule 8)."""
-        if outcome is None or outcome.ok or self.engine.token_usable(self.clock.now()):
+        view = self.view()
+        if outcome is None or outcome.ok or view.token_usable:
             return
-        if self.engine.signed_out:
+        if view.state is State.SIGNED_OUT:
             raise SessionEnded("signed out: re-authentication was rejected")
         transport = isinstance(outcome.error, BackendUnavailable) and outcome.error.transport
         raise SessionUnavailable(
@@ -283,8 +301,14 @@ class SessionManager:
 
     # -- the engine loop ----------------------------------------------------------------------------
 
-    def _handle(self, event: e.Event) -> list[d.Decision]:
+    def _handle(
+        self, event: e.Event, adopt: Callable[[list[d.Decision]], None] | None = None
+    ) -> list[d.Decision]:
+        """Hand one event to the engine and carry out what it decides. `adopt` runs between the
+        two: a flight's new token is taken (or discarded) once the engine has said which."""
         decisions = self.engine.handle(event, self.clock.now())
+        if adopt is not None:
+            adopt(decisions)
         for decision in decisions:
             self._carry_out(decision)
         for decision in decisions:
@@ -331,20 +355,26 @@ class SessionManager:
         sent_at = self.clock.now()
         try:
             token, issued = await self._obtain(flight)
-            if self.engine.abandoned is flight:
-                # The user signed out while this was out: keep nothing of it, revoke it.
-                self._record(f"{flight.value}_discarded", token=token.fingerprint)
-                self._handle(_success(flight, sent_at))
-                self._spawn(self._revoke(token))
+            discarded = False
+
+            def adopt(decisions: list[d.Decision]) -> None:
+                nonlocal discarded
+                if any(isinstance(x, d.DiscardSession) for x in decisions):
+                    # The user signed out while this was out: keep nothing of it, revoke it.
+                    discarded = True
+                    self._record(f"{flight.value}_discarded", token=token.fingerprint)
+                    self._spawn(self._revoke(token))
+                elif issued is None:
+                    self._token = token
+                    self._record("refresh_succeeded", token=token.fingerprint)
+                else:
+                    self._adopt(issued)  # records token_issued
+                    if flight is Flight.REAUTH:
+                        self._record("reauth_succeeded")
+
+            self._handle(success_event(flight, sent_at), adopt)
+            if discarded:
                 return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
-            if issued is None:
-                self._token = token
-                self._record("refresh_succeeded", token=token.fingerprint)
-            else:
-                self._adopt(issued)  # records token_issued
-                if flight is Flight.REAUTH:
-                    self._record("reauth_succeeded")
-            self._handle(_success(flight, sent_at))
             return FlightOutcome(flight, ok=True)
         except asyncio.CancelledError:
             self._fail_flight(flight, rejected=False, transport=True)
@@ -376,12 +406,8 @@ class SessionManager:
 
     def _fail_flight(self, flight: Flight, *, rejected: bool, transport: bool) -> None:
         self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
-        if flight not in (self.engine.flight, self.engine.abandoned):
-            return
-        if flight is Flight.REFRESH:
-            self._handle(e.RefreshFailed(rejected=rejected, transport=transport))
-        else:
-            self._handle(e.RecoveryFailed(rejected=rejected, transport=transport))
+        # The engine knows whether this flight is still the one out, or was abandoned at sign-out.
+        self._handle(failure_event(flight, rejected=rejected, transport=transport))
 
     def _adopt(self, issued: IssuedSession) -> None:
         self._token = issued.token
@@ -413,7 +439,7 @@ class SessionManager:
     def _reschedule(self) -> None:
         if not self.auto_wake:
             return
-        when = self.engine.next_wakeup()
+        when = self.view().next_wakeup
         if when is None:
             if self._wake is not None:
                 self._wake.cancel()
@@ -441,16 +467,24 @@ class SessionManager:
 
     def _save(self, force: bool = False) -> None:
         engine = self.engine
-        if self.store is None or self._token is None or engine.kind is None:
+        store = self._watched_store()
+        if store is None or self._token is None or engine.kind is None:
             return
         if engine.last_extension_sent is None:
             return
         now = self.clock.now()
         fresh_token = engine.generation != self._saved_generation
-        if not (force or fresh_token or now - self._saved_at >= _STORE_EVERY_S):
+        # A failed write is retried at the next chance, inside the throttle window too.
+        failing = store.error is not None
+        if not (force or fresh_token or failing or now - self._saved_at >= _STORE_EVERY_S):
             return
         wall = self.clock.wall() - (now - engine.last_extension_sent)
-        self.store.save(StoredSession(engine.kind, self._token, self._reauth_key, wall, dict(self.user)))
+        try:
+            store.save(StoredSession(engine.kind, self._token, self._reauth_key, wall, dict(self.user)))
+        except StoreError:
+            # The call that got here was accepted: the session goes on in memory. The store told
+            # the timeline (once), `persistence_problem` says why, and the next save tries again.
+            return
         self._saved_generation, self._saved_at = engine.generation, now
 
     def record(self, name: str, **detail: Any) -> None:
@@ -464,14 +498,41 @@ class SessionManager:
             detail["qa_skip_s"] = round(skipped, 3)
         self.timeline.record(self.clock.now(), self.clock.wall() - skipped, name, **detail)
 
+    # -- the stored session's disk ------------------------------------------------------------------
 
-def _success(flight: Flight, sent_at: float) -> e.Event:
-    """The event that tells the engine a flight came back with a session."""
-    if flight is Flight.REFRESH:
-        return e.RefreshSucceeded(sent_at)
-    kind = SessionKind.USER if flight is Flight.REAUTH else SessionKind.GUEST
-    source = Source.REAUTH if flight is Flight.REAUTH else Source.GUEST
-    return e.SessionIssued(kind, source, sent_at)
+    @property
+    def persistence_problem(self) -> str | None:
+        """Why this session would not survive a restart: the stored copy's latest write failed
+        ("cannot write session.json: No space left on device"). None when it worked or none was tried.
+        """
+        return self.store.error if self.store is not None else None
+
+    def _watched_store(self) -> SessionStore | None:
+        """The store, with the timeline told of its failures and recoveries (once each)."""
+        store = self.store
+        if store is not None:
+            store.watch(self._store_health_changed)
+        return store
+
+    def _store_health_changed(self, error: str | None) -> None:
+        if error is None:
+            self._record("session_store_recovered")
+        else:
+            self._record("session_store_failed", error=error)
+
+    def _load_stored(self) -> StoredSession | None:
+        """The stored session to resume, if any; a damaged or unreadable file goes on the timeline."""
+        store = self._watched_store()
+        if store is None:
+            return None
+        # The real calendar time names a damaged file moved aside; a QA skip ahead is not mixed in.
+        result = store.read(now_wall=self.clock.wall() - skip_offset(self.clock))
+        if result.damaged:
+            moved_to = result.moved_to.name if result.moved_to is not None else None
+            self._record("session_store_corrupt", moved_to=moved_to, reason=result.reason)
+        elif result.reason is not None:
+            self._record("session_store_unreadable", reason=result.reason)
+        return result.stored
 
 
 def _describe(error: BaseException | None) -> str:

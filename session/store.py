@@ -1,16 +1,57 @@
-"""The session stored across restarts (rule 10): one JSON file, mode 0600, never a password."""
+"""The session stored across restarts (rule 10): one JSON file, mode 0600, never a password.
+
+`SessionStore` keeps one `StoredSession` in `session.json` (a name of the caller's choosing):
+
+* Written atomically: the JSON goes to a fresh `session.json.tmp`, created 0600 from its first
+  byte, is fsynced and then renamed over `session.json`.
+* A disk that refuses never takes the session down with it. `save()` raises `StoreError` (its
+  message is safe to show: "cannot write session.json: No space left on device", never a token,
+  never the file's contents), and the caller carries on in memory. `clear()` never raises: a
+  sign-out must not fail on disk; a file it cannot remove is emptied in place if that works.
+  `error` holds the latest write failure (None once a save or clear works again), and watchers
+  (`watch()`) are told once when the store starts failing and once when it recovers.
+* A damaged file reads as no session (`read()`): bad UTF-8, JSON that is not an object, a token
+  that is not a non-empty string, a non-finite `last_extension_wall`, a directory in the file's
+  place... It is never deleted: it is moved aside to `session.json.corrupt-<UTC time>` (then
+  `-2`, `-3`... if that name is taken), and the `LoadResult` says where and why, so the caller can
+  put it on the timeline. The time comes from the caller (`now_wall`) or the `wall` callable given
+  to the constructor; this module reads no clock of its own accord.
+* Not damaged, and left alone: a file stored for another backend (`scope`) or by a newer version,
+  an empty file (what a `clear()` that could not remove the file leaves), and a file that cannot be
+  read for a circumstantial reason (permission denied, an I/O error), which is reported with a
+  `reason`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from session.events import SessionKind
 from session.secrets import Secret
+
+VERSION = 1
+# Far more than any stored session; a bigger file is not one of ours.
+MAX_BYTES = 1_048_576
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+StoreWatcher = Callable[[str | None], None]
+
+
+class StoreError(Exception):
+    """The stored session could not be written or removed. The message is safe to show and log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,21 +63,67 @@ class StoredSession:
     user: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What `read()` found. `stored` is None when there is no session to resume."""
+
+    stored: StoredSession | None
+    damaged: bool = False  # the file is not a stored session (moved aside if `moved_to` is set)
+    reason: str | None = None  # why nothing was read from a file that is there; short, no secrets
+    moved_to: Path | None = None  # where the damaged file went; None if it could not be moved
+
+
+class _Damaged(Exception):
+    """The file is there but is not a stored session; the message says why, without its contents."""
+
+
+class _NotOurs(Exception):
+    """A stored session, but another backend's or a newer version's: not offered, left alone."""
+
+
 class SessionStore:
     """Reads and writes the stored session atomically; a damaged file reads as no session.
 
     `scope` names the backend the session belongs to: a session stored for another backend (an
-    embedded one from an earlier run, on another port) is not offered back.
+    embedded one from an earlier run, on another port) is not offered back, and not touched.
+    `wall` gives the calendar time for the name of a damaged file moved aside, when `read()` is
+    not given one.
     """
 
-    def __init__(self, path: Path, scope: str = "") -> None:
+    def __init__(self, path: Path, scope: str = "", *, wall: Callable[[], float] = time.time) -> None:
         self.path = path
         self.scope = scope
+        self.tmp_path = path.with_name(path.name + ".tmp")
+        self.error: str | None = None
+        self._wall = wall
+        self._watchers: list[StoreWatcher] = []
+
+    # -- health -------------------------------------------------------------------------------------
+
+    def watch(self, watcher: StoreWatcher) -> None:
+        """Call `watcher(error)` when writes start failing, and `watcher(None)` when they work again.
+
+        Once per change, not per failed write. Watching twice with the same callable is watching once.
+        """
+        if watcher not in self._watchers:
+            self._watchers.append(watcher)
+
+    def _set_error(self, error: str | None) -> None:
+        before, self.error = self.error, error
+        if (before is None) != (error is None):
+            for watcher in list(self._watchers):
+                watcher(error)
+
+    def _fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
+        self._set_error(message)
+        raise StoreError(message) from cause
+
+    # -- writing ------------------------------------------------------------------------------------
 
     def save(self, stored: StoredSession) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write `stored` atomically (0600). Raises StoreError; the file then keeps what it had."""
         payload = {
-            "version": 1,
+            "version": VERSION,
             "scope": self.scope,
             "kind": stored.kind.value,
             "token": stored.token.reveal(),
@@ -44,43 +131,227 @@ class SessionStore:
             "last_extension_wall": stored.last_extension_wall,
             "user": stored.user,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        # Created 0600 from the first byte: no window in which another user could read it.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            # Nothing is written that read() would refuse (NaN, say) or could not encode.
+            data = json.dumps(payload, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError):
+            # The encoder's message may quote a value: it is not passed on.
+            self._fail(f"cannot write {self.path.name}: the session holds a value JSON cannot carry")
+        try:
+            self._write_atomically(data)
+        except OSError as exc:
+            self._fail(f"cannot write {self.path.name}: {_strerror(exc)}", exc)
+        self._set_error(None)
+
+    def _write_atomically(self, data: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        tmp = self.tmp_path
+        # A leftover from a crash is not reused: its mode may be looser, it may be a symlink.
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        # Created 0600 from the first byte: no window in which another user could read it.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, _FILE_MODE)
+        try:
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(tmp, _FILE_MODE)  # a umask can only have narrowed it; make it exact
+            os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
-
-    def load(self) -> StoredSession | None:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            data = json.loads(raw)
-            if data.get("scope", "") != self.scope:
-                return None  # another backend's session: meaningless here
-            kind = SessionKind(data["kind"])
-            token = Secret(data["token"])
-            key = Secret(data["reauth_key"]) if data.get("reauth_key") else None
-            wall = float(data["last_extension_wall"])
-            user = data.get("user") or {}
-            if not isinstance(user, dict):
-                raise ValueError("user is not an object")
-        except (ValueError, KeyError, TypeError):
-            # A damaged file must not stop the app: start afresh without it.
-            self.clear()
-            return None
-        return StoredSession(kind, token, key, wall, user)
+        _fsync_dir(self.path.parent)
 
     def clear(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        """Forget the stored session. Never raises: a sign-out must not fail on disk.
+
+        A file that cannot be removed (a read-only directory) is emptied in place if that works,
+        which reads as no session. If neither works, `error` says why and watchers are told: the
+        file may still hold the session, and a later `clear()` may try again.
+        """
+        with contextlib.suppress(OSError):
+            self.tmp_path.unlink()  # a leftover holds a session too
+        try:
             self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            try:
+                self._empty_in_place()
+            except OSError:
+                self._set_error(f"cannot remove {self.path.name}: {_strerror(exc)}")
+                return
+        self._set_error(None)
+
+    def _empty_in_place(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | _NOFOLLOW | _NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise IsADirectoryError(f"{self.path.name} is not a regular file")
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def load(self) -> StoredSession | None:
+        """The stored session, or None (see `read()` for what else it does and says)."""
+        return self.read().stored
+
+    def read(self, now_wall: float | None = None) -> LoadResult:
+        """The stored session, or why there is none. Never raises for what is on the disk.
+
+        A damaged file is moved aside to `<name>.corrupt-<UTC time of now_wall>` (never deleted);
+        `now_wall` defaults to the constructor's `wall()`.
+        """
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return LoadResult(None)  # nothing stored (or a symlink to nothing: left alone)
+        except OSError as exc:
+            return LoadResult(None, reason=f"cannot read {self.path.name}: {_strerror(exc)}")
+        if stat.S_ISDIR(info.st_mode):
+            return self._damaged("a directory is in its place", now_wall)
+        if not stat.S_ISREG(info.st_mode):
+            return self._damaged("not a regular file", now_wall)
+        try:
+            raw = self._read_bytes()
+        except FileNotFoundError:
+            return LoadResult(None)
+        except IsADirectoryError:
+            return self._damaged("a directory is in its place", now_wall)
+        except OSError as exc:
+            # Permission denied, an I/O error: the file may well be fine. Left as it is.
+            return LoadResult(None, reason=f"cannot read {self.path.name}: {_strerror(exc)}")
+        if not raw:
+            return LoadResult(None)  # what a clear() that could not remove the file leaves
+        try:
+            stored = self._parse(raw)
+        except _NotOurs:
+            return LoadResult(None)
+        except _Damaged as exc:
+            return self._damaged(str(exc), now_wall)
+        return LoadResult(stored)
+
+    def _read_bytes(self) -> bytes:
+        fd = os.open(self.path, os.O_RDONLY | _NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read(MAX_BYTES + 1)
+
+    def _parse(self, raw: bytes) -> StoredSession:
+        if len(raw) > MAX_BYTES:
+            raise _Damaged("too large to be a stored session")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Damaged("not UTF-8 text") from None
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            raise _Damaged("not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _Damaged("not a JSON object")
+        scope = data.get("scope", "")
+        if not isinstance(scope, str):
+            raise _Damaged("scope is not a string")
+        if scope != self.scope:
+            raise _NotOurs  # another backend's session: meaningless here
+        version = data.get("version", VERSION)
+        if type(version) is int and version > VERSION:
+            raise _NotOurs  # a newer sessionkeeper's to read, not ours to judge
+        if type(version) is not int or version != VERSION:
+            raise _Damaged("unknown version")
+        try:
+            kind = SessionKind(data.get("kind"))
+        except (ValueError, TypeError):
+            raise _Damaged("kind is missing or unknown") from None
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise _Damaged("token is not a non-empty string")
+        key = data.get("reauth_key")
+        if key is not None and (not isinstance(key, str) or not key):
+            raise _Damaged("reauth_key is neither null nor a non-empty string")
+        wall = _finite(data.get("last_extension_wall"))
+        if wall is None:
+            raise _Damaged("last_extension_wall is not a finite number")
+        user = data.get("user")
+        if user is None:
+            user = {}
+        if not isinstance(user, dict):
+            raise _Damaged("user is not an object")
+        return StoredSession(kind, Secret(token), Secret(key) if key else None, wall, user)
+
+    def _damaged(self, reason: str, now_wall: float | None) -> LoadResult:
+        try:
+            target = self._move_aside(self._wall() if now_wall is None else now_wall)
+        except OSError as exc:
+            reason = f"{reason}; left in place, cannot move it aside: {_strerror(exc)}"
+            return LoadResult(None, damaged=True, reason=reason)
+        return LoadResult(None, damaged=True, reason=reason, moved_to=target)
+
+    def _move_aside(self, now_wall: float) -> Path:
+        base = f"{self.path.name}.corrupt-{_stamp(now_wall)}"
+        target = self.path.with_name(base)
+        n = 2
+        while os.path.lexists(target):
+            target = self.path.with_name(f"{base}-{n}")
+            n += 1
+        os.rename(self.path, target)
+        # It may hold a token: kept, but only for the user's eyes (a directory keeps its mode).
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(target).st_mode):
+                os.chmod(target, _FILE_MODE)
+        return target
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise _Damaged("holds NaN or Infinity, which JSON does not allow")
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _stamp(wall: float) -> str:
+    try:
+        return datetime.fromtimestamp(wall, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    except (OverflowError, OSError, ValueError):  # a wall clock out of range
+        return "unknown-time"
+
+
+def _strerror(exc: OSError) -> str:
+    """The reason without the path or anything else from the exception's arguments."""
+    if exc.strerror:
+        return exc.strerror
+    if exc.errno:
+        return os.strerror(exc.errno)
+    return type(exc).__name__
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable where the platform allows; best effort."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+__all__ = ["LoadResult", "SessionStore", "StoreError", "StoredSession"]

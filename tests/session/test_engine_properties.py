@@ -41,7 +41,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from session import decisions as d
 from session import events as e
-from session.engine import Flight, SessionEngine
+from session.engine import Flight, SessionEngine, Status
 from session.events import SessionKind, Source
 from session.policy import Policy
 from tests.session.session_model import IssuedAnswer, ModelServer, RefreshAnswer, RefreshFault
@@ -261,7 +261,7 @@ class SessionMachine(RuleBasedStateMachine):
         # Invariant 3: the token is the current one and not known to be dead.
         assert generation == eng.generation, f"Proceed({generation}) while the generation is {eng.generation}"
         assert generation not in self.dead_generations, f"sent with generation {generation}, seen rejected"
-        assert not (eng.dead or eng.lapsed or eng.signed_out), "sent with a token known dead or lapsed"
+        assert eng.status is Status.LIVE, f"sent with a token the engine holds as {eng.status.value}"
         assert eng.kind is not None and eng.deadline is not None and self.t < eng.deadline, (
             f"sent at t={self.t}, not before the deadline {eng.deadline}"
         )
@@ -520,7 +520,7 @@ class SessionMachine(RuleBasedStateMachine):
     def deadline_never_later_than_the_servers(self) -> None:
         """1. Rule 1: the estimate is never later than the server's real deadline."""
         eng = self.engine
-        if eng.kind is None or eng.deadline is None or eng.dead or eng.lapsed:
+        if eng.kind is None or eng.deadline is None or eng.token_spent():
             return
         session = self.server.session_of(self.client_token())
         if session is None or not session.alive(self.t):

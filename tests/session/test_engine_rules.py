@@ -6,7 +6,7 @@ import pytest
 
 from session import decisions as d
 from session import events as e
-from session.engine import Flight, SessionEngine, State
+from session.engine import Flight, SessionEngine, SessionProtocolError, State, Status
 from session.events import SessionKind, Source
 from session.policy import Policy
 
@@ -123,12 +123,12 @@ def test_rule2_rejection_does_not_move_the_deadline() -> None:
 def test_rule3_stored_session_with_negative_or_absurd_wall_gap_is_treated_as_expired(elapsed: float) -> None:
     eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=0.0)
     assert eng.handle(e.SessionRestored(SessionKind.USER, elapsed), 0.0) == [d.StartReauth()]
-    assert eng.dead and eng.flight is Flight.REAUTH
+    assert eng.status is Status.REAUTHENTICATING and eng.token_spent() and eng.flight is Flight.REAUTH
 
 
 def test_rule3_time_going_backwards_is_refused_and_changes_nothing() -> None:
     eng = engine_with(at=100.0)
-    with pytest.raises(Exception, match="backwards"):
+    with pytest.raises(SessionProtocolError, match="backwards"):
         eng.handle(e.Tick(), 99.0)
     assert eng.now == 100.0
 
@@ -329,7 +329,7 @@ def test_rule7_rejection_of_a_rotated_out_token_replays_without_another_refresh(
     eng.handle(e.Tick(), 840.0)
     eng.handle(e.RefreshSucceeded(sent_at=840.0), 840.1)
     assert eng.handle(e.ResponseRejected(sent_at=839.9, generation=1), 841.0) == [d.Replay()]
-    assert eng.flight is None and not eng.dead
+    assert eng.flight is None and eng.status is Status.LIVE
 
 
 def test_rule7_rejection_late_in_the_session_lowers_the_ttl_estimate() -> None:
@@ -369,7 +369,7 @@ def test_rule8_calls_during_a_flight_wait_for_it_and_only_one_flight_starts() ->
 
 def test_rule8_outcome_of_a_flight_that_is_not_out_is_refused() -> None:
     eng = engine_with()
-    with pytest.raises(Exception, match="not legal"):
+    with pytest.raises(SessionProtocolError, match="not legal"):
         eng.handle(e.RefreshSucceeded(sent_at=1.0), 1.0)
     assert eng.generation == 1
 
@@ -437,7 +437,7 @@ def test_rule10_restart_after_the_ttl_takes_the_expired_path() -> None:
 
 def test_rule10_restore_after_the_first_session_is_refused() -> None:
     eng = engine_with()
-    with pytest.raises(Exception, match=r"not legal|start-up"):
+    with pytest.raises(SessionProtocolError, match=r"not legal|start-up"):
         eng.handle(e.SessionRestored(SessionKind.GUEST, 1.0), 1.0)
 
 

@@ -1,4 +1,5 @@
-"""The engine's table of legal events per state: every illegal pair raises and changes nothing."""
+"""The engine's table (status x event -> handler): every pair the table leaves out raises and
+changes nothing, every status is reachable, and the flight outcomes are taken only in their flight."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from session import decisions as d
 from session import events as e
-from session.engine import TRANSITIONS, SessionEngine, SessionProtocolError, State
+from session.engine import TRANSITIONS, SessionEngine, SessionProtocolError, Status, describe_transitions
 from session.events import SessionKind, Source
 from session.policy import Policy
 
@@ -28,21 +30,24 @@ def _user() -> SessionEngine:
     return eng
 
 
-def _then(eng: SessionEngine, event: e.Event, at: float) -> SessionEngine:
-    eng.handle(event, at)
+def _then(eng: SessionEngine, *events: e.Event, at: float) -> SessionEngine:
+    for event in events:
+        eng.handle(event, at)
     return eng
 
 
-# Each builder returns an engine in the named state, at time 1000 or earlier.
-BUILDERS: dict[State, Callable[[], SessionEngine]] = {
-    State.NO_SESSION: lambda: SessionEngine(POLICY, now=0.0),
-    State.ACTIVE: _guest,
-    State.WARNING: lambda: _then(_guest(), e.Tick(), 850.0),
-    State.REFRESHING: lambda: _then(_guest(), e.CallStarting(), 901.0),
-    State.RECOVERING: lambda: _then(SessionEngine(POLICY, now=0.0), e.CallStarting(), 0.0),
-    State.PAUSED: lambda: _then(_guest(), e.Backgrounded(), 10.0),
-    State.EXPIRED: lambda: _then(_guest(), e.Tick(), 900.0),
-    State.SIGNED_OUT: lambda: _then(_user(), e.SignOutRequested(), 10.0),
+# Each builder returns an engine in the named status, at time 1000 or earlier.
+BUILDERS: dict[Status, Callable[[], SessionEngine]] = {
+    Status.NO_SESSION: lambda: SessionEngine(POLICY, now=0.0),
+    Status.LIVE: _guest,
+    Status.LAPSED: lambda: _then(_guest(), e.Tick(), at=900.0),
+    Status.REJECTED: lambda: _then(
+        _guest(), e.ResponseRejected(5.0, 1), e.RecoveryFailed(rejected=False, transport=True), at=6.0
+    ),
+    Status.SIGNED_OUT: lambda: _then(_user(), e.SignOutRequested(), at=10.0),
+    Status.REFRESHING: lambda: _then(_guest(), e.CallStarting(), at=901.0),
+    Status.REAUTHENTICATING: lambda: _then(_user(), e.ResponseRejected(5.0, 1), at=6.0),
+    Status.STARTING_GUEST: lambda: _then(SessionEngine(POLICY, now=0.0), e.CallStarting(), at=0.0),
 }
 
 SAMPLES: dict[type[e.Event], e.Event] = {
@@ -65,45 +70,70 @@ SAMPLES: dict[type[e.Event], e.Event] = {
 }
 
 ILLEGAL = [
-    (state, event_type)
-    for event_type, allowed in TRANSITIONS.items()
-    for state in State
-    if state not in allowed
+    (status, event_type)
+    for status in Status
+    for event_type in SAMPLES
+    if event_type not in TRANSITIONS[status]
 ]
 
 
-def test_every_state_has_a_builder_and_every_event_a_sample() -> None:
-    assert set(BUILDERS) == set(State)
-    assert set(SAMPLES) == set(TRANSITIONS)
-    for state, build in BUILDERS.items():
+def test_every_status_has_a_row_a_builder_and_every_event_a_sample() -> None:
+    assert set(TRANSITIONS) == set(Status) == set(BUILDERS)
+    assert set(SAMPLES) == {event for row in TRANSITIONS.values() for event in row}
+    for status, build in BUILDERS.items():
         eng = build()
-        assert eng.state is state, (state, eng.state)
+        assert eng.status is status, (status, eng.status)
 
 
-@pytest.mark.parametrize(("state", "event_type"), ILLEGAL, ids=lambda x: getattr(x, "__name__", str(x)))
+@pytest.mark.parametrize(("status", "event_type"), ILLEGAL, ids=lambda x: getattr(x, "__name__", str(x)))
 def test_illegal_event_raises_and_leaves_the_engine_unchanged(
-    state: State, event_type: type[e.Event]
+    status: Status, event_type: type[e.Event]
 ) -> None:
-    eng = BUILDERS[state]()
+    eng = BUILDERS[status]()
     before = copy.deepcopy(vars(eng))
-    with pytest.raises(SessionProtocolError):
+    with pytest.raises(SessionProtocolError, match="not legal"):
         eng.handle(SAMPLES[event_type], eng.now)
     assert vars(eng) == before
 
 
-def test_the_table_forbids_flight_outcomes_outside_their_flight() -> None:
-    assert (State.ACTIVE, e.RefreshSucceeded) in ILLEGAL
-    assert (State.RECOVERING, e.RefreshFailed) in ILLEGAL
-    assert (State.REFRESHING, e.RecoveryFailed) in ILLEGAL
+def test_the_table_takes_flight_outcomes_only_in_their_flight() -> None:
+    assert (Status.LIVE, e.RefreshSucceeded) in ILLEGAL
+    assert (Status.REAUTHENTICATING, e.RefreshFailed) in ILLEGAL
+    assert (Status.STARTING_GUEST, e.RefreshSucceeded) in ILLEGAL
+    assert (Status.REFRESHING, e.RecoveryFailed) in ILLEGAL
+    for status in (Status.NO_SESSION, Status.LIVE, Status.LAPSED, Status.REJECTED, Status.SIGNED_OUT):
+        assert e.RecoveryFailed in {event for (st, event) in ILLEGAL if st is status}
+
+
+def test_the_table_prints_a_row_per_status() -> None:
+    text = describe_transitions()
+    for status in Status:
+        assert f"{status.value}:" in text
+    assert "RefreshSucceeded   -> _on_refresh_ok" in text
 
 
 def test_a_session_from_a_flight_that_is_not_out_is_refused() -> None:
     eng = _guest()
     with pytest.raises(SessionProtocolError, match="flight"):
         eng.handle(e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at=5.0), 5.0)
-    eng = _then(_guest(), e.CallStarting(), 901.0)  # refreshing
+    eng = _then(_guest(), e.CallStarting(), at=901.0)  # refreshing
+    before = copy.deepcopy(vars(eng))
     with pytest.raises(SessionProtocolError, match="flight"):
-        eng.handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=901.0), 901.0)
+        eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=901.0), 901.0)
+    assert vars(eng) == before
+
+
+def test_a_login_answered_during_a_flight_wins_and_voids_the_flight() -> None:
+    """Found by the property test that drives the real manager: the login was asked for before
+    the refresh began, and its answer came while the refresh was out."""
+    eng = _then(_guest(), e.CallStarting(), at=901.0)  # refreshing the guest's token
+    out = eng.handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=900.5), 901.2)
+    assert out == [d.DeadlineMoved(900.5 + 900.0)]
+    assert eng.status is Status.LIVE and eng.kind is SessionKind.USER and eng.generation == 2
+    assert eng.deadline == 900.5 + 900.0
+    # What the refresh brings is void: discarded, nobody signed back in as the guest.
+    assert eng.handle(e.RefreshSucceeded(sent_at=901.0), 901.3) == [d.DiscardSession()]
+    assert eng.kind is SessionKind.USER and eng.generation == 2
 
 
 def test_prompt_answer_without_a_prompt_is_refused() -> None:

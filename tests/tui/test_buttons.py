@@ -127,7 +127,7 @@ STEP_CASES = [
     ("passengers", "back", "escape", "FlightsStep"),
     ("passengers", "next", "ctrl+n", "SeatsStep"),
     ("seats", "back", "escape", "PassengersStep"),
-    ("seats", "next", "ctrl+n", "SeatsStep"),  # no seat typed: stays, with inline errors
+    ("seats", "next", "ctrl+n", "ReviewStep"),  # the draft's seat 3A is free: held, on to review
     ("review", "back", "escape", "SeatsStep"),
     ("review", "next", "ctrl+n", "ReviewStep"),  # no card typed: stays, with inline errors
     ("confirmation", "bookings", "m", "BookingsScreen"),
