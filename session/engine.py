@@ -572,6 +572,12 @@ class SessionEngine:
             # Stopped from outside (no suspend came first) and woken: this is a resume (rule 9),
             # whatever the deadline says, or a user would be signed out instead of re-authenticated.
             return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+        return self._due(now)
+
+    def _due(self, now: float) -> list[d.Decision]:
+        """What the clock alone calls for now: the deadline, a retry, the warning window. A Tick
+        asks this; so does every event of the user's, since a wake-up can come late (a sleeping
+        machine stops the event loop's clock but not the session's)."""
         if self.paused_since is not None or self.status is not Status.LIVE:
             return []  # rule 9: nothing while away; a flight's outcome comes as its own event
         assert self.deadline is not None
@@ -588,29 +594,32 @@ class SessionEngine:
 
     def _on_activity(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
         self.last_activity = now
+        out = self._due(now)
         # A user who comes back to life inside the warning window on a passive screen.
         if self.warned and not self.active_flow and self.paused_since is None and self._in_warning(now):
-            return [self._fly(Flight.REFRESH)]
-        return []
+            return [*out, self._fly(Flight.REFRESH)]
+        return out
 
     def _on_screen(self, ev: e.ScreenChanged, now: float) -> list[d.Decision]:
         self.active_flow = ev.active_flow
+        out = self._due(now)
         if not self._in_warning(now) or self.paused_since is not None:
-            return []
+            return out
         if ev.active_flow:
-            return self._warn(now)
+            return out + self._warn(now)
         if self.prompt_visible:
             # Leaving the flow from the prompt is itself an action: a passive screen refreshes.
-            return [*self._hide_prompt(), *self._warn(now)]
-        return []
+            return [*out, *self._hide_prompt(), *self._warn(now)]
+        return out
 
     def _on_background(self, ev: e.Backgrounded, now: float) -> list[d.Decision]:
         if self.paused_since is not None:
             return []
+        out = self._due(now)  # a deadline already passed is applied before going away
         self.paused_since = now
         self.warned = False
         self.stay_pending = False
-        return self._hide_prompt()
+        return out + self._hide_prompt()
 
     def _on_resume(self, ev: e.Resumed, now: float) -> list[d.Decision]:
         if self.paused_since is not None:

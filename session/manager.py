@@ -24,7 +24,7 @@ from typing import Any
 from session import decisions as d
 from session import events as e
 from session.clock import Clock, skip_offset
-from session.engine import Flight, SessionEngine, SessionView, State, failure_event, success_event
+from session.engine import Flight, SessionEngine, SessionView, State, Status, failure_event, success_event
 from session.events import SessionKind, Source
 from session.policy import Policy
 from session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
@@ -100,9 +100,14 @@ class SessionManager:
         store: SessionStore | None = None,
         timeline: Timeline | None = None,
         auto_wake: bool = True,
+        loop_time: Callable[[], float] | None = None,
     ) -> None:
+        """`loop_time` is the clock the wake-up timer runs on (the event loop's, by default); tests
+        give one that lags the session clock, as a machine's sleep makes the real one do."""
         self.port = port
         self.clock = clock
+        self._loop_time = loop_time
+        self._drift: float | None = None  # session clock minus loop clock, as last seen
         self.engine = SessionEngine(policy, now=clock.now())
         self.store = store
         self.timeline = timeline if timeline is not None else Timeline()
@@ -118,6 +123,7 @@ class SessionManager:
         self._wake: asyncio.TimerHandle | None = None
         self._wake_at = float("inf")
         self._alive_at: float | None = None
+        self._restore_done = False
         self._saved_generation = -1
         self._saved_at = float("-inf")
 
@@ -153,15 +159,25 @@ class SessionManager:
 
     async def start(self) -> FlightOutcome | None:
         """Resume the stored session (rule 10), or obtain a guest session at once."""
-        stored = self._load_stored()
-        if stored is not None:
-            self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
-            elapsed = self.clock.wall() - stored.last_extension_wall
-            self._record("session_restored", kind=stored.kind.value, elapsed_wall_s=round(elapsed, 3))
-            self._handle(e.SessionRestored(stored.kind, elapsed))
-        else:
+        if not self._restore() and self.view().status is Status.NO_SESSION:
             self._handle(e.CallStarting())
         return await self.wait_for_flight()
+
+    def _restore(self) -> bool:
+        """Resume the stored session, once: whichever comes first, `start()` or a call, does it, so
+        a call made before the app started its session goes out as the stored session, never as a
+        new guest that would overwrite it. True if a stored session was resumed now."""
+        if self._restore_done:
+            return False
+        self._restore_done = True
+        stored = self._load_stored()
+        if stored is None:
+            return False
+        self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
+        elapsed = self.clock.wall() - stored.last_extension_wall
+        self._record("session_restored", kind=stored.kind.value, elapsed_wall_s=round(elapsed, 3))
+        self._handle(e.SessionRestored(stored.kind, elapsed))
+        return True
 
     async def close(self) -> None:
         if self._wake is not None:
@@ -221,10 +237,29 @@ class SessionManager:
 
     def clock_jumped(self) -> None:
         """The QA clock skipped ahead: look at the deadlines again now, and re-arm the timer."""
+        self._disarm()
+        self._drift = None  # a skip on purpose, not a sleep
+        self._handle(e.Tick())
+
+    def _disarm(self) -> None:
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None
-        self._handle(e.Tick())
+        self._wake_at = float("inf")
+
+    def _slept(self) -> bool:
+        """True when the session clock ran ahead of the event loop's since the last look: the
+        machine slept (CLOCK_BOOTTIME counts it, asyncio's CLOCK_MONOTONIC does not). Only with
+        wake-ups of our own to keep true."""
+        if not self.auto_wake:
+            return False
+        try:
+            loop_now = self._loop_time() if self._loop_time else asyncio.get_running_loop().time()
+        except RuntimeError:
+            return False
+        drift = self.clock.now() - loop_now
+        previous, self._drift = self._drift, drift
+        return previous is not None and drift - previous > self.engine.policy.stop_gap_s
 
     async def login(self, username: str, password: Secret) -> dict[str, Any]:
         """Sign in (the password is passed through, never kept). Raises SessionRejected if wrong."""
@@ -251,6 +286,7 @@ class SessionManager:
 
     async def acquire(self) -> Ticket:
         """A token to send a call with, after any refresh or recovery the engine asks for."""
+        self._restore()
         for _ in range(_ACQUIRE_ROUNDS):
             for decision in self._handle(e.CallStarting()):
                 if isinstance(decision, d.Proceed):
@@ -306,6 +342,14 @@ class SessionManager:
     ) -> list[d.Decision]:
         """Hand one event to the engine and carry out what it decides. `adopt` runs between the
         two: a flight's new token is taken (or discarded) once the engine has said which."""
+        if self._slept():
+            # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
+            # it from the session clock, and take the sleep for what it is, a time away (rule 9).
+            self._disarm()
+            if not isinstance(event, e.Resumed):
+                self._handle(e.Resumed(alive_at=self._alive_at))
+            if isinstance(event, e.Tick):
+                event = e.Tick()  # the late wake-up itself: its lateness is the sleep, taken above
         decisions = self.engine.handle(event, self.clock.now())
         if adopt is not None:
             adopt(decisions)
@@ -466,26 +510,26 @@ class SessionManager:
         self._handle(e.Tick(scheduled_for=self._wake_at, alive_at=self._alive_at))
 
     def _save(self, force: bool = False) -> None:
-        engine = self.engine
-        store = self._watched_store()
-        if store is None or self._token is None or engine.kind is None:
-            return
-        if engine.last_extension_sent is None:
-            return
         now = self.clock.now()
-        fresh_token = engine.generation != self._saved_generation
+        view = self.engine.view(now)
+        store = self._watched_store()
+        if store is None or self._token is None or view.kind is None:
+            return
+        if view.last_extension_sent is None:
+            return
+        fresh_token = view.generation != self._saved_generation
         # A failed write is retried at the next chance, inside the throttle window too.
         failing = store.error is not None
         if not (force or fresh_token or failing or now - self._saved_at >= _STORE_EVERY_S):
             return
-        wall = self.clock.wall() - (now - engine.last_extension_sent)
+        wall = self.clock.wall() - (now - view.last_extension_sent)
         try:
-            store.save(StoredSession(engine.kind, self._token, self._reauth_key, wall, dict(self.user)))
+            store.save(StoredSession(view.kind, self._token, self._reauth_key, wall, dict(self.user)))
         except StoreError:
             # The call that got here was accepted: the session goes on in memory. The store told
             # the timeline (once), `persistence_problem` says why, and the next save tries again.
             return
-        self._saved_generation, self._saved_at = engine.generation, now
+        self._saved_generation, self._saved_at = view.generation, now
 
     def record(self, name: str, **detail: Any) -> None:
         """Put an event of the caller's on the timeline (an app error, a failed draft save)."""
