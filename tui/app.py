@@ -207,8 +207,13 @@ class SessionKeeperApp(App[None]):
                 countdown.show(text, urgency)
         if self._prompt is not None:
             self._prompt.show_remaining(view.remaining_s if view else None)
+        store = self.services.store
+        storage = wording.storage_words(
+            session=client.manager.persistence_problem if client is not None else None,
+            drafts_in_memory=store is not None and not store.persistent,
+        )
         message = self.startup_error or wording.banner(
-            view, self.now(), client_offline=client is not None and not client.network.online
+            view, self.now(), client_offline=client is not None and not client.network.online, storage=storage
         )
         for screen in self.screen_stack[1:]:
             for banner in screen.query(Banner):

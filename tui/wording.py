@@ -113,14 +113,18 @@ def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]
     return text, urgency
 
 
-def banner(view: SessionView | None, now: float, *, client_offline: bool) -> str | None:
-    """A lasting condition the user should know about, with what happens next; None when all is well."""
+def banner(
+    view: SessionView | None, now: float, *, client_offline: bool, storage: str | None = None
+) -> str | None:
+    """A lasting condition the user should know about, with what happens next; None when all is well.
+    `storage` is what cannot be kept on this disk (see `storage_words`): said when nothing more
+    pressing is."""
     if client_offline:
         return (
             "You're offline (QA switch): calls fail before they leave. Your work is kept. F2, o reconnects."
         )
     if view is None or not view.offline:
-        return None
+        return storage
     cause = "Can't reach the server." if view.link is Link.UNREACHABLE else "The server is having trouble."
     if view.retry_at is not None:
         wait = max(1, math.ceil(view.retry_at - now))
@@ -129,6 +133,18 @@ def banner(view: SessionView | None, now: float, *, client_offline: bool) -> str
     if view.state is State.EXPIRED:
         return f"{cause} Your session will be renewed on your next step once it answers. Nothing is lost."
     return f"{cause} Nothing is lost; your next step tries again."
+
+
+def storage_words(*, session: str | None, drafts_in_memory: bool) -> str | None:
+    """What this disk cannot keep, and what that means; None when everything is saved."""
+    if session is not None:
+        return (
+            "This session won't survive a restart: it can't be saved on this disk. "
+            "Everything else works; saving is tried again at every change."
+        )
+    if drafts_in_memory:
+        return "Your booking draft is kept in memory only: this disk can't store it. Don't quit mid-booking."
+    return None
 
 
 def stay_failed(view: SessionView, now: float) -> str:
