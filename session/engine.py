@@ -726,10 +726,19 @@ TRANSITIONS: dict[Status, dict[type[e.Event], _Handler]] = {
 
 
 def describe_transitions() -> str:
-    """The table as text: a row per status, the events it takes and their handlers."""
-    lines = []
-    for status, row in TRANSITIONS.items():
-        lines.append(f"{status.value}:")
-        for event_type, handler in row.items():
-            lines.append(f"    {event_type.__name__:<18} -> {handler.__name__}")
+    """The table as a Markdown grid: an event per row, a status per column, the handler that takes
+    it in each cell (`-` where the event is illegal). docs/engine.md shows it; a test keeps the two
+    the same."""
+    events: list[type[e.Event]] = []
+    for row in TRANSITIONS.values():
+        events += [event for event in row if event not in events]
+    statuses = list(TRANSITIONS)
+    lines = [
+        "| event | " + " | ".join(status.value for status in statuses) + " |",
+        "| --- | " + " | ".join("---" for _ in statuses) + " |",
+    ]
+    for event in events:
+        cells = [TRANSITIONS[status].get(event) for status in statuses]
+        names = [f"`{cell.__name__.removeprefix('_on_')}`" if cell else "-" for cell in cells]
+        lines.append(f"| {event.__name__} | " + " | ".join(names) + " |")
     return "\n".join(lines)

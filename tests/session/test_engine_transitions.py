@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -105,11 +106,13 @@ def test_the_table_takes_flight_outcomes_only_in_their_flight() -> None:
         assert e.RecoveryFailed in {event for (st, event) in ILLEGAL if st is status}
 
 
-def test_the_table_prints_a_row_per_status() -> None:
+def test_the_table_prints_as_a_grid_and_docs_engine_md_shows_it_as_it_is() -> None:
     text = describe_transitions()
-    for status in Status:
-        assert f"{status.value}:" in text
-    assert "RefreshSucceeded   -> _on_refresh_ok" in text
+    header = text.splitlines()[0]
+    assert all(status.value in header for status in Status)
+    assert "| RefreshSucceeded | - | - | - | - | - | `refresh_ok` | - | - |" in text
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "engine.md").read_text()
+    assert text in doc, "docs/engine.md shows an old table: paste describe_transitions() into it"
 
 
 def test_a_session_from_a_flight_that_is_not_out_is_refused() -> None:

@@ -13,7 +13,6 @@ import pytest
 from textual.widgets import OptionList
 
 from api.drafts import DraftStore
-
 from tests.tui.harness import Harness, running
 from tui.screens.booking import FlightsStep
 
