@@ -18,6 +18,7 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from gql.transport.httpx import HTTPXAsyncTransport
+from graphql import DocumentNode, parse
 from pydantic import TypeAdapter, ValidationError
 
 from api import operations
@@ -35,6 +36,16 @@ from api.middleware import SessionAuth
 from api.models import Fare, Profile, SeatHold, SeatMap
 
 T = TypeVar("T")
+
+_DOCUMENTS: dict[str, DocumentNode] = {}
+
+
+def _parsed(document: str) -> DocumentNode:
+    """Each operation's text parsed once: parsing it on every call costs more than the call."""
+    parsed = _DOCUMENTS.get(document)
+    if parsed is None:
+        parsed = _DOCUMENTS[document] = parse(document)
+    return parsed
 
 
 class GraphQLClient:
@@ -87,7 +98,7 @@ class GraphQLClient:
 
     async def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         await self.connect()
-        request = GraphQLRequest(document, variable_values=variables)
+        request = GraphQLRequest(_parsed(document), variable_values=variables)
         try:
             result = await self._session.execute(request)
         except TransportQueryError as exc:

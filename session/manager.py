@@ -69,6 +69,8 @@ class SessionUnavailable(Exception):
 
 
 DecisionListener = Callable[[d.Decision], None]
+# What the engine answers a call that may go out, or must wait: nothing to write down or re-arm.
+_ROUTINE = (d.Proceed, d.AwaitFlight)
 
 _DECISION_LOG: dict[type[Any], str] = {
     d.StartRefresh: "refresh_started",
@@ -124,7 +126,7 @@ class SessionManager:
         self._wake_at = float("inf")
         self._alive_at: float | None = None
         self._restore_done = False
-        self._saved_generation = -1
+        self._saved_token: Secret | None = None
         self._saved_at = float("-inf")
 
     # -- reading ------------------------------------------------------------------------------------
@@ -225,6 +227,7 @@ class SessionManager:
         """The process is running now (the UI's once-a-second tick). After a stop from outside,
         the time away is measured from the last heartbeat, not from a late wake-up's due time."""
         self._alive_at = self.clock.now()
+        self.timeline.flush()  # entries recorded since the last second reach the file
 
     def tick(self) -> None:
         self._handle(e.Tick())
@@ -257,7 +260,8 @@ class SessionManager:
             loop_now = self._loop_time() if self._loop_time else asyncio.get_running_loop().time()
         except RuntimeError:
             return False
-        drift = self.clock.now() - loop_now
+        # A QA skip ahead moves the session clock on purpose: it is not a sleep.
+        drift = self.clock.now() - skip_offset(self.clock) - loop_now
         previous, self._drift = self._drift, drift
         return previous is not None and drift - previous > self.engine.policy.stop_gap_s
 
@@ -358,7 +362,8 @@ class SessionManager:
         for decision in decisions:
             for listener in list(self._listeners):
                 listener(decision)
-        self._reschedule()
+        if not decisions or any(not isinstance(x, _ROUTINE) for x in decisions):
+            self._reschedule()  # a call that just goes out changes no moment worth waking for
         return decisions
 
     def _carry_out(self, decision: d.Decision) -> None:
@@ -483,7 +488,7 @@ class SessionManager:
     def _reschedule(self) -> None:
         if not self.auto_wake:
             return
-        when = self.view().next_wakeup
+        when = self.engine.next_wakeup()  # the one engine query besides the view: it is on every call's path
         if when is None:
             if self._wake is not None:
                 self._wake.cancel()
@@ -511,16 +516,16 @@ class SessionManager:
 
     def _save(self, force: bool = False) -> None:
         now = self.clock.now()
-        view = self.engine.view(now)
         store = self._watched_store()
-        if store is None or self._token is None or view.kind is None:
+        if store is None or self._token is None:
             return
-        if view.last_extension_sent is None:
-            return
-        fresh_token = view.generation != self._saved_generation
+        fresh_token = self._token is not self._saved_token
         # A failed write is retried at the next chance, inside the throttle window too.
         failing = store.error is not None
         if not (force or fresh_token or failing or now - self._saved_at >= _STORE_EVERY_S):
+            return  # the common case, on every accepted call: decided before any other work
+        view = self.engine.view(now)
+        if view.kind is None or view.last_extension_sent is None:
             return
         wall = self.clock.wall() - (now - view.last_extension_sent)
         try:
@@ -529,7 +534,7 @@ class SessionManager:
             # The call that got here was accepted: the session goes on in memory. The store told
             # the timeline (once), `persistence_problem` says why, and the next save tries again.
             return
-        self._saved_generation, self._saved_at = view.generation, now
+        self._saved_token, self._saved_at = self._token, now
 
     def record(self, name: str, **detail: Any) -> None:
         """Put an event of the caller's on the timeline (an app error, a failed draft save)."""

@@ -88,6 +88,7 @@ class Timeline:
         capacity: int = 1000,
         max_bytes: int = DEFAULT_MAX_BYTES,
         retry_after_s: float = DEFAULT_RETRY_AFTER_S,
+        flush_every_s: float = 0.0,
     ) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
@@ -107,6 +108,12 @@ class Timeline:
         self.origin: float | None = None  # `at` of the first entry: a stable zero for displays
         self._summary: dict[str, int] | None = None
         self._summary_last: tuple[float, float] | None = None
+        # 0: every entry is written as it is recorded. Above 0: entries wait in memory and are
+        # written together once that many seconds (of `at`) have passed since the last write, at
+        # `flush()` and at `close()`; a crash loses at most that much of the file (never memory).
+        self.flush_every_s = flush_every_s
+        self._pending: list[tuple[TimelineEntry, bool]] = []
+        self._flushed_at: float | None = None
         if path is not None:
             try:
                 self._open()
@@ -167,8 +174,24 @@ class Timeline:
     def names(self) -> list[str]:
         return [entry.name for entry in self._entries]
 
+    def flush(self) -> None:
+        """Write the entries waiting in memory (with `flush_every_s` above 0); never raises."""
+        pending, self._pending = self._pending, []
+        if pending:
+            self._flushed_at = pending[-1][0].at
+        if self._write_together(pending):
+            return
+        for entry, may_retry in pending:
+            notice = self._persist(entry, may_retry=may_retry)
+            while notice is not None:  # failed/recovered: in memory and on, right after it
+                self._entries.append(notice)
+                for listener in list(self._listeners):
+                    listener(notice)
+                notice = self._persist(notice, may_retry=False)
+
     def close(self) -> None:
-        """Close the file; never raises. Later records stay in memory only."""
+        """Write what waits, then close the file; never raises. Later records stay in memory only."""
+        self.flush()
         self._closed = True
         self._drop_file()
 
@@ -176,10 +199,44 @@ class Timeline:
 
     def _add(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
         self._entries.append(entry)
-        notice = self._persist(entry, may_retry=may_retry)
+        notice = self._queue(entry, may_retry=may_retry)
         for listener in list(self._listeners):
             listener(entry)
         return notice
+
+    def _queue(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
+        if self.flush_every_s <= 0 or self.path is None or self._closed:
+            return self._persist(entry, may_retry=may_retry)
+        self._pending.append((entry, may_retry))
+        if self._flushed_at is None:
+            self._flushed_at = entry.at
+        waited = entry.at - self._flushed_at
+        if waited >= self.flush_every_s or waited < 0 or len(self._pending) >= _MAX_PENDING:
+            self.flush()
+        return None
+
+    def _write_together(self, pending: list[tuple[TimelineEntry, bool]]) -> bool:
+        """The common case in one write: the file open and healthy, no rotation due. False when
+        the entries must go one by one (rotation, a failure, a retry)."""
+        if not pending or self._file is None or self.file_error is not None:
+            return not pending
+        data = "".join(entry.as_json() + "\n" for entry, _ in pending).encode("utf-8")
+        if self._size + len(data) > self.max_bytes:
+            return False
+        try:
+            self._write(data)
+        except OSError as exc:
+            # Lines may have gone out before the failure: not written again (a partial last line
+            # is cut off at the next open). They are in memory; the file is retried later.
+            self._drop_file()
+            self.file_error = self._describe("write", exc)
+            last = pending[-1][0]
+            self._failed_at = last.at
+            notice = self._notice(FILE_FAILED, last, error=self.file_error)
+            self._entries.append(notice)
+            for listener in list(self._listeners):
+                listener(notice)
+        return True
 
     def _persist(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
         """Write one line; return the failed/recovered entry to record after it, if any."""
@@ -280,6 +337,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 _TAIL = 65_536  # far longer than any entry
+_MAX_PENDING = 2_000  # entries kept waiting at most, whatever the clock says
 
 
 def _drop_partial_line(fd: int, size: int) -> int:

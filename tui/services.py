@@ -90,7 +90,7 @@ class Services:
                 clock=self.clock,
                 policy=Policy(ttl_s=settings.ttl_s, warn_s=settings.warn_s),
                 store=SessionStore(data / "session.json", scope=self.backend_url),
-                timeline=Timeline(data / "timeline.jsonl"),
+                timeline=Timeline(data / "timeline.jsonl", flush_every_s=1.0),
                 auto_wake=overrides.auto_wake,
                 inner_transport=overrides.inner_transport,
                 fingerprinter=overrides.fingerprinter,

@@ -159,3 +159,27 @@ def test_every_event_of_the_users_checks_the_deadline_first() -> None:
         out = eng.handle(event, TTL + 5)
         assert eng.view(TTL + 5).state in (State.EXPIRED, State.PAUSED), event
         assert any(type(x).__name__ == "SessionLapsed" for x in out), (event, out)
+
+
+async def test_a_qa_skip_of_the_clock_alone_is_not_taken_for_a_sleep(tmp_path: Path) -> None:
+    """The QA panel's burst at expiry skips the client's clock and fires at once, racing the
+    wake-up: the calls must refresh (edge case 12), not recover as if from a sleep."""
+    from session.clock import QAClock
+
+    base = FakeClock()
+    clock = QAClock(base)
+    backend = FakeBackend(base, ttl_s=TTL + 10)  # the server holds the session a little longer
+    mgr = SessionManager(
+        port=backend,
+        clock=clock,
+        policy=Policy(ttl_s=TTL, warn_s=WARN),
+        timeline=Timeline(),
+        auto_wake=True,
+        loop_time=lambda: base.now(),
+    )
+    await mgr.start()
+    clock.skip_ahead(TTL + 0.5)
+    assert await api_call(mgr, backend) is True
+    assert backend.counters["refreshes"] == 1 and backend.counters["guest_sessions"] == 1
+    assert "resumed" not in mgr.timeline.names()
+    await mgr.close()

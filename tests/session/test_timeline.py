@@ -371,3 +371,44 @@ def test_a_summary_counts_call_entries_in_one_line_and_keeps_every_other_event(t
     assert summary.at == 4.6  # stamped with the time of the last entry it counted
     lines = (tmp_path / "timeline.jsonl").read_text().splitlines()
     assert [json.loads(line)["event"] for line in lines] == timeline.names()
+
+
+def test_batched_entries_reach_the_file_once_the_interval_passes_and_at_close(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path, flush_every_s=1.0)
+    for i in range(5):
+        timeline.record(10.0 + i * 0.1, 1e9, "call_sent", n=i)
+    assert len(timeline) == 5 and path.read_text() == ""  # in memory at once, not yet on disk
+    timeline.record(11.0, 1e9, "call_sent", n=5)  # one second after the first: written together
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [0, 1, 2, 3, 4, 5]
+    timeline.record(11.5, 1e9, "call_sent", n=6)
+    timeline.flush()  # the app's once-a-second heartbeat
+    assert len(path.read_text().splitlines()) == 7
+    timeline.record(11.6, 1e9, "call_sent", n=7)
+    timeline.close()
+    assert len(path.read_text().splitlines()) == 8
+
+
+def test_a_batch_that_fails_to_write_is_kept_in_memory_and_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    timeline = Timeline(path, flush_every_s=1.0, retry_after_s=5.0)
+    timeline.record(1.0, 1e9, "call_sent", n=0)
+    timeline.flush()
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full_disk)
+    for i in range(1, 4):
+        timeline.record(1.0 + i, 1e9, "call_sent", n=i)
+    names = timeline.names()
+    assert names.count(FILE_FAILED) == 1 and names.count("call_sent") == 4
+    assert "No space left" in (timeline.file_error or "")
+    monkeypatch.setattr(os, "write", real_write)
+    timeline.record(10.0, 1e9, "call_sent", n=4)  # past retry_after_s: written again
+    timeline.close()
+    assert [json.loads(line).get("n") for line in path.read_text().splitlines()][-1] in (4, None)
+    assert FILE_RECOVERED in timeline.names()
