@@ -62,7 +62,6 @@ class Services:
         on_change: Callable[[], None],
     ) -> None:
         """Start the backend (if embedded) and the session. Raises StartupFailed."""
-        from api.backend.serve import PortUnavailableError
         from api.client import BackendClient
         from api.drafts import BookingDrafts, DraftStore, DraftSync
         from api.qa import QAControl, QADesk
@@ -75,8 +74,9 @@ class Services:
         try:
             self.store = DraftStore(data / "drafts.sqlite3")
             if settings.backend_url is None:
+                # Only here: with --backend URL, no backend module is imported at all.
                 from api.backend.app import create_app
-                from api.backend.serve import EmbeddedBackend
+                from api.backend.serve import EmbeddedBackend, PortUnavailableError
 
                 app = create_app(
                     ttl_s=settings.ttl_s,
@@ -84,7 +84,10 @@ class Services:
                     token_factory=overrides.backend_token_factory,
                 )
                 self.embedded = EmbeddedBackend(port=settings.backend_port, app=app)
-                self.backend_url = await self.embedded.start()
+                try:
+                    self.backend_url = await self.embedded.start()
+                except PortUnavailableError as exc:
+                    raise StartupFailed(str(exc)) from None
             client = self.client = BackendClient(
                 self.backend_url,
                 clock=self.clock,
@@ -105,8 +108,6 @@ class Services:
                 self.qa_control, client, self.clock, full_ttl_s=settings.ttl_s, on_change=on_change
             )
             await client.start()
-        except PortUnavailableError as exc:
-            raise StartupFailed(str(exc)) from None
         except StartupFailed:
             raise
         except Exception as exc:  # never a traceback on screen: say what failed
