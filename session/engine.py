@@ -135,7 +135,10 @@ class SessionEngine:
         # -- the one stored status, and what a flight started from
         self.status = Status.NO_SESSION
         self.before_flight = Status.NO_SESSION  # the status the flight in progress started from
-        self.abandoned: Flight | None = None  # out when the user signed out; its outcome is void
+        # Flights that were out when their session ended (a sign-out, or a login that won), oldest
+        # first: their outcomes are void. The manager sends flights one at a time, so outcomes
+        # arrive in this order, and a new flight's outcome after all of these.
+        self.abandoned: list[Flight] = []
         # -- the session
         self.kind: SessionKind | None = None
         self.generation = 0  # bumps with every new token (issue, refresh, re-auth)
@@ -261,11 +264,11 @@ class SessionEngine:
     def handle(self, event: e.Event, now: float) -> list[d.Decision]:
         if now < self._now:
             raise SessionProtocolError(f"time went backwards: {now} after {self._now}")
-        if self.abandoned is not None and answers(event, self.abandoned):
-            # The outcome of a flight that was out when the user signed out: it changes nothing,
+        if self.abandoned and answers(event, self.abandoned[0]):
+            # The outcome of a flight that was out when its session ended: it changes nothing,
             # and a session it brought must not sign anyone back in.
             self._previous_now, self._now = self._now, now
-            self.abandoned = None
+            del self.abandoned[0]
             issued = isinstance(event, e.SessionIssued | e.RefreshSucceeded)
             return [d.DiscardSession()] if issued else []
         handler = self._check(event)
@@ -361,7 +364,7 @@ class SessionEngine:
         if ev.source is Source.LOGIN and self.flight is not None:
             # A login answered while a flight was out (it was asked for before the flight began):
             # the login's session wins, and whatever the flight brings is void.
-            self.abandoned = self.flight
+            self.abandoned.append(self.flight)
         out = self._online() + self._issue(ev.kind, ev.sent_at)
         if ev.source is Source.REAUTH:
             # Rule 9: a silent re-auth re-syncs the user's data, whatever triggered it.
@@ -529,7 +532,7 @@ class SessionEngine:
     def _sign_out(self, reason: d.SignOutReason) -> list[d.Decision]:
         out = self._hide_prompt()
         if self.flight is not None:
-            self.abandoned = self.flight
+            self.abandoned.append(self.flight)
         self.status = Status.SIGNED_OUT
         self.kind = None
         self.deadline = None

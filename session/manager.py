@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,10 @@ class SessionManager:
         self._token: Secret | None = None
         self._reauth_key: Secret | None = None
         self._flight_task: asyncio.Task[FlightOutcome] | None = None
-        self._chained: Flight | None = None
+        # Flights asked for while one was out, in order: each goes out after the one before it
+        # (a rejected refresh -> re-auth; a new guest after a flight abandoned at sign-out), so
+        # their outcomes reach the engine in the order it asked for them.
+        self._chained: deque[Flight] = deque()
         self._listeners: list[DecisionListener] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._wake: asyncio.TimerHandle | None = None
@@ -383,20 +387,19 @@ class SessionManager:
 
     def _start_flight(self, flight: Flight) -> None:
         if self.flight_in_progress:
-            # Only the running flight can chain another (a rejected refresh -> re-auth).
-            self._chained = flight
+            self._chained.append(flight)
             return
         self._flight_task = asyncio.get_running_loop().create_task(self._run_flights(flight))
 
     async def _run_flights(self, flight: Flight) -> FlightOutcome:
         try:
             while True:
-                self._chained = None
                 outcome = await self._attempt(flight)
-                if self._chained is None:
+                if not self._chained:
                     return outcome
-                flight = self._chained
+                flight = self._chained.popleft()
         finally:
+            self._chained.clear()  # empty unless cancelled (at close): nothing is left to send
             self._flight_task = None
             self._reschedule()
 
