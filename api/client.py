@@ -3,6 +3,10 @@
 One session manager, one middleware (`SessionAuth`) shared by the REST client and the GraphQL
 client, and the session port they all stand on. The TUI, the benchmarks and the tests build it
 the same way.
+
+Lean at start: the REST client (and pydantic under it) and the GraphQL client (gql) are made on
+first use; `warm_up()` makes them in the background once the session runs, so the first real
+call costs what a warm one does.
 """
 
 from __future__ import annotations
@@ -18,9 +22,7 @@ import httpx
 
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
 from api.middleware import GatedRoutes, SessionAuth
-from api.models import Profile
 from api.network import NetworkSwitch, call_timeout
-from api.rest import RestClient
 from api.session_port import HttpSessionPort
 from session import decisions as d
 from session.clock import Clock
@@ -33,6 +35,8 @@ from session.timeline import Timeline
 
 if TYPE_CHECKING:
     from api.graphql import GraphQLClient
+    from api.models import Profile
+    from api.rest import RestClient
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +61,10 @@ class BackendClient:
         self.base_url = base_url.rstrip("/")
         timeouts = call_timeout(timeout)
         self.network = network or NetworkSwitch()
+        tls = httpx.URL(self.base_url).scheme == "https"
 
         def connection() -> httpx.AsyncBaseTransport:
-            return self.network.transport(inner_transport() if inner_transport else None)
+            return self.network.transport(inner_transport() if inner_transport else None, tls=tls)
 
         self.port = HttpSessionPort(
             self.base_url, transport=connection(), timeout=timeouts, fingerprinter=fingerprinter
@@ -69,13 +74,19 @@ class BackendClient:
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
-        self.rest = RestClient(self.base_url, self.auth, inner_transport=connection(), timeout=timeouts)
         self._connection = connection
         self._timeout = timeouts
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.manager.subscribe(self._on_decision)
+
+    @cached_property
+    def rest(self) -> RestClient:
+        """Built on first use: the typed REST client brings pydantic, which the countdown needs not."""
+        from api.rest import RestClient
+
+        return RestClient(self.base_url, self.auth, inner_transport=self._connection(), timeout=self._timeout)
 
     @cached_property
     def graphql(self) -> GraphQLClient:
@@ -95,10 +106,11 @@ class BackendClient:
         return name if isinstance(name, str) else None
 
     async def start(self) -> None:
-        """Resume the stored session or obtain a guest one; then load the profile if signed in."""
+        """Resume the stored session or obtain a guest one; a signed-in user's profile then loads
+        in the background."""
         await self.manager.start()
         if self.manager.signed_in:
-            await self.resync_profile()
+            self._spawn(self.resync_profile())  # not awaited: the countdown need not wait for it
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -109,8 +121,21 @@ class BackendClient:
         await self.manager.close()
         if "graphql" in self.__dict__:
             await self.graphql.aclose()
-        await self.rest.aclose()
+        if "rest" in self.__dict__:
+            await self.rest.aclose()
         await self.port.aclose()
+
+    async def warm_up(self) -> None:
+        """Make the REST and GraphQL clients now, off any call's path: their imports, the GraphQL
+        documents parsed, and one introspection-only query (ungated: it takes no token and moves
+        no deadline) that runs gql's whole path once and opens its connection, so the first fares
+        step costs what a warm call costs."""
+        from api import operations
+        from api.graphql import prepare
+
+        self.rest  # noqa: B018 - built on first use
+        prepare((*operations.ALL, operations.WARM_UP))
+        await self.graphql.execute(operations.WARM_UP)
 
     async def login(self, username: str, password: str) -> Profile | None:
         try:

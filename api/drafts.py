@@ -19,11 +19,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.errors import BackendFailed, BackendUnreachable, NotAuthenticated, NotFound
-from api.models import Draft
-from api.rest import RestClient
+
+if TYPE_CHECKING:
+    # Not at import: the REST client brings pydantic, and the store is opened before it is needed.
+    from api.models import Draft
+    from api.rest import RestClient
 
 T = TypeVar("T")
 
@@ -390,10 +393,17 @@ class DraftSync:
     # these mean "not now", and a later push retries.
     _NOT_NOW = (BackendUnreachable, BackendFailed, NotAuthenticated)
 
-    def __init__(self, store: DraftStore, rest: RestClient) -> None:
+    def __init__(self, store: DraftStore, rest: RestClient | Callable[[], RestClient]) -> None:
+        """`rest` is the REST client, or what makes it on the first push (it is made on first use)."""
         self.store = store
-        self.rest = rest
+        self._rest = rest
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def rest(self) -> RestClient:
+        if callable(self._rest):
+            self._rest = self._rest()
+        return self._rest
 
     async def push(self, owner: str) -> Draft | None:
         """Send `owner`'s draft: PUT to its server copy, or POST when it has none or the server lost

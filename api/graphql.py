@@ -7,6 +7,7 @@ the middleware recovers and replays below gql, and gql is never asked to retry a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Optional, TypeVar
 
 import httpx
@@ -38,6 +39,12 @@ from api.models import Fare, Profile, SeatHold, SeatMap
 T = TypeVar("T")
 
 _DOCUMENTS: dict[str, DocumentNode] = {}
+
+
+def prepare(documents: Iterable[str]) -> None:
+    """Parse these documents now (at start-up, in the background), not on their first call."""
+    for document in documents:
+        _parsed(document)
 
 
 def _parsed(document: str) -> DocumentNode:

@@ -32,3 +32,9 @@ query Me {
   me { username name email loyalty { tier points memberSince } }
 }
 """
+
+ALL = (FARES, SEAT_MAP, HOLD_SEAT, RELEASE_SEAT, ME)
+
+# Introspection only: the middleware sends it ungated (no token, the deadline not moved), so it
+# can warm the GraphQL stack and its connection without touching the session.
+WARM_UP = "query WarmUp { __typename }"

@@ -205,7 +205,8 @@ class Timeline:
         return notice
 
     def _queue(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
-        if self.flush_every_s <= 0 or self.path is None or self._closed:
+        if self.flush_every_s <= 0 or self._file is None:
+            # Write-through, or no open file: a failure is said (or a retry made) at once.
             return self._persist(entry, may_retry=may_retry)
         self._pending.append((entry, may_retry))
         if self._flushed_at is None:

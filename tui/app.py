@@ -79,7 +79,7 @@ class SessionKeeperApp(App[None]):
 
     @property
     def client(self) -> BackendClient | None:
-        return self.services.client if self.ready.is_set() else None
+        return self.services.client if self.services.session_started else None
 
     @property
     def drafts(self) -> BookingDrafts | None:

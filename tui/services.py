@@ -7,6 +7,7 @@ Nothing here draws: the app asks it to start and stop, and reads it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from tui.settings import Settings
 if TYPE_CHECKING:
     # The backend, the HTTP clients and pydantic are imported in `start`, once the first frame is
     # up: they are most of a cold start.
+    from api.backend.quick_start import QuickStart
     from api.backend.serve import EmbeddedBackend
     from api.client import BackendClient, InnerTransportFactory
     from api.drafts import BookingDrafts, DraftStore
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Overrides:
     """What tests replace: fake clocks on both sides, repeatable tokens, a faulty connection, a
-    fixed fingerprint salt, and the manager's own wake-ups (off: tests tick by hand)."""
+    fixed fingerprint salt, the manager's own wake-ups (off: tests tick by hand), and the
+    background warm-up."""
 
     clock: Clock | None = None
     auto_wake: bool = True
@@ -37,6 +40,9 @@ class Overrides:
     backend_token_factory: Callable[[], str] | None = None
     inner_transport: InnerTransportFactory | None = None
     fingerprinter: Fingerprinter | None = None
+    # The background warm-up (the full backend, the clients, one introspection-only GraphQL
+    # query) this long after the countdown runs; None: none (tests that count the server's calls).
+    warm_up_after_s: float | None = 0.25
 
 
 class StartupFailed(Exception):
@@ -50,21 +56,24 @@ class Services:
         self.clock = QAClock(self.overrides.clock)
         self.backend_url = settings.backend_url or ""
         self.embedded: EmbeddedBackend | None = None
+        self.quick_start: QuickStart | None = None
         self.client: BackendClient | None = None
         self.store: DraftStore | None = None
         self.drafts: BookingDrafts | None = None
         self.qa_control: QAControl | None = None
         self.qa: QADesk | None = None
+        self.session_started = False  # the first session exists: the countdown can run
+        self.warming: asyncio.Task[None] | None = None  # the background warm-up, once started
 
     async def start(
         self,
         on_decision: Callable[[d.Decision], None],
         on_change: Callable[[], None],
     ) -> None:
-        """Start the backend (if embedded) and the session. Raises StartupFailed."""
+        """Start the backend (if embedded) and the session, then what the rest of the app needs.
+        `on_change` is called as soon as the first session exists (the countdown can run), before
+        the drafts and QA control are made. Raises StartupFailed."""
         from api.client import BackendClient
-        from api.drafts import BookingDrafts, DraftStore, DraftSync
-        from api.qa import QAControl, QADesk
         from session.policy import Policy
         from session.store import SessionStore
         from session.timeline import Timeline
@@ -72,18 +81,19 @@ class Services:
         settings, overrides = self.settings, self.overrides
         data = settings.data_path
         try:
-            self.store = DraftStore(data / "drafts.sqlite3")
             if settings.backend_url is None:
-                # Only here: with --backend URL, no backend module is imported at all.
-                from api.backend.app import create_app
+                # Only here: with --backend URL, no backend module is imported at all. The
+                # embedded backend answers the first guest session at once, and builds its full
+                # app once the countdown runs (api.backend.quick_start).
+                from api.backend.quick_start import QuickStart
                 from api.backend.serve import EmbeddedBackend, PortUnavailableError
 
-                app = create_app(
+                self.quick_start = QuickStart(
                     ttl_s=settings.ttl_s,
                     clock=overrides.backend_clock,
                     token_factory=overrides.backend_token_factory,
                 )
-                self.embedded = EmbeddedBackend(port=settings.backend_port, app=app)
+                self.embedded = EmbeddedBackend(port=settings.backend_port, app=self.quick_start)
                 try:
                     self.backend_url = await self.embedded.start()
                 except PortUnavailableError as exc:
@@ -100,21 +110,44 @@ class Services:
             )
             client.manager.subscribe(on_decision)
             client.profile_listeners.append(lambda _profile: on_change())
+            await client.start()
+            self.session_started = True
+            on_change()
+            # From here on nothing waits: the countdown is drawn once this returns.
+            from api.drafts import BookingDrafts, DraftStore, DraftSync
+            from api.qa import QAControl, QADesk
+
+            self.store = DraftStore(data / "drafts.sqlite3")
             self.drafts = BookingDrafts(
-                self.store, DraftSync(self.store, client.rest), lambda: client.username
+                self.store, DraftSync(self.store, lambda: client.rest), lambda: client.username
             )
             self.qa_control = QAControl(self.backend_url)
             self.qa = QADesk(
                 self.qa_control, client, self.clock, full_ttl_s=settings.ttl_s, on_change=on_change
             )
-            await client.start()
+            if overrides.warm_up_after_s is not None:
+                self.warming = asyncio.create_task(self._warm(client, overrides.warm_up_after_s))
         except StartupFailed:
             raise
         except Exception as exc:  # never a traceback on screen: say what failed
             raise StartupFailed(f"could not start: {type(exc).__name__}: {exc}") from None
 
+    async def _warm(self, client: BackendClient, after_s: float) -> None:
+        """Once the countdown runs: the embedded backend's full app, then the clients' imports
+        and set-up, so the first booking step's calls cost what warm calls do. A failure here
+        only means a slower first call (a backend that cannot build answers 500 to each)."""
+        await asyncio.sleep(after_s)  # let the countdown's frame be painted first
+        if self.quick_start is not None:
+            await self.quick_start.build()
+        with contextlib.suppress(Exception):
+            await client.warm_up()
+
     async def aclose(self) -> None:
         """Stop everything; never raises (the app is on its way out)."""
+        if self.warming is not None:
+            self.warming.cancel()
+            with contextlib.suppress(BaseException):
+                await self.warming
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()

@@ -5,7 +5,6 @@ Usable in-process (`httpx.ASGITransport(app=create_app())`) and under uvicorn al
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date
 
@@ -40,11 +39,13 @@ def create_app(
     on top. `token_factory` makes tokens and reauth keys (default `secrets.token_urlsafe`).
     `today` is the calendar date for card expiry checks (default: today, UTC, plus the offset).
     """
-    if not (math.isfinite(ttl_s) and ttl_s > 0):
-        raise ValueError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}")
-    if not (math.isfinite(grace_s) and grace_s >= 0):
-        raise ValueError(f"grace_s must be >= 0 seconds, got {grace_s!r}")
     state = BackendState(ttl_s=ttl_s, grace_s=grace_s, clock=clock, token_factory=token_factory, today=today)
+    return app_for(state, max_body_bytes=max_body_bytes)
+
+
+def app_for(state: BackendState, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The full backend serving `state`: made at once by `create_app`, or later, by the embedded
+    backend's quick start (api.backend.quick_start), over the state it has already served from."""
     app = FastAPI(
         title="sessionkeeper mock backend",
         version="1.0",

@@ -133,10 +133,7 @@ def build_rest_router(state: BackendState) -> APIRouter:
         summary="Start a guest session",
     )
     def create_guest_session() -> GuestSessionOut:
-        issued = sessions.create_guest()
-        state.counters.guest_sessions += 1
-        log.info("session %s (guest) created", issued.session.id)
-        return GuestSessionOut(token=issued.token)
+        return GuestSessionOut(token=state.open_guest_session().token)
 
     @router.post(
         "/session/login",

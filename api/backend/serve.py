@@ -17,11 +17,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
 
 import uvicorn
-from starlette.types import ASGIApp
 
-from api.backend.app import create_app
+if TYPE_CHECKING:
+    # Not at import: the embedded backend may start on a QuickStart, before FastAPI is loaded.
+    from starlette.types import ASGIApp
 
 APP_LOGGER = "sessionkeeper.backend"
 
@@ -115,7 +117,11 @@ class EmbeddedBackend:
     ) -> None:
         self.host = host
         self.port = port
-        self.app: ASGIApp = app if app is not None else create_app(ttl_s=ttl_s, grace_s=grace_s)
+        if app is None:
+            from api.backend.app import create_app
+
+            app = create_app(ttl_s=ttl_s, grace_s=grace_s)
+        self.app: ASGIApp = app
         self._log_level = log_level
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -240,6 +246,8 @@ def serve_forever(host: str, port: int, ttl_s: float) -> int:
     if problem is not None:
         print(f"sessionkeeper backend: {problem}", file=sys.stderr)
         return 2
+    from api.backend.app import create_app
+
     app = create_app(ttl_s=ttl_s)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True)
     banner = f"sessionkeeper backend serving on {url_for(host, port)} (ttl {ttl_s:g}s)"

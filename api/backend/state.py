@@ -7,6 +7,7 @@ foreground one) never share anything.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ from typing import Literal
 from api.backend.bookings import BookingDesk
 from api.backend.clock import ServerClock
 from api.backend.loyalty import LoyaltyLedger
-from api.backend.sessions import SessionStore
+from api.backend.sessions import Issued, SessionStore
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -83,6 +84,10 @@ class BackendState:
         token_factory: Callable[[], str] | None,
         today: Callable[[], date] | None,
     ) -> None:
+        if not (math.isfinite(ttl_s) and ttl_s > 0):
+            raise ValueError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}")
+        if not (math.isfinite(grace_s) and grace_s >= 0):
+            raise ValueError(f"grace_s must be >= 0 seconds, got {grace_s!r}")
         self.initial_ttl_s = ttl_s
         self.clock = ServerClock(clock)
         self.sessions = SessionStore(self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory)
@@ -90,6 +95,14 @@ class BackendState:
         self.loyalty = LoyaltyLedger()
         self.faults = Faults()
         self.counters = Counters()
+
+    def open_guest_session(self) -> Issued:
+        """`POST /api/session/guest`: a new guest session, counted (both the full app and the
+        quick start answer it through here)."""
+        issued = self.sessions.create_guest()
+        self.counters.guest_sessions += 1
+        log.info("session %s (guest) created", issued.session.id)
+        return issued
 
     def _calendar_today(self) -> date:
         """The calendar date (UTC) for card expiry, moved along by the QA clock offset."""

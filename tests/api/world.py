@@ -108,7 +108,9 @@ async def world(protocol: str = "rest", *, held: bool = False) -> AsyncIterator[
         async with httpx.AsyncClient(base_url=backend.url) as qa:
             try:
                 await client.start()
-                assert client.graphql is not None  # built now: connections 0, 1, 2 = port, REST, GraphQL
+                # Both made now (the app makes them on first use): connections 0, 1, 2 are the
+                # session port's, the REST client's and the GraphQL client's.
+                assert client.rest is not None and client.graphql is not None
                 yield World(backend, client, clock, qa, protocol, holders)
             finally:
                 await client.aclose()

@@ -59,7 +59,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import cast
 
-import pytest
 from hypothesis import Phase, currently_in_test_context, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
