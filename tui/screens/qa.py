@@ -48,6 +48,7 @@ class QAPanel(AppScreen):
         self.server: ServerState | None = None
         self.server_problem: str | None = None
         self.last_action = "Keys here are QA, not user activity. F2 or Esc closes the panel."
+        self._shown: dict[str, str] = {}  # what each box shows now
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="qa"):
@@ -109,13 +110,27 @@ class QAPanel(AppScreen):
             f"network    {network}",
             f"N          {qa.amount} (+/-)",
         ]
-        self.query_one("#qa-client", Static).update("\n".join(lines))
-        self.query_one("#qa-server", Static).update(self._server_text(view.remaining_s, client.username))
+        self._show("#qa-client", "\n".join(lines))
+        self._show("#qa-server", self._server_text(view.remaining_s, client.username))
         action = self.last_action
         if qa.burst_running:
             action = f"burst in flight: {qa.burst_answered} of {qa.burst_size} answered…"
-        self.query_one("#qa-action", Static).update(action)
-        self.query_one("#qa-timeline", Static).update(self._timeline_text())
+        self._show("#qa-action", action)
+        self._show("#qa-timeline", self._timeline_text())
+
+    def _show(self, selector: str, text: str) -> None:
+        """Update a box only when its text changed, and lay the screen out again only when the
+        box's height changes: the panel redraws every second, and laying out the whole screen
+        each time was most of its CPU."""
+        if self._shown.get(selector) == text:
+            return
+        first = selector not in self._shown
+        self._shown[selector] = text
+        box = self.query_one(selector, Static)
+        box.update(text, layout=False)
+        width, height = box.content_size
+        if first or not width or box.get_content_height(self.size, self.app.size, width) != height:
+            box.refresh(layout=True)
 
     def _server_text(self, client_remaining: float | None, username: str | None) -> str:
         lines: list[str] = []

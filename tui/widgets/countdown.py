@@ -20,6 +20,6 @@ class Countdown(Static):
         if (text, urgency) == self._last:
             return  # nothing changed: no repaint at all
         self._last = (text, urgency)
-        self.update(text)
+        self.update(text, layout=False)  # one line, full width: its size never changes
         for name in URGENCIES:
             self.set_class(name == urgency, name)
