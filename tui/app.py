@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
 
 from session import decisions as d
 from tui import wording
@@ -33,6 +34,7 @@ from tui.messages import (
     ShowSignIn,
     SignInSucceeded,
 )
+from tui.screens.base import AppScreen
 from tui.services import Overrides, Services, StartupFailed
 from tui.settings import Settings
 from tui.widgets.banner import Banner
@@ -196,13 +198,15 @@ class SessionKeeperApp(App[None]):
         if client is not None:
             client.manager.heartbeat()
         self.refresh_countdown()
+        if isinstance(self.screen, AppScreen):
+            self.screen.ticked()
 
     def refresh_countdown(self) -> None:
         view = self.view()
         client = self.client
         text, urgency = wording.countdown(view, client.username if client else None)
-        # The screen under a modal (the prompt) keeps its countdown live too.
-        for screen in self.screen_stack[1:]:
+        seen = self._visible_screens()
+        for screen in seen:
             for countdown in screen.query(Countdown):
                 countdown.show(text, urgency)
         if self._prompt is not None:
@@ -215,9 +219,20 @@ class SessionKeeperApp(App[None]):
         message = self.startup_error or wording.banner(
             view, self.now(), client_offline=client is not None and not client.network.online, storage=storage
         )
-        for screen in self.screen_stack[1:]:
+        for screen in seen:
             for banner in screen.query(Banner):
                 banner.say(message)
+
+    def _visible_screens(self) -> list[Screen[Any]]:
+        """The screen in front and, under a modal (the prompt), the screens it lets show through.
+        A covered screen is not repainted each second (it cost a whole screen's render a second
+        behind the QA panel); it catches up when it is in front again (`refresh_chrome`)."""
+        visible: list[Screen[Any]] = []
+        for screen in reversed(self.screen_stack[1:]):
+            visible.append(screen)
+            if not isinstance(screen, ModalScreen):
+                break
+        return visible
 
     def _session_changed(self) -> None:
         self._redraw_soon(full=True)

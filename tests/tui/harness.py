@@ -73,7 +73,10 @@ class Harness:
 
     def text(self, selector: str) -> str:
         """What a widget of the current screen shows."""
-        return str(self.app.screen.query_one(selector).render())
+        from tui.widgets.line_box import LineBox
+
+        widget = self.app.screen.query_one(selector)
+        return widget.text if isinstance(widget, LineBox) else str(widget.render())
 
     async def fill(self, widget_id: str, text: str) -> None:
         """Focus a field and give it a value (an Input.Changed follows, as with typing)."""

@@ -14,6 +14,7 @@ from tests.tui.harness import TTL, Harness, running
 from tui.screens.home import HomeScreen
 from tui.screens.qa import QAPanel
 from tui.screens.signed_out import SignedOutScreen
+from tui.widgets.countdown import Countdown
 
 
 async def open_panel(h: Harness) -> QAPanel:
@@ -184,3 +185,20 @@ async def test_a_server_poll_that_lands_after_the_panel_closed_changes_nothing(t
         await h.pilot.press("f2")  # still answering
         await h.pilot.pause()
         assert isinstance(h.app.screen, QAPanel)
+
+
+async def test_a_covered_screen_is_not_repainted_each_second_and_catches_up_when_uncovered(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as h:
+        home = h.app.screen
+        panel = await open_panel(h)
+        covered = str(home.query_one(Countdown).render())
+        await h.advance(5)
+        h.app.tick()
+        await h.pilot.pause()
+        in_front = str(panel.query_one(Countdown).render())
+        assert in_front != covered and str(home.query_one(Countdown).render()) == covered
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        assert h.app.screen is home and h.countdown_text() == in_front

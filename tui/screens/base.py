@@ -51,5 +51,9 @@ class AppScreen(Screen[None]):
             self.post_message(FlowEntered(active_flow=self.ACTIVE_FLOW))
         self.keeper.refresh_chrome()
 
+    def ticked(self) -> None:
+        """The app's once-a-second tick, while this screen is in front: in the same callback as
+        the countdown's repaint, so what a screen redraws each second costs one screen update."""
+
     def resumed(self) -> None:
         """The screen is current again (opened, or uncovered)."""

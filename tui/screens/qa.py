@@ -24,6 +24,7 @@ from api.qa import ACTIONS, ServerState
 from tui import wording
 from tui.messages import GoBack
 from tui.screens.base import AppScreen
+from tui.widgets.line_box import LineBox
 
 KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
@@ -47,16 +48,17 @@ class QAPanel(AppScreen):
         super().__init__()
         self.server: ServerState | None = None
         self.server_problem: str | None = None
+        self.client_remaining_at_poll: float | None = None  # the client's side of the drift
         self.last_action = "Keys here are QA, not user activity. F2 or Esc closes the panel."
         self._shown: dict[str, str] = {}  # what each box shows now
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="qa"):
             with Horizontal(id="qa-columns"):
-                client = Static("", id="qa-client", classes="qa-box")
+                client = LineBox(id="qa-client", classes="qa-box")
                 client.border_title = "Client estimate"
                 yield client
-                server = Static("", id="qa-server", classes="qa-box")
+                server = LineBox(id="qa-server", classes="qa-box")
                 server.border_title = "Server truth (/__qa/state)"
                 yield server
             yield Static(KEY_HELP, id="qa-keys")
@@ -66,24 +68,37 @@ class QAPanel(AppScreen):
     def on_mount(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         self.ACTIVE_FLOW = bool(getattr(below, "ACTIVE_FLOW", False))
-        self.poll = self.set_interval(1.0, self.poll_server)
         self.poll_server()
         self.redraw()
 
     def on_resize(self) -> None:
         self.redraw()
 
+    def ticked(self) -> None:
+        # Once a second, with the countdown: show the latest answer, then ask again. Redrawing
+        # on each answer instead cost a second screen update every second (and most of the
+        # panel's CPU); what is shown is at most a second old, as with any poll.
+        self.redraw()
+        self.poll_server(redraw=False)
+
     @work(exclusive=True, group="qa-poll")
-    async def poll_server(self) -> None:
+    async def poll_server(self, redraw: bool = True) -> None:
+        """Read the server's truth; with `redraw`, show it at once (the first poll, after an action)."""
         qa = self.keeper.qa
         if qa is None:
             return
         try:
-            self.server = await qa.control.state()
-            self.server_problem = None
+            server = await qa.control.state()
         except ApiError as exc:  # the panel keeps working while the backend is down
             self.server_problem = _server_problem(exc)
-        self.redraw()
+        else:
+            self.server, self.server_problem = server, None
+            # The drift compares the two sides at one moment: the client's remaining time is
+            # read as the server's answer lands, not when the panel is next drawn.
+            client = self.keeper.client
+            self.client_remaining_at_poll = client.manager.view().remaining_s if client else None
+        if redraw:
+            self.redraw()
 
     # -- drawing ------------------------------------------------------------------------------------
 
@@ -110,8 +125,10 @@ class QAPanel(AppScreen):
             f"network    {network}",
             f"N          {qa.amount} (+/-)",
         ]
-        self._show("#qa-client", "\n".join(lines))
-        self._show("#qa-server", self._server_text(view.remaining_s, client.username))
+        self.query_one("#qa-client", LineBox).show("\n".join(lines))
+        self.query_one("#qa-server", LineBox).show(
+            self._server_text(self.client_remaining_at_poll, client.username)
+        )
         action = self.last_action
         if qa.burst_running:
             action = f"burst in flight: {qa.burst_answered} of {qa.burst_size} answered…"
@@ -182,9 +199,6 @@ class QAPanel(AppScreen):
             clock = dt.datetime.fromtimestamp(entry.wall, tz=dt.UTC).strftime("%H:%M:%SZ")
             out.append(f"{entry.at - origin:8.1f} {clock} {entry.name:<22} {detail}"[:width])
         return "\n".join(out)
-
-    def on_unmount(self) -> None:
-        self.poll.stop()
 
     def note(self, text: str) -> None:
         client = self.keeper.client

@@ -266,3 +266,23 @@ async def test_cli_backend_serves_prints_its_url_and_stops_cleanly_on_ctrl_c() -
     assert '"POST /api/session/login HTTP/1.1" 200' in log  # access log on, secrets off
     for secret in (guest, user["token"], user["reauth_key"], "lovelace"):
         assert secret not in log
+
+
+async def test_the_embedded_server_wakes_once_a_second_yet_stops_at_once() -> None:
+    backend = EmbeddedBackend(ttl_s=TTL_S)
+    await backend.start()
+    server = backend._server
+    assert server is not None
+    ticks = 0
+    on_tick = server.on_tick
+
+    async def counted(counter: int) -> bool:
+        nonlocal ticks
+        ticks += 1
+        return await on_tick(counter)
+
+    server.on_tick = counted  # type: ignore[method-assign]
+    await asyncio.sleep(1.5)  # real time: the loop's own cadence is what is measured
+    assert ticks <= 3  # uvicorn's own loop would have ticked 15 times
+    await asyncio.wait_for(backend.stop(), timeout=0.5)  # not held by the one-second wait
+    assert not backend.running

@@ -95,7 +95,7 @@ async def test_uvicorn_and_app_logs_of_a_live_server_contain_no_secret(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             secrets = await _session_flow(client)
     finally:
-        server.should_exit = True
+        server.stop()
         await task
     assert '"POST /api/session/login HTTP/1.1" 200' in caplog.text  # the access log ran
     _assert_absent(secrets, caplog.text)
