@@ -13,7 +13,7 @@
 - The first GraphQL call after start against a warm one (bench/_first_call.py, one fresh process
   each): with the background warm-up the app runs once the countdown is drawn, and without it.
 
-Run: python bench/tui.py [--starts 9] [--idle-seconds 15] [--first-calls 5]
+Run: python bench/tui.py [--starts 15] [--idle-seconds 15] [--first-calls 5]
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def med(values: list[float], digits: int = 4) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--starts", type=int, default=9)
+    parser.add_argument("--starts", type=int, default=15)
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     parser.add_argument("--first-calls", type=int, default=5)
     args = parser.parse_args()

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-from session.events import SessionKind
-
-
-class SignOutReason(Enum):
-    EXPIRED = "expired"  # rule 5: the deadline passed with no refresh
-    USER_CHOICE = "user_choice"  # "Sign out" in the prompt or elsewhere
-    RECOVERY_FAILED = "recovery_failed"  # rule 7: re-authentication was rejected
+from session.kinds import Link as Link
+from session.kinds import SessionKind
+from session.kinds import SignOutReason as SignOutReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +107,6 @@ class SessionLapsed:
     """The deadline passed; recovery waits for the next action (a guest, or a user offline)."""
 
     kind: SessionKind
-
-
-class Link(Enum):
-    """What the client last learned of its way to the server."""
-
-    ONLINE = "online"  # the server answered with a verdict (accepted or rejected)
-    UNREACHABLE = "unreachable"  # no answer at all: refused, timed out, the client offline
-    FAILING = "failing"  # the server answered, but with a 5xx or nothing readable: its verdict unknown
 
 
 @dataclass(frozen=True, slots=True)

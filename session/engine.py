@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from session import decisions as d
 from session import events as e
 from session.events import SessionKind, Source
+from session.kinds import Flight as Flight
+from session.kinds import State as State
+from session.kinds import Status as Status
 from session.policy import Policy
 
 
@@ -28,38 +30,6 @@ class SessionProtocolError(Exception):
 
     The engine is unchanged when it is raised.
     """
-
-
-class Status(Enum):
-    """What the engine holds. Stored; the UI's `State` is worked out from it and the clock."""
-
-    NO_SESSION = "no_session"  # nothing issued yet (or the first guest session failed)
-    LIVE = "live"  # a token the server accepted; good until the deadline, as far as we know
-    LAPSED = "lapsed"  # the deadline passed; recovered on the next action
-    REJECTED = "rejected"  # the token was rejected, or recovery got no answer; recovered on the next call
-    SIGNED_OUT = "signed_out"  # ended by the user, or by the rules; the next call starts a guest session
-    REFRESHING = "refreshing"  # a refresh is out
-    REAUTHENTICATING = "reauthenticating"  # a silent re-authentication is out
-    STARTING_GUEST = "starting_guest"  # a new guest session is being asked for
-
-
-class State(Enum):
-    """What the UI shows: the status, read against the clock and the background."""
-
-    NO_SESSION = "no_session"  # nothing issued yet, or signed-out/lapsed and waiting for an action
-    ACTIVE = "active"
-    WARNING = "warning"  # remaining <= warn window
-    REFRESHING = "refreshing"
-    RECOVERING = "recovering"  # a re-authentication or a new guest session is in flight
-    PAUSED = "paused"  # in the background
-    EXPIRED = "expired"  # known or estimated dead; recovery waits for the next action
-    SIGNED_OUT = "signed_out"
-
-
-class Flight(Enum):
-    REFRESH = "refresh"
-    REAUTH = "reauth"
-    NEW_GUEST = "new_guest"
 
 
 FLIGHT_STATUS = {

@@ -8,20 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
 
-
-class SessionKind(Enum):
-    GUEST = "guest"
-    USER = "user"
-
-
-class Source(Enum):
-    """How a session was obtained."""
-
-    GUEST = "guest"  # POST /api/session/guest, started by the engine (a flight)
-    LOGIN = "login"  # the user signed in (user-initiated, not a flight)
-    REAUTH = "reauth"  # silent re-authentication with the reauth key (a flight)
+from session.kinds import SessionKind as SessionKind
+from session.kinds import Source as Source
 
 
 def _check_time(name: str, value: float) -> None:

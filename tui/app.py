@@ -19,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
-from session import decisions as d
+from session.kinds import SignOutReason
 from tui import wording
 from tui.commands import SessionCommands
 from tui.messages import (
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from api.drafts import BookingDrafts, LocalDraft
     from api.errors import ApiError
     from api.qa import QADesk
+    from session import decisions as d
     from session.engine import SessionView
     from tui.screens.prompt import ExpiryPrompt
 
@@ -69,7 +70,7 @@ class SessionKeeperApp(App[None]):
         self._prompt: ExpiryPrompt | None = None
         self._suspended = False
         self._navigating_home = False
-        self._pending_sign_out: d.SignOutReason | None = None
+        self._pending_sign_out: SignOutReason | None = None
         self._redraw_pending = False
         self._redraw_full = False
 
@@ -240,6 +241,8 @@ class SessionKeeperApp(App[None]):
     # -- the session's decisions ---------------------------------------------------------------
 
     def _on_decision(self, decision: d.Decision) -> None:
+        from session import decisions as d  # not at import: the first frame needs none of it
+
         if isinstance(decision, d.ShowPrompt):
             self._show_prompt()
         elif isinstance(decision, d.HidePrompt):
@@ -296,7 +299,7 @@ class SessionKeeperApp(App[None]):
         if client.manager.view().prompt_visible:
             client.manager.answer_prompt(stay=stay)
 
-    async def _signed_out(self, reason: d.SignOutReason) -> None:
+    async def _signed_out(self, reason: SignOutReason) -> None:
         from tui.screens.signed_out import SignedOutScreen
 
         self._hide_prompt()
@@ -311,7 +314,7 @@ class SessionKeeperApp(App[None]):
         await self._back_home()
         drafts = self.drafts
         draft = drafts.saved_for(former) if drafts is not None and former else None
-        if reason is d.SignOutReason.USER_CHOICE:
+        if reason is SignOutReason.USER_CHOICE:
             self.notify(wording.ended_words(was_user=former is not None, draft_kept=draft is not None))
             self.refresh_chrome()
             return

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 
 def default_data_dir() -> Path:
+    import platformdirs  # only when no --data-dir is given, and not before the first frame
+
     return Path(platformdirs.user_data_dir("sessionkeeper", appauthor=False))
 
 

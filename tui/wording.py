@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from api.errors import (
     ApiError,
@@ -20,9 +21,10 @@ from api.errors import (
     NotAuthenticated,
     NotFound,
 )
-from session.decisions import Link
-from session.engine import Flight, SessionView, State
-from session.events import SessionKind
+from session.kinds import Flight, Link, SessionKind, State
+
+if TYPE_CHECKING:
+    from session.engine import SessionView
 
 
 def format_remaining(seconds: float | None) -> str:
