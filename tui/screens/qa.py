@@ -51,6 +51,7 @@ class QAPanel(AppScreen):
         self.client_remaining_at_poll: float | None = None  # the client's side of the drift
         self.last_action = "Keys here are QA, not user activity. F2 or Esc closes the panel."
         self._shown: dict[str, str] = {}  # what each box shows now
+        self._polling = False  # a poll of the server is out
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="qa"):
@@ -75,18 +76,20 @@ class QAPanel(AppScreen):
         self.redraw()
 
     def ticked(self) -> None:
-        # Once a second, with the countdown: show the latest answer, then ask again. Redrawing
-        # on each answer instead cost a second screen update every second (and most of the
-        # panel's CPU); what is shown is at most a second old, as with any poll.
-        self.redraw()
-        self.poll_server(redraw=False)
+        # Once a second, with the countdown: ask the server, and draw both sides when it answers,
+        # so they show one moment. While a poll is still out (a slow server), the client's side
+        # is drawn now, so it stays live.
+        if self._polling:
+            self.redraw()
+        self.poll_server()
 
     @work(exclusive=True, group="qa-poll")
-    async def poll_server(self, redraw: bool = True) -> None:
-        """Read the server's truth; with `redraw`, show it at once (the first poll, after an action)."""
+    async def poll_server(self) -> None:
+        """Read the server's truth, and show it with the client's side of the same moment."""
         qa = self.keeper.qa
         if qa is None:
             return
+        self._polling = True
         try:
             server = await qa.control.state()
         except ApiError as exc:  # the panel keeps working while the backend is down
@@ -97,8 +100,9 @@ class QAPanel(AppScreen):
             # read as the server's answer lands, not when the panel is next drawn.
             client = self.keeper.client
             self.client_remaining_at_poll = client.manager.view().remaining_s if client else None
-        if redraw:
-            self.redraw()
+        finally:
+            self._polling = False
+        self.redraw()
 
     # -- drawing ------------------------------------------------------------------------------------
 
