@@ -120,12 +120,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="session TTL in seconds, 10 s to 24 h (default 900)",
     )
+    scenario = sub.add_parser("scenario", help="edge cases as scripts (docs/scenarios.md)")
+    scenario_sub = scenario.add_subparsers(
+        dest="scenario_command", required=True, parser_class=_OneLineParser
+    )
+    run = scenario_sub.add_parser("run", help="run scenarios headless: pass or fail for each")
+    run.add_argument(
+        "names", nargs="*", metavar="NAME|FILE", help="a shipped scenario (or its number) or a file"
+    )
+    run.add_argument("--all", action="store_true", help="every shipped scenario")
+    run.add_argument("--junit", metavar="FILE", default=None, help="also write JUnit XML there")
+    run.add_argument(
+        "--evidence", metavar="DIR", default=None, help="write each run's timeline and snapshots"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "scenario":
+        from pathlib import Path
+
+        from tui.scenario.command import run_command
+
+        return run_command(
+            args.names,
+            every=args.all,
+            junit=Path(args.junit) if args.junit else None,
+            evidence=Path(args.evidence) if args.evidence else None,
+        )
     if args.command == "backend":
         from api.backend.serve import serve_forever
 

@@ -1,0 +1,114 @@
+"""Scenarios (issue 11): every shipped scenario passes headless through the app factory; a broken
+engine makes one fail with a readable message; a bad file is refused with its line, the valid keys
+and exit status 2; `--junit` writes what CI reads."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from session import decisions as d
+from session.engine import SessionEngine
+from tui.cli import main
+from tui.scenario.command import run_command
+from tui.scenario.loader import ScenarioError, find, load, shipped
+from tui.scenario.runner import run
+
+SHIPPED = shipped()
+
+
+def test_scenarios_are_shipped_and_cover_distinct_edge_cases() -> None:
+    covered = [case for path in SHIPPED for case in load(path).covers]
+    assert len(SHIPPED) >= 10 and len(set(covered)) == len(covered)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+async def test_a_shipped_scenario_passes(path: Path) -> None:
+    outcome = await run(load(path))
+    assert outcome.passed, outcome.failure
+
+
+async def test_an_engine_that_never_moves_the_deadline_fails_the_scenario_in_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def never_extend(self: SessionEngine, sent_at: float) -> list[d.Decision]:
+        return []
+
+    monkeypatch.setattr(SessionEngine, "_extend", never_extend)
+    outcome = await run(load(find("02")))
+    assert not outcome.passed and outcome.failure is not None
+    assert "step at line 22 (expect): expected remaining 59.5-60 s, seen 30.0 s" in outcome.failure
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text('title = "t"\ncovers = 1\n' + text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '[[step]]\nsay = "hi"\n\n[[step]]\npres = "b"\n',
+            "line 7: step 2: unknown key 'pres'; a step has one of say, press, type, qa, wait, snapshot,"
+            " expect",
+        ),
+        ('[[step]]\nqa = "skip"\nn = "ten"\n', "line 5: 'n' must be a number, got 'ten'"),
+        (
+            '[[step]]\nqa = "teleport"\n',
+            "line 4: step 1: unknown QA action 'teleport'; valid: background, burst",
+        ),
+        ('[[step]]\nqa = "revoke"\nn = 3\n', "line 5: step 1: QA action 'revoke' takes no 'n'"),
+        (
+            '[[step]]\nexpect = { mood = "calm" }\n',
+            "step 1: expect has unknown key 'mood'; valid keys: state, user",
+        ),
+        ('[[step]]\nexpect = { state = "sleepy" }\n', "state 'sleepy' is not one of no_session, active"),
+        ('[[step]]\nsay = "a"\npress = "b"\n', "line 3: step 1 must have exactly one of say, press"),
+        ("ttl = 'long'\n[[step]]\nsay = 'a'\n", "line 3: 'ttl' must be a number"),
+        ("", "no steps: add at least one [[step]]"),
+        ("[[step]\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_file_is_refused_with_where_and_what_is_valid(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ScenarioError, match=None) as caught:
+        load(path)
+    assert str(caught.value).startswith(str(path)) and message in str(caught.value)
+    err = io.StringIO()
+    assert run_command([str(path)], every=False, out=io.StringIO(), err=err) == 2
+    assert message in err.getvalue()
+
+
+def test_a_missing_file_or_unknown_name_exits_2_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scenario", "run", str(tmp_path / "nowhere.toml")]) == 2
+    assert "nowhere.toml: no such scenario file" in capsys.readouterr().err
+    assert main(["scenario", "run", "no-such-scenario"]) == 2
+    assert "is not a shipped scenario; shipped: 01-token-obtained" in capsys.readouterr().err
+
+
+def test_the_command_reports_each_scenario_and_writes_junit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = write(tmp_path, '[[step]]\nexpect = { user = "ada" }\n')
+    junit = tmp_path / "out" / "junit.xml"
+    status = main(
+        ["scenario", "run", "01", str(failing), "--junit", str(junit), "--evidence", str(tmp_path / "ev")]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "PASS  01-token-obtained" in out and "FAIL  bad" in out
+    assert "step at line 3 (expect): expected user ada, seen guest" in out
+    assert "1 passed, 1 failed" in out
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    [failure] = suite.iter("failure")
+    assert "expected user ada, seen guest" in (failure.get("message") or "")
+    assert (tmp_path / "ev" / "bad" / "timeline.jsonl").is_file()
+    assert list((tmp_path / "ev" / "bad").glob("*failed-line-3*.svg"))

@@ -1,0 +1,62 @@
+"""What a scenario is: a title, the edge cases it covers, the TTL and warning window it runs with, and
+its steps. Plain values, checked when they are built (tui.scenario.loader reads them from TOML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# What an expectation (or a wait's condition) may name; docs/scenarios.md says what each means.
+CONDITION_KEYS = ("state", "user", "remaining", "screen", "counters", "drift", "timeline", "prompt")
+STATES = ("no_session", "active", "warning", "refreshing", "recovering", "paused", "expired", "signed_out")
+DRIFTS = ("+", "-", "0")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What must hold: every given field, at one moment."""
+
+    state: str | None = None
+    user: str | None = None  # "guest", a username, or "none"
+    remaining: tuple[float, float] | None = None  # the client's remaining seconds, inclusive
+    screen: tuple[str, ...] = ()  # texts that must all be on the screen
+    counters: dict[str, int] = field(default_factory=dict)  # the server's counters, exactly
+    drift: str | None = None  # the sign of server-minus-client remaining time ("0": within 1 s)
+    timeline: tuple[str, ...] = ()  # event names, in this order, since the scenario began
+    prompt: bool | None = None  # the near-expiry prompt shown or not
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step: exactly one of its actions is set. `line` is where it starts in its file."""
+
+    line: int
+    say: str | None = None
+    press: tuple[str, ...] = ()
+    type: str | None = None
+    qa: str | None = None
+    n: float | None = None  # the QA action's N (seconds, or calls for a burst)
+    on: bool | None = None  # a QA switch: on or off (toggled when not said)
+    wait: Condition | None = None
+    within: float = 5.0  # a wait's bound, in seconds of real time
+    snapshot: str | None = None
+    expect: Condition | None = None
+
+    @property
+    def kind(self) -> str:
+        for name in ("say", "press", "type", "qa", "wait", "snapshot", "expect"):
+            value: Any = getattr(self, name)
+            if value not in (None, ()):
+                return name
+        raise AssertionError("a step with no action")  # the loader never builds one
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str  # the file's stem
+    title: str
+    covers: tuple[int, ...]  # edge cases of DESIGN.md
+    ttl: float
+    warn: float
+    steps: tuple[Step, ...]
+    source: str  # the file it came from

@@ -1,0 +1,257 @@
+"""Runs a scenario headless: the real app from the one factory (`build_app`), the real embedded backend
+on loopback, fake clocks on both sides (a 15-minute wait costs nothing), keys through Textual's Pilot,
+QA actions through the same `QADesk` the panel uses. Each expectation is checked against the client's
+view, the screen, the timeline and the server's own `/__qa/state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.widgets import Button, Input, Static
+
+from api.errors import ApiError
+from session.clock import FakeClock
+from tui.scenario.model import Condition, Scenario, Step
+from tui.services import Overrides
+from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui.app import SessionKeeperApp
+
+SIZE = (100, 32)
+
+
+@dataclass
+class Outcome:
+    """How a scenario went: `failure` says which step, what was expected and what was seen."""
+
+    scenario: Scenario
+    passed: bool
+    seconds: float
+    failure: str | None = None
+    captions: list[str] = field(default_factory=list)
+    snapshots: list[Path] = field(default_factory=list)
+
+
+class StepFailed(Exception):
+    pass
+
+
+async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
+    from tui.app import build_app
+
+    started = time.perf_counter()
+    data = Path(tempfile.mkdtemp(prefix="sessionkeeper-scenario-"))
+    out = evidence / scenario.name if evidence is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    server_clock = FakeClock()
+    app = build_app(
+        Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data),
+        overrides=Overrides(
+            clock=FakeClock(),
+            auto_wake=False,  # the runner ticks after every step: time moves only when told
+            backend_clock=server_clock.now,
+            warm_up_after_s=None,  # its query would show in the server's counters
+        ),
+        tick_interval=3600.0,
+    )
+    outcome = Outcome(scenario, passed=False, seconds=0.0)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.ready.wait()
+            if app.startup_error:
+                raise StepFailed(f"the app did not start: {app.startup_error}")
+            driver = _Driver(app, pilot, out, outcome)
+            await driver.settle()
+            for step in scenario.steps:
+                try:
+                    await driver.do(step)
+                except StepFailed as exc:
+                    await driver.snapshot(f"failed-line-{step.line}")
+                    raise StepFailed(f"step at line {step.line} ({step.kind}): {exc}") from None
+            outcome.passed = True
+    except StepFailed as exc:
+        outcome.failure = str(exc)
+    finally:
+        if out is not None and (data / "timeline.jsonl").exists():
+            shutil.copyfile(data / "timeline.jsonl", out / "timeline.jsonl")
+        shutil.rmtree(data, ignore_errors=True)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+class _Driver:
+    def __init__(self, app: SessionKeeperApp, pilot: Pilot[None], out: Path | None, outcome: Outcome) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.out = out
+        self.outcome = outcome
+
+    async def settle(self) -> None:
+        """What the app's own timers would have done by now: a tick, the flights it started, a
+        repaint."""
+        client = self.app.client
+        await self.pilot.pause()
+        if client is not None:
+            client.manager.tick()
+            await self.pilot.pause()
+            await client.settle()
+        await self.app.workers.wait_for_complete()
+        self.app.refresh_chrome()
+        await self.pilot.pause()
+
+    async def do(self, step: Step) -> None:
+        if step.say is not None:
+            self.outcome.captions.append(step.say)
+        elif step.press:
+            await self.pilot.press(*step.press)
+        elif step.type is not None:
+            await self.pilot.press(*step.type)
+        elif step.qa is not None:
+            qa = self.app.qa
+            if qa is None:
+                raise StepFailed("QA is not available (the app did not start)")
+            try:
+                await qa.run(step.qa, amount=step.n, on=step.on)
+            except (ApiError, ValueError) as exc:
+                raise StepFailed(f"QA action {step.qa!r} failed: {exc}") from None
+        elif step.snapshot is not None:
+            await self.snapshot(step.snapshot)
+        elif step.wait is not None:
+            await self.wait(step.wait, step.within)
+            return
+        elif step.expect is not None:
+            await self.settle()
+            problems = await self.check(step.expect)
+            if problems:
+                raise StepFailed("; ".join(problems))
+            return
+        await self.settle()
+
+    async def wait(self, condition: Condition, within: float) -> None:
+        deadline = time.perf_counter() + within
+        while True:
+            await self.settle()
+            problems = await self.check(condition)
+            if not problems:
+                return
+            if time.perf_counter() >= deadline:
+                raise StepFailed(f"not within {within:g} s: " + "; ".join(problems))
+            await asyncio.sleep(0.05)  # real time: loopback I/O may still be on its way
+
+    async def snapshot(self, name: str) -> None:
+        if self.out is None:
+            return
+        filename = f"{len(self.outcome.snapshots) + 1:02d}-{_slug(name)}.svg"
+        self.app.save_screenshot(filename, str(self.out))
+        self.outcome.snapshots.append(self.out / filename)
+
+    async def check(self, want: Condition) -> list[str]:
+        """What differs between `want` and what is so now, in words: empty when it all holds."""
+        app, client = self.app, self.app.client
+        view = app.view()
+        problems: list[str] = []
+
+        def differ(name: str, expected: object, seen: object) -> None:
+            problems.append(f"expected {name} {expected}, seen {seen}")
+
+        if view is None or client is None:
+            return ["the session never started"]
+        if want.state is not None and view.state.value != want.state:
+            differ("state", want.state, view.state.value)
+        if want.user is not None:
+            seen = (
+                "none" if view.kind is None else ("guest" if view.kind.value == "guest" else client.username)
+            )
+            if seen != want.user:
+                differ("user", want.user, seen)
+        if want.remaining is not None:
+            low, high = want.remaining
+            left = view.remaining_s
+            if left is None or not low <= left <= high:
+                differ("remaining", f"{low:g}-{high:g} s", "none" if left is None else f"{left:.1f} s")
+        if want.prompt is not None and view.prompt_visible != want.prompt:
+            differ(
+                "prompt", "shown" if want.prompt else "hidden", "shown" if view.prompt_visible else "hidden"
+            )
+        if want.screen:
+            text = self.screen_text()
+            for expected in want.screen:
+                if expected not in text:
+                    problems.append(f"expected {expected!r} on screen, seen: {_squeeze(text)}")
+        if want.timeline:
+            names = client.manager.timeline.names()
+            missing = _not_in_order(want.timeline, names)
+            if missing is not None:
+                problems.append(
+                    f"expected timeline events in order {list(want.timeline)}, {missing!r} missing;"
+                    f" seen: {names[-15:]}"
+                )
+        if want.counters or want.drift is not None:
+            await self.check_server(want, problems)
+        return problems
+
+    async def check_server(self, want: Condition, problems: list[str]) -> None:
+        qa, client, view = self.app.qa, self.app.client, self.app.view()
+        assert qa is not None and client is not None and view is not None
+        try:
+            state = await qa.control.state()
+        except ApiError as exc:
+            problems.append(f"the server's state could not be read: {exc}")
+            return
+        for name, expected in want.counters.items():
+            seen = state.counters.get(name, 0)
+            if seen != expected:
+                problems.append(f"expected server counter {name}={expected}, seen {seen}")
+        if want.drift is not None:
+            session = state.live_session(client.username)
+            if session is None or view.remaining_s is None:
+                problems.append("expected a drift, but there is no live session on both sides")
+                return
+            drift = session.expires_in_s - view.remaining_s
+            sign = "0" if abs(drift) < 1.0 else ("+" if drift > 0 else "-")
+            if sign != want.drift:
+                problems.append(f"expected drift {want.drift}, seen {drift:+.1f} s")
+
+    def screen_text(self) -> str:
+        """The words on the screens in view (the prompt and what it covers)."""
+        parts: list[str] = []
+        for screen in self.app._visible_screens():
+            for widget in screen.walk_children():
+                if isinstance(widget, Button):
+                    parts.append(str(widget.label))
+                elif isinstance(widget, Input):
+                    parts.append(widget.value)
+                elif isinstance(widget, Static):
+                    parts.append(str(widget.render()))
+        return "\n".join(parts)
+
+
+def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:
+    """The first wanted name not found after the ones before it, or None if all are in order."""
+    position = 0
+    for name in wanted:
+        try:
+            position = names.index(name, position) + 1
+        except ValueError:
+            return name
+    return None
+
+
+def _squeeze(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")[:40] or "snapshot"
