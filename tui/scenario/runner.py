@@ -101,7 +101,6 @@ class _Driver:
         """What the app's own timers would have done by now: a tick, the flights it started, a
         repaint."""
         client = self.app.client
-        await self.pilot.pause()
         if client is not None:
             client.manager.tick()
             await self.pilot.pause()
@@ -113,7 +112,8 @@ class _Driver:
     async def do(self, step: Step) -> None:
         if step.say is not None:
             self.outcome.captions.append(step.say)
-        elif step.press:
+            return  # nothing happens in the app
+        if step.press:
             await self.pilot.press(*step.press)
         elif step.type is not None:
             await self.pilot.press(*step.type)
