@@ -14,8 +14,9 @@ from session import decisions as d
 from session.engine import SessionEngine
 from tui.cli import main
 from tui.scenario.command import run_command
+from tui.scenario.evidence import chart_svg
 from tui.scenario.loader import ScenarioError, find, load, shipped
-from tui.scenario.runner import run
+from tui.scenario.runner import Sample, run
 
 SHIPPED = shipped()
 
@@ -110,5 +111,30 @@ def test_the_command_reports_each_scenario_and_writes_junit(
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     [failure] = suite.iter("failure")
     assert "expected user ada, seen guest" in (failure.get("message") or "")
-    assert (tmp_path / "ev" / "bad" / "timeline.jsonl").is_file()
-    assert list((tmp_path / "ev" / "bad").glob("*failed-line-3*.svg"))
+    evidence = tmp_path / "ev" / "bad"
+    assert (evidence / "timeline.jsonl").is_file()
+    [shot] = evidence.glob("*failed-line-3*.svg")
+    page = (evidence / "index.html").read_text()
+    assert "FAILED" in page and "expected user ada, seen guest" in page
+    assert 'src="chart.svg"' in page and f'src="{shot.name}"' in page
+    chart = ET.parse(evidence / "chart.svg").getroot()
+    lines = {e.get("class") for e in chart.iter("{http://www.w3.org/2000/svg}polyline")}
+    assert lines == {"client", "server"}
+
+
+def test_the_chart_runs_remaining_time_down_between_steps_and_jumps_at_them() -> None:
+    samples = [
+        Sample(0.0, 60.0, 60.0, ""),
+        Sample(30.0, 60.0, 60.0, "background 30"),  # away 30 s, refreshed on return
+        Sample(30.0, None, 30.0, "revoke"),  # no session on the client
+    ]
+    chart = ET.fromstring(chart_svg(samples, ttl=60.0))
+    polylines = {
+        e.get("class"): e.get("points", "") for e in chart.iter("{http://www.w3.org/2000/svg}polyline")
+    }
+    client = [tuple(map(float, p.split(","))) for p in polylines["client"].split()]
+    heights = [round(y) for _x, y in client]
+    top, middle, bottom = 20, 20 + (360 - 20 - 100) / 2, 360 - 100
+    # 60 s, down to 30 s at the second sample, back to 60 s; then down to 60-0, and to 0 (no session)
+    assert heights == [top, round(middle), top, top, bottom]
+    assert "background 30 · revoke" in ET.tostring(chart, encoding="unicode")  # one mark for one moment

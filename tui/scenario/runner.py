@@ -40,6 +40,26 @@ class Outcome:
     failure: str | None = None
     captions: list[str] = field(default_factory=list)
     snapshots: list[Path] = field(default_factory=list)
+    # With evidence: what each step did (and its screenshot), and the two sides' remaining time
+    # after each step, for the chart (tui/scenario/evidence.py).
+    records: list[StepRecord] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float  # seconds on the client's session clock since the scenario began (QA skips included)
+    client: float | None  # the client's remaining time
+    server: float | None  # the server's, from /__qa/state
+    label: str  # what happened just before: a QA action or keys, "" for nothing worth marking
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    step: Step
+    passed: bool
+    snapshot: Path | None = None
+    problem: str | None = None
 
 
 class StepFailed(Exception):
@@ -73,12 +93,17 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
                 raise StepFailed(f"the app did not start: {app.startup_error}")
             driver = _Driver(app, pilot, out, outcome)
             await driver.settle()
+            await driver.sample(None)
             for step in scenario.steps:
+                shots = len(outcome.snapshots)
                 try:
                     await driver.do(step)
                 except StepFailed as exc:
                     await driver.snapshot(f"failed-line-{step.line}")
+                    driver.record(step, shots, problem=str(exc))
                     raise StepFailed(f"step at line {step.line} ({step.kind}): {exc}") from None
+                driver.record(step, shots)
+                await driver.sample(step)
             outcome.passed = True
     except StepFailed as exc:
         outcome.failure = str(exc)
@@ -87,6 +112,10 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
             shutil.copyfile(data / "timeline.jsonl", out / "timeline.jsonl")
         shutil.rmtree(data, ignore_errors=True)
     outcome.seconds = time.perf_counter() - started
+    if out is not None:
+        from tui.scenario.evidence import write_evidence
+
+        write_evidence(outcome, out)
     return outcome
 
 
@@ -96,6 +125,38 @@ class _Driver:
         self.pilot = pilot
         self.out = out
         self.outcome = outcome
+        self._origin: float | None = None
+
+    def record(self, step: Step, shots_before: int, problem: str | None = None) -> None:
+        if self.out is None:
+            return
+        shot = self.outcome.snapshots[-1] if len(self.outcome.snapshots) > shots_before else None
+        self.outcome.records.append(StepRecord(step, problem is None, shot, problem))
+
+    async def sample(self, step: Step | None) -> None:
+        """Both sides' remaining time now, for the evidence chart (only when evidence is kept)."""
+        if self.out is None or (step is not None and step.say is not None):
+            return
+        app, client, qa = self.app, self.app.client, self.app.qa
+        view = app.view()
+        if client is None or view is None or qa is None:
+            return
+        if self._origin is None:
+            self._origin = app.now()
+        server: float | None = None
+        try:
+            session = (await qa.control.state()).live_session(client.username)
+            server = session.expires_in_s if session is not None else None
+        except ApiError:
+            pass
+        label = ""
+        if step is not None and step.qa is not None:
+            label = step.qa + (f" {step.n:g}" if step.n is not None else "")
+            label += "" if step.on is None else (" on" if step.on else " off")
+        elif step is not None and step.press:
+            label = "+".join(step.press)
+        remaining = None if view.state.value == "signed_out" else view.remaining_s
+        self.outcome.samples.append(Sample(app.now() - self._origin, remaining, server, label))
 
     async def settle(self) -> None:
         """What the app's own timers would have done by now: a tick, the flights it started, a
