@@ -206,7 +206,7 @@ class SessionKeeperApp(App[None]):
         view = self.view()
         client = self.client
         text, urgency = wording.countdown(view, client.username if client else None)
-        seen = self._visible_screens()
+        seen = self.visible_screens()
         for screen in seen:
             for countdown in screen.query(Countdown):
                 countdown.show(text, urgency)
@@ -224,7 +224,7 @@ class SessionKeeperApp(App[None]):
             for banner in screen.query(Banner):
                 banner.say(message)
 
-    def _visible_screens(self) -> list[Screen[Any]]:
+    def visible_screens(self) -> list[Screen[Any]]:
         """The screen in front and, under a modal (the prompt), the screens it lets show through.
         A covered screen is not repainted each second (it cost a whole screen's render a second
         behind the QA panel); it catches up when it is in front again (`refresh_chrome`)."""

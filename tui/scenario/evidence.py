@@ -7,6 +7,7 @@ SVG screenshots the runner wrote. Plain SVG and HTML, no script and nothing fetc
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,11 +89,12 @@ def chart_svg(samples: list[Sample], ttl: float) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _step_points(values: list[tuple[float, float | None]], x: object, y: object) -> str:
+def _step_points(
+    values: list[tuple[float, float | None]], x: Callable[[float], float], y: Callable[[float], float]
+) -> str:
     """A sawtooth: between two samples the remaining time runs down with the clock (nothing else
     moves a deadline between steps), and at a sample it jumps to what was seen there (a refresh, a
     new session, a revocation). No session counts as zero."""
-    assert callable(x) and callable(y)
     points: list[tuple[float, float]] = []
     previous: tuple[float, float] | None = None
     for at, left in values:
@@ -152,9 +154,7 @@ def describe(step: Step) -> str:
     if step.type is not None:
         return f"type {step.type!r}"
     if step.qa is not None:
-        extra = f" {step.n:g}" if step.n is not None else ""
-        extra += "" if step.on is None else (" on" if step.on else " off")
-        return f"QA: {step.qa}{extra}"
+        return f"QA: {step.qa_words}"
     if step.snapshot is not None:
         return f"snapshot: {step.snapshot}"
     if step.wait is not None:

@@ -43,6 +43,14 @@ class Step:
     expect: Condition | None = None
 
     @property
+    def qa_words(self) -> str:
+        """A QA step as the chart and the evidence page name it: `skip 30`, `down on`."""
+        if self.qa is None:
+            return ""
+        words = self.qa + (f" {self.n:g}" if self.n is not None else "")
+        return words + ("" if self.on is None else (" on" if self.on else " off"))
+
+    @property
     def kind(self) -> str:
         for name in ("say", "press", "type", "qa", "wait", "snapshot", "expect"):
             value: Any = getattr(self, name)

@@ -38,7 +38,6 @@ class Outcome:
     passed: bool
     seconds: float
     failure: str | None = None
-    captions: list[str] = field(default_factory=list)
     snapshots: list[Path] = field(default_factory=list)
     # With evidence: what each step did (and its screenshot), and the two sides' remaining time
     # after each step, for the chart (tui/scenario/evidence.py).
@@ -151,8 +150,7 @@ class _Driver:
             pass
         label = ""
         if step is not None and step.qa is not None:
-            label = step.qa + (f" {step.n:g}" if step.n is not None else "")
-            label += "" if step.on is None else (" on" if step.on else " off")
+            label = step.qa_words
         elif step is not None and step.press:
             label = "+".join(step.press)
         remaining = None if view.state.value == "signed_out" else view.remaining_s
@@ -174,8 +172,7 @@ class _Driver:
 
     async def do(self, step: Step) -> None:
         if step.say is not None:
-            self.outcome.captions.append(step.say)
-            return  # nothing happens in the app
+            return  # a caption: nothing happens in the app (the evidence page shows it)
         if step.press:
             await self.pilot.press(*step.press)
         elif step.type is not None:
@@ -289,7 +286,7 @@ class _Driver:
     def screen_text(self) -> str:
         """The words on the screens in view (the prompt and what it covers)."""
         parts: list[str] = []
-        for screen in self.app._visible_screens():
+        for screen in self.app.visible_screens():
             for widget in screen.walk_children():
                 if isinstance(widget, Button):
                     parts.append(str(widget.label))

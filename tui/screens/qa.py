@@ -24,7 +24,7 @@ from api.qa import ACTIONS, ServerState
 from tui import wording
 from tui.messages import GoBack
 from tui.screens.base import AppScreen
-from tui.widgets.line_box import LineBox
+from tui.widgets.line_box import LineBox, update_in_place
 
 KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
@@ -140,18 +140,12 @@ class QAPanel(AppScreen):
         self._show("#qa-timeline", self._timeline_text())
 
     def _show(self, selector: str, text: str) -> None:
-        """Update a box only when its text changed, and lay the screen out again only when the
-        box's height changes: the panel redraws every second, and laying out the whole screen
-        each time was most of its CPU."""
+        """Update a box only when its text changed (the panel redraws every second)."""
         if self._shown.get(selector) == text:
             return
         first = selector not in self._shown
         self._shown[selector] = text
-        box = self.query_one(selector, Static)
-        box.update(text, layout=False)
-        width, height = box.content_size
-        if first or not width or box.get_content_height(self.size, self.app.size, width) != height:
-            box.refresh(layout=True)
+        update_in_place(self.query_one(selector, Static), text, layout=first)
 
     def _server_text(self, client_remaining: float | None, username: str | None) -> str:
         lines: list[str] = []

@@ -30,15 +30,17 @@ class LineBox(Vertical):
                 self.mount(Static(line, markup=False))
             elif index >= len(self._lines) or self._lines[index] != line or not rows[index].display:
                 rows[index].display = True
-                _repaint(rows[index], line)
+                update_in_place(rows[index], line)
         for row in rows[len(lines) :]:
             row.display = False  # a line fewer: hidden, kept for when it comes back
         self._lines = lines
 
 
-def _repaint(row: Static, line: str) -> None:
-    """The new text, with a layout only if the row's height changes (a line that now wraps)."""
-    row.update(line, layout=False)
-    width, height = row.content_size
-    if not width or row.get_content_height(row.size, row.app.size, width) != height:
-        row.refresh(layout=True)
+def update_in_place(widget: Static, text: str, *, layout: bool = False) -> None:
+    """New text for `widget`, laying the screen out again only when its height changes (a line
+    that now wraps, one line more) or `layout` is asked for: a widget redrawn every second must
+    not cost a layout of the whole screen every second."""
+    widget.update(text, layout=False)
+    width, height = widget.content_size
+    if layout or not width or widget.get_content_height(widget.size, widget.app.size, width) != height:
+        widget.refresh(layout=True)

@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -268,21 +269,31 @@ async def test_cli_backend_serves_prints_its_url_and_stops_cleanly_on_ctrl_c() -
         assert secret not in log
 
 
-async def test_the_embedded_server_wakes_once_a_second_yet_stops_at_once() -> None:
+async def test_the_embedded_server_wakes_once_a_second_yet_stops_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     backend = EmbeddedBackend(ttl_s=TTL_S)
     await backend.start()
     server = backend._server
     assert server is not None
-    ticks = 0
+    real_wait_for = asyncio.wait_for
+    naps: list[float | None] = []
+    three_ticks = asyncio.Event()
     on_tick = server.on_tick
 
     async def counted(counter: int) -> bool:
-        nonlocal ticks
-        ticks += 1
+        if len(naps) >= 3:
+            three_ticks.set()
         return await on_tick(counter)
 
+    async def spy(awaitable: Any, timeout: float | None) -> Any:
+        naps.append(timeout)  # how long the housekeeping would sleep; it is let go at once
+        return await real_wait_for(awaitable, timeout=0.001)
+
     server.on_tick = counted  # type: ignore[method-assign]
-    await asyncio.sleep(1.5)  # real time: the loop's own cadence is what is measured
-    assert ticks <= 3  # uvicorn's own loop would have ticked 15 times
-    await asyncio.wait_for(backend.stop(), timeout=0.5)  # not held by the one-second wait
+    monkeypatch.setattr(asyncio, "wait_for", spy)
+    await real_wait_for(three_ticks.wait(), timeout=5)
+    monkeypatch.undo()
+    assert set(naps) == {1.0}  # uvicorn's own loop sleeps 0.1 s between its ticks
+    await real_wait_for(backend.stop(), timeout=0.5)  # not held by the one-second wait
     assert not backend.running
