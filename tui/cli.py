@@ -63,6 +63,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 64, got {value}")
+    return value
+
+
 def _http_url(text: str) -> str:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -133,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--evidence", metavar="DIR", default=None, help="write each run's timeline and snapshots"
     )
+    run.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="scenarios run at once, each in its own process (default: one per CPU)",
+    )
     return parser
 
 
@@ -148,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.names,
             every=args.all,
             junit=Path(args.junit) if args.junit else None,
+            jobs=args.jobs,
             evidence=Path(args.evidence) if args.evidence else None,
         )
     if args.command == "backend":

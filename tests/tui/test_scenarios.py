@@ -21,9 +21,11 @@ from tui.scenario.runner import Sample, run
 SHIPPED = shipped()
 
 
-def test_scenarios_are_shipped_and_cover_distinct_edge_cases() -> None:
-    covered = [case for path in SHIPPED for case in load(path).covers]
-    assert len(SHIPPED) >= 10 and len(set(covered)) == len(covered)
+def test_every_edge_case_of_the_design_has_a_shipped_scenario() -> None:
+    covered = {case for path in SHIPPED for case in load(path).covers}
+    assert covered >= set(range(1, 21))
+    titles = [load(path).title for path in SHIPPED]
+    assert len(set(titles)) == len(titles)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
@@ -73,6 +75,9 @@ def write(tmp_path: Path, text: str) -> Path:
         ("ttl = 'long'\n[[step]]\nsay = 'a'\n", "line 3: 'ttl' must be a number"),
         ("", "no steps: add at least one [[step]]"),
         ("[[step]\n", "not valid TOML"),
+        ("[[step]]\nrestart = false\n", "line 4: step 1: 'restart' must be true, got False"),
+        ('[[step]]\npress = "b"\ndetach = true\n', "line 5: step 1: 'detach' goes only with 'qa'"),
+        ('[[step]]\nqa = "burst"\ndetach = "yes"\n', "line 5: step 1: 'detach' must be true or false"),
     ],
 )
 def test_a_bad_file_is_refused_with_where_and_what_is_valid(tmp_path: Path, body: str, message: str) -> None:
@@ -99,9 +104,8 @@ def test_the_command_reports_each_scenario_and_writes_junit(
 ) -> None:
     failing = write(tmp_path, '[[step]]\nexpect = { user = "ada" }\n')
     junit = tmp_path / "out" / "junit.xml"
-    status = main(
-        ["scenario", "run", "01", str(failing), "--junit", str(junit), "--evidence", str(tmp_path / "ev")]
-    )
+    evidence = ["--evidence", str(tmp_path / "ev")]
+    status = main(["scenario", "run", "01", str(failing), "--junit", str(junit), *evidence, "--jobs", "1"])
     out = capsys.readouterr().out
     assert status == 1
     assert "PASS  01-token-obtained" in out and "FAIL  bad" in out
@@ -120,6 +124,35 @@ def test_the_command_reports_each_scenario_and_writes_junit(
     chart = ET.parse(evidence / "chart.svg").getroot()
     lines = {e.get("class") for e in chart.iter("{http://www.w3.org/2000/svg}polyline")}
     assert lines == {"client", "server"}
+
+
+def test_scenarios_run_side_by_side_in_processes_report_in_the_order_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = write(tmp_path, '[[step]]\nexpect = { state = "paused" }\n')
+    junit = tmp_path / "junit.xml"
+    status = main(["scenario", "run", str(failing), "02", "--jobs", "2", "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  bad" in out and "expected state paused, seen active" in out
+    assert "PASS  02-a-call-moves-the-deadline" in out
+    assert "1 passed, 1 failed in" in out and "(2 at a time)" in out
+    names = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase")]
+    assert names == ["bad", "02-a-call-moves-the-deadline"]
+
+
+async def test_a_restart_keeps_the_server_and_the_data_and_resumes_the_session(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[step]]\nqa = "skip"\nn = 15\n\n[[step]]\nrestart = true\n\n'
+        '[[step]]\nexpect = { state = "active", user = "guest", remaining = [59, 60],'
+        " counters = { guest_sessions = 1, refreshes = 1 } }\n",
+    )
+    outcome = await run(load(path), evidence=tmp_path / "ev")
+    assert outcome.passed, outcome.failure
+    # The chart's time runs on across the restart: 15 s skipped before it, nothing after.
+    assert [round(s.at) for s in outcome.samples] == [0, 15, 15, 15]
+    assert [s.label for s in outcome.samples][1:3] == ["skip 15", "restart"]
 
 
 def test_the_chart_runs_remaining_time_down_between_steps_and_jumps_at_them() -> None:

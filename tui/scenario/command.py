@@ -5,9 +5,13 @@ the step, what was expected and what was seen), writes JUnit XML for CI. Exit st
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +28,7 @@ def run_command(
     evidence: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    jobs: int | None = None,
 ) -> int:
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -35,13 +40,30 @@ def run_command(
     if not scenarios:
         print("sessionkeeper scenario: name a scenario (or a file), or give --all", file=err)
         return 2
-    outcomes = asyncio.run(_run_all(scenarios, evidence, out))
+    jobs = max(1, min(jobs or default_jobs(), len(scenarios)))
+    started = time.perf_counter()
+    if jobs == 1:
+        outcomes = asyncio.run(_run_all(scenarios, evidence, out))
+    else:
+        outcomes = _run_in_processes(scenarios, evidence, out, jobs)
     failed = [o for o in outcomes if not o.passed]
-    total = sum(o.seconds for o in outcomes)
-    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed in {total:.1f} s", file=out)
+    wall = time.perf_counter() - started
+    print(
+        f"{len(outcomes) - len(failed)} passed, {len(failed)} failed in {wall:.1f} s"
+        + (f" ({jobs} at a time)" if jobs > 1 else ""),
+        file=out,
+    )
     if junit is not None:
         write_junit(outcomes, junit)
     return 1 if failed else 0
+
+
+def default_jobs() -> int:
+    """One scenario per CPU this process may use: each is one event loop, busy on one core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 async def _run_all(scenarios: list[Scenario], evidence: Path | None, out: TextIO) -> list[Outcome]:
@@ -49,16 +71,43 @@ async def _run_all(scenarios: list[Scenario], evidence: Path | None, out: TextIO
     for scenario in scenarios:
         outcome = await run(scenario, evidence=evidence)
         outcomes.append(outcome)
-        mark = "PASS" if outcome.passed else "FAIL"
-        cases = ",".join(str(c) for c in scenario.covers)
-        print(
-            f"{mark}  {scenario.name}  (edge case {cases}; {outcome.seconds:.1f} s)  {scenario.title}",
-            file=out,
-        )
-        if outcome.failure:
-            print(f"      {outcome.failure}", file=out)
-        out.flush()
+        _report(outcome, out)
     return outcomes
+
+
+def _run_in_processes(
+    scenarios: list[Scenario], evidence: Path | None, out: TextIO, jobs: int
+) -> list[Outcome]:
+    """Each scenario in a process of its own pool (each has its own backend, data and clocks, so
+    they cannot meet); reported as each ends, returned in the order given."""
+    # spawn, not fork: a forked child would inherit whatever threads this process has started.
+    context = multiprocessing.get_context("spawn")
+    done: dict[int, Outcome] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_run_one, scenario, evidence): i for i, scenario in enumerate(scenarios)}
+        for future in as_completed(futures):
+            outcome = future.result()
+            done[futures[future]] = outcome
+            _report(outcome, out)
+    return [done[i] for i in range(len(scenarios))]
+
+
+def _run_one(scenario: Scenario, evidence: Path | None) -> Outcome:
+    outcome = asyncio.run(run(scenario, evidence=evidence))
+    outcome.records.clear()  # the evidence is written; what goes back is the verdict
+    outcome.samples.clear()
+    return outcome
+
+
+def _report(outcome: Outcome, out: TextIO) -> None:
+    scenario = outcome.scenario
+    mark = "PASS" if outcome.passed else "FAIL"
+    cases = ",".join(str(c) for c in scenario.covers)
+    took = f"(edge case {cases}; {outcome.seconds:.1f} s)"
+    print(f"{mark}  {scenario.name}  {took}  {scenario.title}", file=out)
+    if outcome.failure:
+        print(f"      {outcome.failure}", file=out)
+    out.flush()
 
 
 def write_junit(outcomes: list[Outcome], path: Path) -> None:

@@ -159,6 +159,8 @@ def describe(step: Step) -> str:
         return f"snapshot: {step.snapshot}"
     if step.wait is not None:
         return f"wait (up to {step.within:g} s) for {_condition(step.wait)}"
+    if step.restart:
+        return "quit the app and start it again (same data, the server running on)"
     assert step.expect is not None
     return f"expect {_condition(step.expect)}"
 

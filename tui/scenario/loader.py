@@ -15,8 +15,8 @@ from tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Condition, Scenar
 
 SHIPPED = Path(__file__).resolve().parent / "shipped"
 TOP_KEYS = ("title", "covers", "ttl", "warn", "step")
-ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect")
-STEP_KEYS = (*ACTION_KEYS, "n", "on", "within")
+ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart")
+STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]")
 
 
@@ -129,7 +129,7 @@ class _Reader:
                 raise self.fail(
                     line(key),
                     f"{number}: unknown key {key!r}; a step has one of {', '.join(ACTION_KEYS)}"
-                    " (and n/on with qa, within with wait)",
+                    " (and n/on/detach with qa, within with wait)",
                 )
         actions = [key for key in ACTION_KEYS if key in raw]
         if len(actions) != 1:
@@ -138,7 +138,7 @@ class _Reader:
                 start, f"{number} must have exactly one of {', '.join(ACTION_KEYS)} (it has: {said})"
             )
         action = actions[0]
-        for extra, owner in (("n", "qa"), ("on", "qa"), ("within", "wait")):
+        for extra, owner in (("n", "qa"), ("on", "qa"), ("detach", "qa"), ("within", "wait")):
             if extra in raw and action != owner:
                 raise self.fail(line(extra), f"{number}: {extra!r} goes only with {owner!r}")
         at = start or 0
@@ -160,6 +160,10 @@ class _Reader:
             return Step(at, press=tuple(keys))
         if action == "qa":
             return self.qa_step(at, number, raw, line)
+        if action == "restart":
+            if value is not True:
+                raise self.fail(line(action), f"{number}: 'restart' must be true, got {value!r}")
+            return Step(at, restart=True)
         condition = self.condition(value, number, action, line(action))
         if action == "wait":
             within = self.number(raw, "within", 5.0, line("within"), low=0.0)
@@ -183,7 +187,10 @@ class _Reader:
         if on is not None and (not action.switch or not isinstance(on, bool)):
             problem = "takes no 'on'" if not action.switch else "needs 'on' = true or false"
             raise self.fail(line("on"), f"{number}: QA action {name!r} {problem}")
-        return Step(at, qa=name, n=n, on=on)
+        detach = raw.get("detach", False)
+        if not isinstance(detach, bool):
+            raise self.fail(line("detach"), f"{number}: 'detach' must be true or false, got {detach!r}")
+        return Step(at, qa=name, n=n, on=on, detach=detach)
 
     def condition(self, value: Any, number: str, action: str, line: int | None) -> Condition:
         if not isinstance(value, dict) or not value:

@@ -37,24 +37,26 @@ class Step:
     qa: str | None = None
     n: float | None = None  # the QA action's N (seconds, or calls for a burst)
     on: bool | None = None  # a QA switch: on or off (toggled when not said)
+    detach: bool = False  # a QA action started, and the next step at once (it finishes meanwhile)
     wait: Condition | None = None
     within: float = 5.0  # a wait's bound, in seconds of real time
     snapshot: str | None = None
     expect: Condition | None = None
+    restart: bool = False  # quit the app and start it again on the same data (the server runs on)
 
     @property
     def qa_words(self) -> str:
         """A QA step as the chart and the evidence page name it: `skip 30`, `down on`."""
         if self.qa is None:
             return ""
-        words = self.qa + (f" {self.n:g}" if self.n is not None else "")
+        words = self.qa + (f" {self.n:g}" if self.n is not None else "") + (" …" if self.detach else "")
         return words + ("" if self.on is None else (" on" if self.on else " off"))
 
     @property
     def kind(self) -> str:
-        for name in ("say", "press", "type", "qa", "wait", "snapshot", "expect"):
+        for name in ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart"):
             value: Any = getattr(self, name)
-            if value not in (None, ()):
+            if value not in (None, (), False):
                 return name
         raise AssertionError("a step with no action")  # the loader never builds one
 

@@ -7,13 +7,17 @@ view, the screen, the timeline and the server's own `/__qa/state`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.widgets import Button, Input, Static
 
 from api.errors import ApiError
@@ -66,6 +70,10 @@ class StepFailed(Exception):
 
 
 async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
+    """The scenario's steps, in order, until one fails. The backend runs on loopback for the whole
+    scenario, so that a `restart` step quits the app and starts it again against the same server."""
+    from api.backend.quick_start import QuickStart
+    from api.backend.serve import EmbeddedBackend
     from tui.app import build_app
 
     started = time.perf_counter()
@@ -73,40 +81,45 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
     out = evidence / scenario.name if evidence is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    server_clock = FakeClock()
-    app = build_app(
-        Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data),
-        overrides=Overrides(
-            clock=FakeClock(),
-            auto_wake=False,  # the runner ticks after every step: time moves only when told
-            backend_clock=server_clock.now,
-            warm_up_after_s=None,  # its query would show in the server's counters
-        ),
-        tick_interval=3600.0,
-    )
+    server_clock, client_clock = FakeClock(), FakeClock()
+    backend = EmbeddedBackend(app=QuickStart(ttl_s=scenario.ttl, clock=server_clock.now))
     outcome = Outcome(scenario, passed=False, seconds=0.0)
+    driver = _Driver(out, outcome)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await app.ready.wait()
-            if app.startup_error:
-                raise StepFailed(f"the app did not start: {app.startup_error}")
-            driver = _Driver(app, pilot, out, outcome)
-            await driver.settle()
-            await driver.sample(None)
-            for step in scenario.steps:
-                shots = len(outcome.snapshots)
-                try:
-                    await driver.do(step)
-                except StepFailed as exc:
-                    await driver.snapshot(f"failed-line-{step.line}")
-                    driver.record(step, shots, problem=str(exc))
-                    raise StepFailed(f"step at line {step.line} ({step.kind}): {exc}") from None
-                driver.record(step, shots)
-                await driver.sample(step)
-            outcome.passed = True
+        url = await backend.start()
+        steps = list(scenario.steps)
+        restart: Step | None = None
+        while True:
+            app = build_app(
+                Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data, backend_url=url),
+                overrides=Overrides(
+                    clock=client_clock,
+                    auto_wake=False,  # the runner ticks after every step: time moves only when told
+                    warm_up_after_s=None,  # its query would show in the server's counters
+                ),
+                tick_interval=3600.0,
+            )
+            async with app.run_test(size=SIZE) as pilot:
+                await app.ready.wait()
+                if app.startup_error:
+                    raise StepFailed(f"the app did not start: {app.startup_error}")
+                driver.attach(app, pilot)
+                await driver.settle()
+                if restart is not None:
+                    driver.record(restart, len(outcome.snapshots))
+                await driver.sample(restart)
+                while steps and not steps[0].restart:
+                    await driver.step(steps.pop(0))
+                await driver.finish_detached()
+            if not steps:
+                break
+            restart = steps.pop(0)
+        outcome.passed = True
     except StepFailed as exc:
         outcome.failure = str(exc)
     finally:
+        with contextlib.suppress(Exception):
+            await backend.stop()
         if out is not None and (data / "timeline.jsonl").exists():
             shutil.copyfile(data / "timeline.jsonl", out / "timeline.jsonl")
         shutil.rmtree(data, ignore_errors=True)
@@ -119,12 +132,42 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
 
 
 class _Driver:
-    def __init__(self, app: SessionKeeperApp, pilot: Pilot[None], out: Path | None, outcome: Outcome) -> None:
-        self.app = app
-        self.pilot = pilot
+    app: SessionKeeperApp
+    pilot: Pilot[None]
+
+    def __init__(self, out: Path | None, outcome: Outcome) -> None:
         self.out = out
         self.outcome = outcome
-        self._origin: float | None = None
+        self._origin: float | None = None  # the client's clock when the scenario began
+        self._carried = 0.0  # scenario time that passed in the apps before a restart
+        self.detached: list[tuple[Step, asyncio.Future[str]]] = []  # QA actions still running
+
+    async def finish_detached(self) -> None:
+        """Every detached QA action ended; one that failed fails the scenario at its step."""
+        while self.detached:
+            step, future = self.detached.pop(0)
+            try:
+                await asyncio.wait_for(future, timeout=30)
+            except (ApiError, ValueError, TimeoutError) as exc:
+                raise StepFailed(f"step at line {step.line} (qa, detached): {exc or 'no end'}") from None
+
+    def attach(self, app: SessionKeeperApp, pilot: Pilot[None]) -> None:
+        """The app the next steps drive (a new one after a restart)."""
+        if self._origin is not None and self.outcome.samples:
+            self._carried = self.outcome.samples[-1].at
+            self._origin = None
+        self.app, self.pilot = app, pilot
+
+    async def step(self, step: Step) -> None:
+        shots = len(self.outcome.snapshots)
+        try:
+            await self.do(step)
+        except StepFailed as exc:
+            await self.snapshot(f"failed-line-{step.line}")
+            self.record(step, shots, problem=str(exc))
+            raise StepFailed(f"step at line {step.line} ({step.kind}): {exc}") from None
+        self.record(step, shots)
+        await self.sample(step)
 
     def record(self, step: Step, shots_before: int, problem: str | None = None) -> None:
         if self.out is None:
@@ -153,8 +196,11 @@ class _Driver:
             label = step.qa_words
         elif step is not None and step.press:
             label = "+".join(step.press)
+        elif step is not None and step.restart:
+            label = "restart"
         remaining = None if view.state.value == "signed_out" else view.remaining_s
-        self.outcome.samples.append(Sample(app.now() - self._origin, remaining, server, label))
+        at = self._carried + app.now() - self._origin
+        self.outcome.samples.append(Sample(at, remaining, server, label))
 
     async def settle(self) -> None:
         """What the app's own timers would have done by now: a tick, the flights it started, a
@@ -174,15 +220,21 @@ class _Driver:
         if step.say is not None:
             return  # a caption: nothing happens in the app (the evidence page shows it)
         if step.press:
-            await self.pilot.press(*step.press)
+            await self.press(step.press)
         elif step.type is not None:
-            await self.pilot.press(*step.type)
+            await self.press(tuple(step.type))
         elif step.qa is not None:
             qa = self.app.qa
             if qa is None:
                 raise StepFailed("QA is not available (the app did not start)")
+            action = qa.run(step.qa, amount=step.n, on=step.on)
+            if step.detach:
+                self.detached.append((step, asyncio.ensure_future(action)))
+                for _ in range(20):  # far enough for its calls to be on their way
+                    await asyncio.sleep(0)
+                return
             try:
-                await qa.run(step.qa, amount=step.n, on=step.on)
+                await action
             except (ApiError, ValueError) as exc:
                 raise StepFailed(f"QA action {step.qa!r} failed: {exc}") from None
         elif step.snapshot is not None:
@@ -197,6 +249,34 @@ class _Driver:
                 raise StepFailed("; ".join(problems))
             return
         await self.settle()
+
+    async def press(self, keys: tuple[str, ...]) -> None:
+        """Each key as the terminal would send it, then every event it caused handled (the app's
+        binding, the focused widget's handler, a screen it pushed, a worker it started); not
+        `Pilot.press`, which waits twice per key for the CPU to go idle (>= 40 ms a key, most of a
+        scenario's time, and still no promise that a call it started has been answered)."""
+        for key in keys:
+            event = _key_event(key)
+            event.set_sender(self.app)
+            # Posted here, not through the driver (which posts from a coroutine it schedules), so
+            # the key is queued before the markers `_wait_for_screen` posts behind it.
+            self.app.post_message(event)
+            await self.quiesce()
+
+    async def quiesce(self) -> None:
+        """Until no queue of the app or of the screen's widgets holds a message and no worker runs."""
+        for _ in range(100):
+            await self.pilot._wait_for_screen()
+            await self.app.workers.wait_for_complete()
+            await asyncio.sleep(0)
+            if not self._busy():
+                return
+
+    def _busy(self) -> bool:
+        nodes = [self.app, *self.app.screen.walk_children(with_self=True)]
+        return any(not node._message_queue.empty() for node in nodes) or any(
+            worker.is_running for worker in self.app.workers
+        )
 
     async def wait(self, condition: Condition, within: float) -> None:
         deadline = time.perf_counter() + within
@@ -295,6 +375,17 @@ class _Driver:
                 elif isinstance(widget, Static):
                     parts.append(str(widget.render()))
         return "\n".join(parts)
+
+
+def _key_event(key: str) -> events.Key:
+    """The Key event Textual's own `App._press_keys` builds for `key` (a name or a character)."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    return events.Key(key, char)
 
 
 def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:

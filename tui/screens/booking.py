@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from api import forms
 from api.errors import ApiError
 from api.models import Fare, Flight
+from session.kinds import State
 from tui import wording
 from tui.messages import GoBack, GoHome, NextStep, ShowBookings
 from tui.screens.base import AppScreen
@@ -96,6 +97,11 @@ class BookingStep(AppScreen):
         # Opening or going back to a step is a step change: save it (rule 11), data untouched.
         # Coming back from the QA panel or the prompt is not a step change (and must not make
         # a call, which would move the deadline under the tester's feet).
+        # Nor is being uncovered by a prompt that closed because the user was signed out: the
+        # signed-out screen follows, and saving here would file the user's step as a guest's.
+        view = self.keeper.view()
+        if view is not None and view.state is State.SIGNED_OUT:
+            return
         draft = self.keeper.saved_draft()
         if not self.keeper.navigating_home and (draft is None or draft.step != self.STEP):
             self.keeper.save_draft(self.STEP, push=True)
