@@ -280,6 +280,10 @@ class QADesk:
         self.full_ttl_s = full_ttl_s
         self.amount_index = 1  # N = 30: kept for the life of the app, not per panel
         self._on_change = on_change or (lambda: None)
+        # Told of each action done (its name, N if it takes one, a switch's state after it): the
+        # scenario recorder writes them down (tui.scenario.record).
+        self.listeners: list[Callable[[str, float | None, bool | None], None]] = []
+        self._switched: bool | None = None  # the state the last switch action left
         self.burst_running = False
         self.burst_answered = self.burst_size = 0  # progress of the burst in flight
 
@@ -317,10 +321,14 @@ class QADesk:
             "burst_at_expiry": lambda: self.burst_at_expiry(int(n)),
             "reset": self.reset,
         }
+        self._switched = None
         try:
-            return await handlers[name]()
+            words = await handlers[name]()
         finally:
             self._on_change()
+        for listener in list(self.listeners):
+            listener(name, n if action.amount else None, self._switched if action.switch else None)
+        return words
 
     # -- time --------------------------------------------------------------------------------------
 
@@ -348,13 +356,22 @@ class QADesk:
         return f"skipped {seconds:.1f} s: past the deadline"
 
     async def background(self, seconds: float) -> str:
-        manager = self.client.manager
+        await self.go_away(seconds)
+        self.come_back(seconds)
+        return f"backgrounded for {seconds:g} s, then came back"
+
+    async def go_away(self, seconds: float) -> None:
+        """The first half of `background`: the app in the background (the countdown paused), the
+        server's clock already `seconds` ahead. A live demo shows the pause between the halves."""
         # The server's clock first: if it cannot be moved, the client is not left backgrounded.
         await self.control.advance_clock(seconds)
-        manager.background()
+        self.client.manager.background()
+
+    def come_back(self, seconds: float) -> None:
+        """The second half: the client's clock catches up with the server's, and the app returns."""
         self.clock.skip_ahead(seconds)
-        manager.resume()
-        return f"backgrounded for {seconds:g} s, then came back"
+        self.client.manager.resume()
+        self._on_change()
 
     # -- faults and switches --------------------------------------------------------------------------
 
@@ -363,6 +380,7 @@ class QADesk:
         turn_on = (current != mode) if on is None else on
         new = mode if turn_on else "ok"
         await self.control.set_faults(refresh=new)
+        self._switched = turn_on
         words = {"ok": "answers normally", "error": "answers 503", "reject": "answers 401"}
         return f"fault: refresh {words[new]}"
 
@@ -370,18 +388,21 @@ class QADesk:
         current = (await self.control.faults()).latency_ms
         turn_on = (current == 0) if on is None else on
         await self.control.set_faults(latency_ms=1500 if turn_on else 0)
+        self._switched = turn_on
         return "fault: 1.5 s latency on every answer" if turn_on else "fault cleared: no latency"
 
     async def _down(self, on: bool | None) -> str:
         current = (await self.control.faults()).down
         turn_on = (not current) if on is None else on
         await self.control.set_faults(down=turn_on)
+        self._switched = turn_on
         return "fault: backend DOWN (503 everywhere)" if turn_on else "fault cleared: backend up"
 
     async def _graphql_style(self, on: bool | None) -> str:
         current = (await self.control.faults()).graphql_auth_error
         turn_on = (current != "http") if on is None else on
         await self.control.set_faults(graphql_auth_error="http" if turn_on else "extensions")
+        self._switched = turn_on
         return (
             "GraphQL auth errors now answer HTTP 401"
             if turn_on
@@ -393,22 +414,25 @@ class QADesk:
         turn_on = (current >= self.full_ttl_s) if on is None else on
         new = self.full_ttl_s / 2 if turn_on else self.full_ttl_s
         await self.control.set_faults(ttl_s=new)
+        self._switched = turn_on
         return f"server TTL = {new:g} s (the client is not told)"
 
     async def _malformed(self, on: bool | None) -> str:
         network = self.client.network
-        network.garble = (not network.garble) if on is None else on
+        network.garble = self._switched = (not network.garble) if on is None else on
         return "the backend's answers now arrive MALFORMED" if network.garble else "answers normal again"
 
     async def _offline(self, on: bool | None) -> str:
         network = self.client.network
         network.online = (not network.online) if on is None else not on
+        self._switched = not network.online
         return "client OFFLINE: calls fail in transport" if not network.online else "client back online"
 
     async def _slow_calls(self, on: bool | None) -> str:
         network = self.client.network
         turn_on = (network.hold_s == 0) if on is None else on
         network.hold_s = SLOW_CALLS_S if turn_on else 0.0
+        self._switched = turn_on
         if turn_on:
             return f"calls now wait {SLOW_CALLS_S:g} s before they leave (session calls do not)"
         return "calls leave at once again"

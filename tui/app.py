@@ -19,9 +19,10 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
-from session.kinds import SignOutReason
+from session.kinds import SignOutReason, State
 from tui import wording
 from tui.commands import SessionCommands
+from tui.director import Caption, Director
 from tui.messages import (
     EndSession,
     FlowEntered,
@@ -29,11 +30,13 @@ from tui.messages import (
     GoHome,
     NextStep,
     OpenFlow,
+    PinExpectation,
     RunQA,
     ShowBookings,
     ShowSignIn,
     SignInSucceeded,
 )
+from tui.remaining_history import RemainingHistory
 from tui.screens.base import AppScreen
 from tui.services import Overrides, Services, StartupFailed
 from tui.settings import Settings
@@ -73,6 +76,10 @@ class SessionKeeperApp(App[None]):
         self._pending_sign_out: SignOutReason | None = None
         self._redraw_pending = False
         self._redraw_full = False
+        # A scenario playing or being recorded (tui.director); None in normal use.
+        self.director: Director | None = None
+        self.caption: Caption | None = None
+        self.history = RemainingHistory()  # for the QA panel's chart
 
     # -- what screens may use (tui.keeper.Keeper) -------------------------------------------------
 
@@ -95,6 +102,14 @@ class SessionKeeperApp(App[None]):
     @property
     def navigating_home(self) -> bool:
         return self._navigating_home
+
+    @property
+    def recording(self) -> bool:
+        return self.director is not None and self.director.records
+
+    async def on_pin_expectation(self, message: PinExpectation) -> None:
+        if self.director is not None and self.director.records:
+            self.notify(await self.director.pin(self), title="Expectation pinned", timeout=6)
 
     def view(self) -> SessionView | None:
         client = self.client
@@ -179,11 +194,15 @@ class SessionKeeperApp(App[None]):
     async def _start(self) -> None:
         try:
             await self.services.start(self._on_decision, self._session_changed)
+            if self.client is not None:
+                self.client.manager.timeline.subscribe(lambda entry: self.history.event(entry.name))
         except StartupFailed as exc:
             self.startup_error = str(exc)
         finally:
             self.ready.set()
             self.refresh_chrome()
+        if self.director is not None and self.startup_error is None:
+            self.run_worker(self.director.direct(self), group="director", name="director")
 
     async def on_unmount(self) -> None:
         if self._startup is not None and not self._startup.done():
@@ -198,6 +217,8 @@ class SessionKeeperApp(App[None]):
         client = self.client
         if client is not None:
             client.manager.heartbeat()
+            view = client.manager.view()
+            self.history.sample(view.remaining_s, paused=view.state is State.PAUSED)
         self.refresh_countdown()
         if isinstance(self.screen, AppScreen):
             self.screen.ticked()
@@ -223,6 +244,21 @@ class SessionKeeperApp(App[None]):
         for screen in seen:
             for banner in screen.query(Banner):
                 banner.say(message)
+        if self.director is not None:
+            self._show_caption(seen)
+
+    def show_caption(self, caption: Caption | None) -> None:
+        """What the director says now, in the caption bar of the screens in view."""
+        self.caption = caption
+        self._show_caption(self.visible_screens())
+
+    def _show_caption(self, screens: list[Screen[Any]]) -> None:
+        from tui.widgets.caption_bar import CaptionBar
+
+        # Only the bar of the screen in front speaks: under the prompt, the prompt's own bar.
+        for index, screen in enumerate(screens):
+            for bar in screen.query(CaptionBar):
+                bar.show(self.caption if index == 0 else None)
 
     def visible_screens(self) -> list[Screen[Any]]:
         """The screen in front and, under a modal (the prompt), the screens it lets show through.
@@ -324,6 +360,14 @@ class SessionKeeperApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if (
+            self.director is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.director.key(event)
+        ):
+            event.stop()
+            return
+        if (
             isinstance(event, events.Key | events.MouseDown)
             and not event.is_forwarded
             and self.client is not None
@@ -337,6 +381,8 @@ class SessionKeeperApp(App[None]):
         client = self.client
         if client is None or self._suspended:
             return
+        if self.director is not None:  # first: what the session does next follows the return
+            self.director.away(not focused)
         if focused:
             client.manager.resume()
         else:
@@ -346,11 +392,15 @@ class SessionKeeperApp(App[None]):
     def _on_suspend(self, _: object) -> None:
         # Runs before the process stops (immediate=True), so the pause is recorded in time.
         self._suspended = True
+        if self.director is not None:
+            self.director.away(True)
         if self.client is not None:
             self.client.manager.background()
 
     def _on_resume(self, _: object) -> None:
         self._suspended = False
+        if self.director is not None:
+            self.director.away(False)
         if self.client is not None:
             # After a stop from outside no suspend came first: the engine notices from the gap.
             self.client.manager.resume()

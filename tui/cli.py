@@ -73,6 +73,16 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.1 <= value <= 20:
+        raise argparse.ArgumentTypeError(f"must be between 0.1 and 20, got {text}")
+    return value
+
+
 def _http_url(text: str) -> str:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -151,12 +161,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scenarios run at once, each in its own process (default: one per CPU)",
     )
+    play = scenario_sub.add_parser("play", help="play a scenario in this terminal, for an audience")
+    play.add_argument("name", metavar="NAME|FILE", help="a shipped scenario (or its number) or a file")
+    play.add_argument(
+        "--speed", type=_speed, default=1.0, metavar="X", help="pacing: 2 is twice as fast (default 1)"
+    )
+    record = scenario_sub.add_parser(
+        "record", help="use the app; your keys and QA actions are written into a scenario file"
+    )
+    record.add_argument("file", metavar="FILE", help="the scenario file to write (.toml)")
+    record.add_argument("--ttl", type=_ttl, default=60.0, metavar="SECONDS", help="session TTL (default 60)")
+    record.add_argument(
+        "--warn", type=_warn, default=20.0, metavar="SECONDS", help="warning window (default 20)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "scenario" and args.scenario_command == "record":
+        from pathlib import Path
+
+        from tui.scenario.command import record_command
+
+        if args.warn >= args.ttl:
+            parser.error(f"--warn ({args.warn:g}) must be shorter than --ttl ({args.ttl:g})")
+        return record_command(Path(args.file), ttl=args.ttl, warn=args.warn)
+    if args.command == "scenario" and args.scenario_command == "play":
+        from tui.scenario.command import play_command
+
+        return play_command(args.name, speed=args.speed)
     if args.command == "scenario":
         from pathlib import Path
 

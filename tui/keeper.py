@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from api.errors import ApiError
     from api.qa import QADesk
     from session.engine import SessionView
+    from tui.remaining_history import RemainingHistory
     from tui.settings import Settings
 
 
@@ -31,6 +32,16 @@ class Keeper(Protocol):
 
     @property
     def qa(self) -> QADesk | None: ...
+
+    @property
+    def history(self) -> RemainingHistory:
+        """Remaining time on both sides over the last minutes (the QA panel's chart)."""
+        ...
+
+    @property
+    def recording(self) -> bool:
+        """A scenario is being recorded (tui.scenario.record): the QA panel can pin expectations."""
+        ...
 
     @property
     def navigating_home(self) -> bool:

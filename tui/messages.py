@@ -69,3 +69,8 @@ class RunQA(Message):
 @dataclass
 class GoBack(Message):
     """Close the current screen and go back to the one under it."""
+
+
+@dataclass
+class PinExpectation(Message):
+    """While recording a scenario: expect what is true now (the QA panel's `p`)."""

@@ -96,7 +96,9 @@ def test_a_missing_file_or_unknown_name_exits_2_saying_so(
     assert main(["scenario", "run", str(tmp_path / "nowhere.toml")]) == 2
     assert "nowhere.toml: no such scenario file" in capsys.readouterr().err
     assert main(["scenario", "run", "no-such-scenario"]) == 2
-    assert "is not a shipped scenario; shipped: 01-token-obtained" in capsys.readouterr().err
+    assert "is not a shipped scenario; shipped: 00-tour, 01-token-obtained" in capsys.readouterr().err
+    assert main(["scenario", "run", "08"]) == 2  # a user and a guest variant
+    assert "08: is ambiguous, it names 08-refresh-answers-503-guest, 08-refresh" in capsys.readouterr().err
 
 
 def test_the_command_reports_each_scenario_and_writes_junit(

@@ -99,6 +99,41 @@ class TestKeyScreens:
         app, run_before = _driver(tmp_path, steps)
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
+    def test_qa_panel_chart_in_a_tall_terminal(self, snap_compare: Any, tmp_path: Path) -> None:
+        """The chart: the deadline slides, jumps back at a call, drops at a skip, pauses while
+        the app is away, and the server's side beside it."""
+
+        async def second(h: Harness, seconds: float = 1.0) -> None:
+            await h.advance(seconds)
+            h.app.screen.poll_server()  # type: ignore[attr-defined]
+            await h.app.workers.wait_for_complete()
+            h.app.tick()
+            await h.pilot.pause()
+
+        async def steps(h: Harness) -> None:
+            await h.sign_in()
+            await h.pilot.press("f2")
+            await h.pilot.pause()
+            for _ in range(10):
+                await second(h, 2)
+            await h.client.rest.airports()  # a call: back to the full TTL
+            for _ in range(8):
+                await second(h, 2)
+            await h.pilot.press("k")  # QA: skip 30 s on both clocks
+            await h.app.workers.wait_for_complete()
+            for _ in range(6):
+                await second(h, 2)
+            h.client.manager.background()
+            for _ in range(4):
+                await second(h, 2)
+            h.client.manager.resume()
+            await h.client.settle()
+            for _ in range(4):
+                await second(h, 2)
+
+        app, run_before = _driver(tmp_path, steps)
+        assert snap_compare(app, terminal_size=(110, 46), run_before=run_before)
+
 
 def test_no_secret_in_any_snapshot() -> None:
     """Tokens in these runs all start with `test-secret-`; the password is the demo user's."""

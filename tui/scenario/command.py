@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TextIO
 
-from tui.scenario.loader import ScenarioError, load, load_all, shipped
+from tui.scenario.loader import ScenarioError, find, load, load_all, shipped
 from tui.scenario.model import Scenario
 from tui.scenario.runner import Outcome, run
 
@@ -56,6 +56,68 @@ def run_command(
     if junit is not None:
         write_junit(outcomes, junit)
     return 1 if failed else 0
+
+
+def play_command(name: str, *, speed: float, err: TextIO | None = None) -> int:
+    """The scenario in this terminal, on a fresh data directory (the demo starts from nothing)."""
+    import shutil
+    import tempfile
+
+    from tui.app import build_app
+    from tui.scenario.play import Player, PlayError
+    from tui.settings import Settings
+
+    err = err if err is not None else sys.stderr
+    try:
+        player = Player(load(find(name)), speed=speed)
+    except (ScenarioError, PlayError) as exc:
+        print(f"sessionkeeper scenario: {exc}", file=err)
+        return 2
+    scenario = player.scenario
+    data = Path(tempfile.mkdtemp(prefix="sessionkeeper-play-"))
+    try:
+        app = build_app(Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data))
+        app.director = player
+        app.run()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return 0
+
+
+def record_command(
+    path: Path, *, ttl: float, warn: float, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """The app on a fresh data directory (a replay starts from nothing too), recorded into `path`."""
+    import shutil
+    import tempfile
+
+    from tui.app import build_app
+    from tui.scenario.record import Recorder
+    from tui.settings import Settings
+
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if path.suffix != ".toml":
+        print(f"sessionkeeper scenario: {path}: a scenario file ends in .toml", file=err)
+        return 2
+    recorder = Recorder(path, ttl=ttl, warn=warn)
+    try:
+        recorder.close()  # written at once: a path that cannot be written is said now
+    except OSError as exc:
+        print(f"sessionkeeper scenario: {path}: cannot write it ({exc.strerror})", file=err)
+        return 2
+    data = Path(tempfile.mkdtemp(prefix="sessionkeeper-record-"))
+    try:
+        app = build_app(Settings(ttl_s=ttl, warn_s=warn, data_dir=data))
+        app.director = recorder
+        app.run()
+    finally:
+        recorder.close()
+        shutil.rmtree(data, ignore_errors=True)
+    print(
+        f"{len(recorder.steps)} steps recorded in {path}; replay: sessionkeeper scenario run {path}", file=out
+    )
+    return 0
 
 
 def default_jobs() -> int:
@@ -103,7 +165,7 @@ def _report(outcome: Outcome, out: TextIO) -> None:
     scenario = outcome.scenario
     mark = "PASS" if outcome.passed else "FAIL"
     cases = ",".join(str(c) for c in scenario.covers)
-    took = f"(edge case {cases}; {outcome.seconds:.1f} s)"
+    took = f"(edge case {cases}; {outcome.seconds:.1f} s)" if cases else f"({outcome.seconds:.1f} s)"
     print(f"{mark}  {scenario.name}  {took}  {scenario.title}", file=out)
     if outcome.failure:
         print(f"      {outcome.failure}", file=out)

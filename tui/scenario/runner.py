@@ -11,18 +11,14 @@ import contextlib
 import shutil
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events
-from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
-from textual.widgets import Button, Input, Static
-
 from api.errors import ApiError
 from session.clock import FakeClock
 from tui.scenario.model import Condition, Scenario, Step
+from tui.scenario.probe import busy, check, handled, key_event
 from tui.services import Overrides
 from tui.settings import Settings
 
@@ -244,7 +240,7 @@ class _Driver:
             return
         elif step.expect is not None:
             await self.settle()
-            problems = await self.check(step.expect)
+            problems = await check(self.app, step.expect)
             if problems:
                 raise StepFailed("; ".join(problems))
             return
@@ -256,7 +252,7 @@ class _Driver:
         `Pilot.press`, which waits twice per key for the CPU to go idle (>= 40 ms a key, most of a
         scenario's time, and still no promise that a call it started has been answered)."""
         for key in keys:
-            event = _key_event(key)
+            event = key_event(key)
             event.set_sender(self.app)
             # Posted here, not through the driver (which posts from a coroutine it schedules), so
             # the key is queued before the markers `_wait_for_screen` posts behind it.
@@ -266,23 +262,16 @@ class _Driver:
     async def quiesce(self) -> None:
         """Until no queue of the app or of the screen's widgets holds a message and no worker runs."""
         for _ in range(100):
-            await self.pilot._wait_for_screen()
+            await handled(self.app)
             await self.app.workers.wait_for_complete()
-            await asyncio.sleep(0)
-            if not self._busy():
+            if not busy(self.app) and not any(worker.is_running for worker in self.app.workers):
                 return
-
-    def _busy(self) -> bool:
-        nodes = [self.app, *self.app.screen.walk_children(with_self=True)]
-        return any(not node._message_queue.empty() for node in nodes) or any(
-            worker.is_running for worker in self.app.workers
-        )
 
     async def wait(self, condition: Condition, within: float) -> None:
         deadline = time.perf_counter() + within
         while True:
             await self.settle()
-            problems = await self.check(condition)
+            problems = await check(self.app, condition)
             if not problems:
                 return
             if time.perf_counter() >= deadline:
@@ -295,113 +284,6 @@ class _Driver:
         filename = f"{len(self.outcome.snapshots) + 1:02d}-{_slug(name)}.svg"
         self.app.save_screenshot(filename, str(self.out))
         self.outcome.snapshots.append(self.out / filename)
-
-    async def check(self, want: Condition) -> list[str]:
-        """What differs between `want` and what is so now, in words: empty when it all holds."""
-        app, client = self.app, self.app.client
-        view = app.view()
-        problems: list[str] = []
-
-        def differ(name: str, expected: object, seen: object) -> None:
-            problems.append(f"expected {name} {expected}, seen {seen}")
-
-        if view is None or client is None:
-            return ["the session never started"]
-        if want.state is not None and view.state.value != want.state:
-            differ("state", want.state, view.state.value)
-        if want.user is not None:
-            seen = (
-                "none" if view.kind is None else ("guest" if view.kind.value == "guest" else client.username)
-            )
-            if seen != want.user:
-                differ("user", want.user, seen)
-        if want.remaining is not None:
-            low, high = want.remaining
-            left = view.remaining_s
-            if left is None or not low <= left <= high:
-                differ("remaining", f"{low:g}-{high:g} s", "none" if left is None else f"{left:.1f} s")
-        if want.prompt is not None and view.prompt_visible != want.prompt:
-            differ(
-                "prompt", "shown" if want.prompt else "hidden", "shown" if view.prompt_visible else "hidden"
-            )
-        if want.screen:
-            text = self.screen_text()
-            for expected in want.screen:
-                if expected not in text:
-                    problems.append(f"expected {expected!r} on screen, seen: {_squeeze(text)}")
-        if want.timeline:
-            names = client.manager.timeline.names()
-            missing = _not_in_order(want.timeline, names)
-            if missing is not None:
-                problems.append(
-                    f"expected timeline events in order {list(want.timeline)}, {missing!r} missing;"
-                    f" seen: {names[-15:]}"
-                )
-        if want.counters or want.drift is not None:
-            await self.check_server(want, problems)
-        return problems
-
-    async def check_server(self, want: Condition, problems: list[str]) -> None:
-        qa, client, view = self.app.qa, self.app.client, self.app.view()
-        assert qa is not None and client is not None and view is not None
-        try:
-            state = await qa.control.state()
-        except ApiError as exc:
-            problems.append(f"the server's state could not be read: {exc}")
-            return
-        for name, expected in want.counters.items():
-            seen = state.counters.get(name, 0)
-            if seen != expected:
-                problems.append(f"expected server counter {name}={expected}, seen {seen}")
-        if want.drift is not None:
-            session = state.live_session(client.username)
-            if session is None or view.remaining_s is None:
-                problems.append("expected a drift, but there is no live session on both sides")
-                return
-            drift = session.expires_in_s - view.remaining_s
-            sign = "0" if abs(drift) < 1.0 else ("+" if drift > 0 else "-")
-            if sign != want.drift:
-                problems.append(f"expected drift {want.drift}, seen {drift:+.1f} s")
-
-    def screen_text(self) -> str:
-        """The words on the screens in view (the prompt and what it covers)."""
-        parts: list[str] = []
-        for screen in self.app.visible_screens():
-            for widget in screen.walk_children():
-                if isinstance(widget, Button):
-                    parts.append(str(widget.label))
-                elif isinstance(widget, Input):
-                    parts.append(widget.value)
-                elif isinstance(widget, Static):
-                    parts.append(str(widget.render()))
-        return "\n".join(parts)
-
-
-def _key_event(key: str) -> events.Key:
-    """The Key event Textual's own `App._press_keys` builds for `key` (a name or a character)."""
-    if len(key) == 1 and not key.isalnum():
-        key = _character_to_key(key)
-    try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    return events.Key(key, char)
-
-
-def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:
-    """The first wanted name not found after the ones before it, or None if all are in order."""
-    position = 0
-    for name in wanted:
-        try:
-            position = names.index(name, position) + 1
-        except ValueError:
-            return name
-    return None
-
-
-def _squeeze(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def _slug(text: str) -> str:

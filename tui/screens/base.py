@@ -20,6 +20,7 @@ from textual.widgets import Header
 from tui.keeper import Keeper
 from tui.messages import FlowEntered
 from tui.widgets.banner import Banner
+from tui.widgets.caption_bar import CaptionBar
 from tui.widgets.countdown import Countdown
 from tui.widgets.footer import FittingFooter
 
@@ -38,6 +39,7 @@ class AppScreen(Screen[None]):
         yield Banner()
         with VerticalScroll(classes="body"):
             yield from self.compose_body()
+        yield CaptionBar()
         yield FittingFooter(compact=True)
 
     def compose_body(self) -> Iterable[Widget]:

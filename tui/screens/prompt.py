@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from tui import wording
+from tui.widgets.caption_bar import CaptionBar
 from tui.widgets.footer import FittingFooter
 
 
@@ -43,6 +44,7 @@ class ExpiryPrompt(ModalScreen[bool | None]):
             with Horizontal(id="prompt-buttons"):
                 yield Button(f"{stay} (y)", id="stay", variant="primary")
                 yield Button(f"{leave} (n)", id="leave", variant="error")
+            yield CaptionBar()  # in the dialog, where the audience is looking, not dimmed under it
         yield FittingFooter(compact=True)
 
     def on_mount(self) -> None:

@@ -22,10 +22,12 @@ from textual.widgets import Static
 from api.errors import ApiError, BackendUnreachable
 from api.qa import ACTIONS, ServerState
 from tui import wording
-from tui.messages import GoBack
+from tui.messages import GoBack, PinExpectation
 from tui.screens.base import AppScreen
 from tui.widgets.line_box import LineBox, update_in_place
+from tui.widgets.remaining_chart import RemainingChart
 
+CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
 KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
 
@@ -34,6 +36,7 @@ def _qa_bindings() -> list[BindingType]:
         Binding("escape", "close", "Close"),
         Binding("plus,equals_sign", "amount(1)", "N+", key_display="+"),
         Binding("minus", "amount(-1)", "N-", key_display="-"),
+        Binding("p", "pin", "Expect this"),  # only while recording a scenario
     ]
     # Every action has its key; the footer shows only the few above, the panel lists them all.
     bindings += [Binding(a.key, f"qa('{a.name}')", a.title.removeprefix("QA: "), show=False) for a in ACTIONS]
@@ -62,6 +65,7 @@ class QAPanel(AppScreen):
                 server = LineBox(id="qa-server", classes="qa-box")
                 server.border_title = "Server truth (/__qa/state)"
                 yield server
+            yield RemainingChart(id="qa-chart")
             yield Static(KEY_HELP, id="qa-keys")
             yield Static("", id="qa-action")
             yield Static("", id="qa-timeline")
@@ -69,11 +73,17 @@ class QAPanel(AppScreen):
     def on_mount(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         self.ACTIVE_FLOW = bool(getattr(below, "ACTIVE_FLOW", False))
+        self._fit_chart()
         self.poll_server()
         self.redraw()
 
     def on_resize(self) -> None:
+        self._fit_chart()
         self.redraw()
+
+    def _fit_chart(self) -> None:
+        # The chart where there is room for it: in a small terminal the timeline matters more.
+        self.query_one("#qa-chart").display = self.app.size.height >= CHART_MIN_HEIGHT
 
     def ticked(self) -> None:
         # Once a second, with the countdown: ask the server, and draw both sides when it answers,
@@ -100,6 +110,8 @@ class QAPanel(AppScreen):
             # read as the server's answer lands, not when the panel is next drawn.
             client = self.keeper.client
             self.client_remaining_at_poll = client.manager.view().remaining_s if client else None
+            session = server.live_session(client.username if client else None)
+            self.keeper.history.server_seen(session.expires_in_s if session is not None else None)
         finally:
             self._polling = False
         self.redraw()
@@ -138,6 +150,9 @@ class QAPanel(AppScreen):
             action = f"burst in flight: {qa.burst_answered} of {qa.burst_size} answered…"
         self._show("#qa-action", action)
         self._show("#qa-timeline", self._timeline_text())
+        chart = self.query_one("#qa-chart", RemainingChart)
+        if chart.display:
+            chart.show(list(self.keeper.history.samples), view.ttl_s)
 
     def _show(self, selector: str, text: str) -> None:
         """Update a box only when its text changed (the panel redraws every second)."""
@@ -210,6 +225,14 @@ class QAPanel(AppScreen):
 
     def action_close(self) -> None:
         self.post_message(GoBack())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pin":
+            return self.keeper.recording
+        return True
+
+    def action_pin(self) -> None:
+        self.post_message(PinExpectation())
 
     def action_amount(self, step: int) -> None:
         qa = self.keeper.qa

@@ -1,0 +1,150 @@
+"""Scenarios live (issue 11): `scenario play` narrates a scenario into the running app (captions,
+keys, time jumps, live checks; space, → and q), and `scenario record` writes what a tester does
+into a file that `scenario run` replays to the same result."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.tui.harness import SIZE, make_app
+from tui.app import SessionKeeperApp
+from tui.director import Caption
+from tui.scenario.loader import find, load
+from tui.scenario.play import Player, announce, duration_words, planned_seconds
+from tui.scenario.record import Recorder
+from tui.scenario.runner import run
+from tui.screens.booking import SearchStep
+from tui.screens.prompt import ExpiryPrompt
+
+
+def keep_captions(app: SessionKeeperApp) -> list[Caption]:
+    shown: list[Caption] = []
+    original = app.show_caption
+
+    def show(caption: Caption | None) -> None:
+        if caption is not None:
+            shown.append(caption)
+        original(caption)
+
+    app.show_caption = show  # type: ignore[method-assign]
+    return shown
+
+
+async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.02)
+
+
+async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(tmp_path: Path) -> None:
+    scenario = load(find("04"))
+    player = Player(scenario, speed=20)
+    app, _clock, _server = make_app(tmp_path, ttl=scenario.ttl, warn=scenario.warn)
+    app.director = player
+    shown = keep_captions(app)
+    async with app.run_test(size=SIZE):
+        await until(lambda: player.finished)
+        texts = [c.text for c in shown]
+        assert "A guest starts booking and types an origin." in texts
+        assert any(c.keys == "L H R" and c.tone == "keys" for c in shown)
+        assert any(t.startswith("⏩ Later: the session is about to expire") for t in texts)
+        checks = [c for c in shown if c.tone == "check"]
+        assert len(checks) == 2 and checks[0].text.startswith("✓ warning · the prompt up")
+        assert not [c for c in shown if c.tone == "fail"]
+        assert shown[-1].tone == "done" and app.caption == shown[-1]
+        # What the script did, the app did: Stay refreshed, the form is as typed.
+        view = app.view()
+        assert view is not None and view.state.value == "active"
+        assert isinstance(app.screen, SearchStep) and app.screen.value("origin") == "LHR"
+
+
+async def test_space_pauses_right_steps_once_and_q_leaves_the_app_to_the_presenter(tmp_path: Path) -> None:
+    scenario = load(find("tour"))
+    player = Player(scenario, speed=1)
+    app, _clock, _server = make_app(tmp_path, ttl=scenario.ttl, warn=scenario.warn)
+    app.director = player
+    shown = keep_captions(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: bool(shown))
+        await pilot.press("space")
+        assert player.paused and app.caption is not None and app.caption.status.startswith("⏸")
+        held = player.index
+        await asyncio.sleep(2.5)  # longer than the first caption's reading time at speed 1
+        assert player.index == held
+        await pilot.press("right")
+        await until(lambda: player.index == held + 1)
+        await asyncio.sleep(0.3)
+        assert player.paused and player.index == held + 1
+        await pilot.press("q")
+        await until(lambda: app.caption is not None and app.caption.text.startswith("Script stopped"))
+        # The app is the presenter's: their keys reach it.
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchStep)
+
+
+def test_time_jumps_and_faults_are_announced_in_words() -> None:
+    tour = load(find("tour"))
+    background = next(s for s in tour.steps if s.qa == "background")
+    assert announce(background) == ("☾ The app goes to the background for 5 minutes, then comes back", "time")
+    assert duration_words(90) == "1 minute 30 seconds" and duration_words(45) == "45 seconds"
+    down = next(s for s in load(find("16-backend")).steps if s.qa == "down")
+    assert announce(down) == ("⚙ Backend down (503 everywhere): on", "say")
+
+
+async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> None:
+    path = tmp_path / "repro.toml"
+    now = [0.0]
+    recorder = Recorder(path, ttl=60, warn=20, clock=lambda: now[0])
+    app, clock, server_clock = make_app(tmp_path / "data")
+    assert server_clock is not None
+    app.director = recorder
+    async with app.run_test(size=SIZE) as pilot:
+        await app.ready.wait()
+        await until(lambda: app.caption is not None)
+        await pilot.press("b", "L", "H", "R")
+        # The tester thinks for 7 s: time passes on both sides, as it would.
+        now[0] += 7
+        clock.advance(7)
+        server_clock.advance(7)
+        await pilot.press("tab", "C", "D", "G")
+        # From the QA panel: into the warning window, and pin what is true then.
+        await pilot.press("f2", "w")
+        await app.workers.wait_for_complete()
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, ExpiryPrompt))
+        await pilot.press("y")
+        await app.client.settle() if app.client else None
+        await pilot.press("f2", "p")
+        await pilot.pause()
+    recorder.close()
+    text = path.read_text()
+    steps = load(path).steps
+    assert [s.kind for s in steps] == [
+        "press", "type", "qa", "press", "type", "qa", "expect", "press", "expect",
+    ]  # fmt: skip
+    assert 'type = "LHR"' in text and 'qa = "skip"\nn = 7' in text and 'qa = "to_warning"' in text
+    first, second = (s.expect for s in steps if s.expect is not None)
+    assert first is not None and (first.state, first.prompt, first.user) == ("warning", True, "guest")
+    assert second is not None and (second.state, second.prompt) == ("active", False)
+    assert second.counters["refreshes"] == 1 and second.screen == ("1 · Search flights",)
+    outcome = await run(load(path))
+    assert outcome.passed, outcome.failure
+
+
+def test_the_tour_tells_the_whole_story_in_about_three_minutes() -> None:
+    tour = load(find("tour"))
+    assert 150 <= planned_seconds(tour) <= 210
+    assert planned_seconds(tour, speed=2) == planned_seconds(tour) / 2
+    said = " ".join(step.say or "" for step in tour.steps)
+    for part in ("token", "countdown", "asks", "background", "silently", "signed out", "draft"):
+        assert part in said, part
+    names = [name for step in tour.steps if step.expect for name in step.expect.timeline]
+    assert {"reauth_succeeded", "profile_resync"} <= set(names)

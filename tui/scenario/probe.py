@@ -1,0 +1,163 @@
+"""What a scenario step reads from the running app and sends to it, shared by the headless runner
+and the live player: a condition checked against the client's view, the screen in view, the
+timeline and the server's `/__qa/state`; a key built as the terminal would send it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import unicodedata
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.widgets import Button, Input, Static
+
+from api.errors import ApiError
+from tui.scenario.model import Condition
+
+if TYPE_CHECKING:
+    from tui.app import SessionKeeperApp
+
+
+async def check(app: SessionKeeperApp, want: Condition) -> list[str]:
+    """What differs between `want` and what is so now, in words: empty when it all holds."""
+    client = app.client
+    view = app.view()
+    problems: list[str] = []
+
+    def differ(name: str, expected: object, seen: object) -> None:
+        problems.append(f"expected {name} {expected}, seen {seen}")
+
+    if view is None or client is None:
+        return ["the session never started"]
+    if want.state is not None and view.state.value != want.state:
+        differ("state", want.state, view.state.value)
+    if want.user is not None:
+        seen = "none" if view.kind is None else ("guest" if view.kind.value == "guest" else client.username)
+        if seen != want.user:
+            differ("user", want.user, seen)
+    if want.remaining is not None:
+        low, high = want.remaining
+        left = view.remaining_s
+        if left is None or not low <= left <= high:
+            differ("remaining", f"{low:g}-{high:g} s", "none" if left is None else f"{left:.1f} s")
+    if want.prompt is not None and view.prompt_visible != want.prompt:
+        differ("prompt", "shown" if want.prompt else "hidden", "shown" if view.prompt_visible else "hidden")
+    if want.screen:
+        text = screen_text(app)
+        for expected in want.screen:
+            if expected not in text:
+                problems.append(f"expected {expected!r} on screen, seen: {_squeeze(text)}")
+    if want.timeline:
+        names = client.manager.timeline.names()
+        missing = _not_in_order(want.timeline, names)
+        if missing is not None:
+            problems.append(
+                f"expected timeline events in order {list(want.timeline)}, {missing!r} missing;"
+                f" seen: {names[-15:]}"
+            )
+    if want.counters or want.drift is not None:
+        await _check_server(app, want, problems)
+    return problems
+
+
+async def _check_server(app: SessionKeeperApp, want: Condition, problems: list[str]) -> None:
+    qa, client, view = app.qa, app.client, app.view()
+    assert qa is not None and client is not None and view is not None
+    try:
+        state = await qa.control.state()
+    except ApiError as exc:
+        problems.append(f"the server's state could not be read: {exc}")
+        return
+    for name, expected in want.counters.items():
+        seen = state.counters.get(name, 0)
+        if seen != expected:
+            problems.append(f"expected server counter {name}={expected}, seen {seen}")
+    if want.drift is not None:
+        session = state.live_session(client.username)
+        if session is None or view.remaining_s is None:
+            problems.append("expected a drift, but there is no live session on both sides")
+            return
+        drift = session.expires_in_s - view.remaining_s
+        sign = "0" if abs(drift) < 1.0 else ("+" if drift > 0 else "-")
+        if sign != want.drift:
+            problems.append(f"expected drift {want.drift}, seen {drift:+.1f} s")
+
+
+def screen_text(app: SessionKeeperApp) -> str:
+    """The words on the screens in view (the prompt and what it covers)."""
+    parts: list[str] = []
+    for screen in app.visible_screens():
+        for widget in screen.walk_children():
+            if isinstance(widget, Button):
+                parts.append(str(widget.label))
+            elif isinstance(widget, Input):
+                parts.append(widget.value)
+            elif isinstance(widget, Static):
+                parts.append(str(widget.render()))
+    return "\n".join(parts)
+
+
+async def drained(app: SessionKeeperApp, *, timeout: float = 10.0) -> None:
+    """Until every message queued now for the app and the screen's widgets has been handled (the
+    same wait as Textual's own Pilot makes between keys, without its wait for an idle CPU)."""
+    nodes = [app, *app.screen.walk_children(with_self=True)]
+    done = asyncio.Event()
+    pending = 0
+
+    def one_done() -> None:
+        nonlocal pending
+        pending -= 1
+        if pending == 0:
+            done.set()
+
+    for node in nodes:
+        if node.call_later(one_done):
+            pending += 1
+    if pending:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout)
+
+
+def busy(app: SessionKeeperApp) -> bool:
+    """A message still queued for the app or a widget of the screen in front."""
+    nodes = [app, *app.screen.walk_children(with_self=True)]
+    return any(not node._message_queue.empty() for node in nodes)
+
+
+async def handled(app: SessionKeeperApp) -> None:
+    """Until nothing is queued: a key's binding, the handler of the focused widget, a screen the key
+    pushed and what that screen's mounting posted."""
+    for _ in range(100):
+        await drained(app)
+        await asyncio.sleep(0)
+        if not busy(app):
+            return
+
+
+def key_event(key: str) -> events.Key:
+    """The Key event Textual's own `App._press_keys` builds for `key` (a name or a character)."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    return events.Key(key, char)
+
+
+def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:
+    """The first wanted name not found after the ones before it, or None if all are in order."""
+    position = 0
+    for name in wanted:
+        try:
+            position = names.index(name, position) + 1
+        except ValueError:
+            return name
+    return None
+
+
+def _squeeze(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
