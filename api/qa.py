@@ -256,7 +256,9 @@ ACTIONS: tuple[QAAction, ...] = (
     ),
 )
 ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
-AMOUNTS = (10, 30, 60, 300, 900, 3600)
+# N for the QA actions that take one; +/- step through them. Each shipped scenario's N is one of
+# these, so that its recipe can be played from the keyboard (tui.scenario.recipes).
+AMOUNTS = (10, 30, 60, 120, 300, 500, 900, 3600)
 SLOW_CALLS_S = 3.0
 
 

@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scenarios run at once, each in its own process (default: one per CPU)",
     )
+    listing = scenario_sub.add_parser("list", help="the shipped scenarios: name, edge cases, title")
+    listing.add_argument(
+        "--markdown", action="store_true", help="as the README's recipe table (keys for each)"
+    )
     play = scenario_sub.add_parser("play", help="play a scenario in this terminal, for an audience")
     play.add_argument("name", metavar="NAME|FILE", help="a shipped scenario (or its number) or a file")
     play.add_argument(
@@ -180,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "scenario" and args.scenario_command == "list":
+        from tui.scenario.loader import load, shipped
+        from tui.scenario.recipes import markdown_table, plain_list
+
+        scenarios = [load(path) for path in shipped()]
+        print(markdown_table(scenarios) if args.markdown else plain_list(scenarios))
+        return 0
     if args.command == "scenario" and args.scenario_command == "record":
         from pathlib import Path
 

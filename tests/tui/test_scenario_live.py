@@ -8,9 +8,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from textual import events
+
 from tests.tui.harness import SIZE, make_app
 from tui.app import SessionKeeperApp
 from tui.director import Caption
+from tui.messages import PinExpectation
 from tui.scenario.loader import find, load
 from tui.scenario.play import Player, announce, duration_words, planned_seconds
 from tui.scenario.record import Recorder
@@ -148,3 +151,35 @@ def test_the_tour_tells_the_whole_story_in_about_three_minutes() -> None:
         assert part in said, part
     names = [name for step in tour.steps if step.expect for name in step.expect.timeline]
     assert {"reauth_succeeded", "profile_resync"} <= set(names)
+
+
+async def test_focus_lost_and_back_is_recorded_as_a_background_of_the_time_away(tmp_path: Path) -> None:
+    path = tmp_path / "away.toml"
+    now = [0.0]
+    recorder = Recorder(path, ttl=60, warn=20, clock=lambda: now[0])
+    app, clock, server_clock = make_app(tmp_path / "data")
+    assert server_clock is not None
+    app.director = recorder
+    async with app.run_test(size=SIZE) as pilot:
+        await app.ready.wait()
+        await until(lambda: app.caption is not None)
+        await pilot.press("b", "L")
+        app.post_message(events.AppBlur())
+        await pilot.pause()
+        now[0] += 90  # away longer than the TTL, as the clocks of both sides see it
+        clock.advance(90)
+        server_clock.advance(90)
+        app.post_message(events.AppFocus())
+        await pilot.pause()
+        assert app.client is not None
+        await app.client.settle()
+        await pilot.pause()
+        app.post_message(PinExpectation())
+        await pilot.pause()
+    recorder.close()
+    steps = load(path).steps
+    assert [(s.qa, s.n) for s in steps if s.qa] == [("background", 90.0)]
+    [want] = [s.expect for s in steps if s.expect is not None]
+    assert want.counters["guest_sessions"] == 2 and want.state == "active"
+    outcome = await run(load(path))
+    assert outcome.passed, outcome.failure

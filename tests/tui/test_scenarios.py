@@ -16,9 +16,27 @@ from tui.cli import main
 from tui.scenario.command import run_command
 from tui.scenario.evidence import chart_svg
 from tui.scenario.loader import ScenarioError, find, load, shipped
+from tui.scenario.recipes import BEGIN, END, NotOnTheKeyboard, markdown_table, recipe
 from tui.scenario.runner import Sample, run
 
 SHIPPED = shipped()
+
+
+def test_the_readmes_recipe_table_is_made_from_the_shipped_scenarios() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index(BEGIN), readme.index(END) + len(END)
+    assert readme[start:end] == markdown_table(load(path) for path in SHIPPED), (
+        "README's recipes are stale: paste `sessionkeeper scenario list --markdown` in"
+    )
+
+
+def test_a_recipe_is_the_keys_of_its_scenario_and_refuses_an_n_the_panel_cannot_reach(
+    tmp_path: Path,
+) -> None:
+    assert recipe(load(find("04")).steps) == '`b` "LHR" F2 `w` Esc `y`'
+    path = write(tmp_path, '[[step]]\nqa = "skip"\nn = 45\n')
+    with pytest.raises(NotOnTheKeyboard, match="N=45 for 'skip'"):
+        recipe(load(path).steps)
 
 
 def test_every_edge_case_of_the_design_has_a_shipped_scenario() -> None:

@@ -1,0 +1,87 @@
+"""The README's QA recipes, made from the shipped scenarios: for each, the keys a tester presses in
+the app to do by hand what the scenario does (QA actions through the panel: F2, N set with +/-,
+the action's key, Esc back to the app), and what it shows (its title). One source of truth: the
+README holds this table between two markers, and a test keeps it equal to what this makes
+(`sessionkeeper scenario list --markdown`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from api.qa import ACTIONS_BY_NAME, AMOUNTS
+from tui.scenario.model import Scenario, Step
+
+BEGIN = "<!-- recipes: made by `sessionkeeper scenario list --markdown`; do not edit by hand -->"
+END = "<!-- recipes: end -->"
+_KEY_WORDS = {
+    "enter": "Enter",
+    "tab": "Tab",
+    "escape": "Esc",
+    "down": "↓",
+    "up": "↑",
+    "left": "←",
+    "right": "→",
+    "space": "Space",
+}
+
+
+class NotOnTheKeyboard(ValueError):
+    """A QA amount that the panel's +/- cannot reach."""
+
+
+def key_words(key: str) -> str:
+    if key in _KEY_WORDS:
+        return _KEY_WORDS[key]
+    if key.startswith("ctrl+"):
+        return "Ctrl+" + key.removeprefix("ctrl+").upper()
+    return key
+
+
+def recipe(steps: Iterable[Step]) -> str:
+    """The keys, in Markdown: `b` "LHR" `Tab` … F2 `w` Esc `y`."""
+    words: list[str] = []
+    panel_open = False
+    index = AMOUNTS.index(30)  # the panel's N when the app starts
+    for step in steps:
+        if step.qa is not None:
+            if not panel_open:
+                words.append("F2")
+                panel_open = True
+            action = ACTIONS_BY_NAME[step.qa]
+            if action.amount and step.n is not None:
+                if step.n not in AMOUNTS:
+                    raise NotOnTheKeyboard(f"N={step.n:g} for {step.qa!r} is not one of {AMOUNTS}")
+                target = AMOUNTS.index(int(step.n))
+                words += ["`+`" if target > index else "`-`"] * abs(target - index)
+                index = target
+            words.append(f"`{action.key}`")
+            continue
+        if step.press or step.type is not None:
+            if panel_open:
+                words.append("Esc")
+                panel_open = False
+            if step.type is not None:
+                words.append(f'"{step.type}"')
+            words += [f"`{key_words(key)}`" for key in step.press]
+        elif step.restart:
+            words.append("`Ctrl+Q`, start again")
+            panel_open = False
+    return " ".join(words) or "start the app"
+
+
+def markdown_table(scenarios: Iterable[Scenario]) -> str:
+    rows = [
+        "| # | keys (F2 opens the QA panel, Esc closes it) | what it shows | scenario |",
+        "| --- | --- | --- | --- |",
+    ]
+    for scenario in scenarios:
+        cases = ", ".join(str(c) for c in scenario.covers)
+        rows.append(f"| {cases} | {recipe(scenario.steps)} | {scenario.title} | `{scenario.name}` |")
+    return "\n".join([BEGIN, *rows, END])
+
+
+def plain_list(scenarios: Iterable[Scenario]) -> str:
+    return "\n".join(
+        f"{scenario.name:<52} {','.join(str(c) for c in scenario.covers):<12} {scenario.title}"
+        for scenario in scenarios
+    )
