@@ -140,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="session TTL in seconds, 10 s to 24 h (default 900)",
     )
+    web = sub.add_parser("serve", help="the app in a browser: one app per tab, one shared backend")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    web.add_argument("--ttl", type=_ttl, default=60.0, metavar="SECONDS", help="session TTL (default 60)")
+    web.add_argument(
+        "--warn", type=_warn, default=20.0, metavar="SECONDS", help="warning window (default 20)"
+    )
+    web.add_argument("--data-dir", default=None, help="where each tab's data directory goes")
     scenario = sub.add_parser("scenario", help="edge cases as scripts (docs/scenarios.md)")
     scenario_sub = scenario.add_subparsers(
         dest="scenario_command", required=True, parser_class=_OneLineParser
@@ -184,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from pathlib import Path
+
+        from tui.web.serve import serve
+
+        if args.warn >= args.ttl:
+            parser.error(f"--warn ({args.warn:g}) must be shorter than --ttl ({args.ttl:g})")
+        data = Path(args.data_dir).expanduser() if args.data_dir else None
+        return serve(host=args.host, port=args.port, ttl=args.ttl, warn=args.warn, data_dir=data)
     if args.command == "scenario" and args.scenario_command == "list":
         from tui.scenario.loader import load, shipped
         from tui.scenario.recipes import markdown_table, plain_list

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual import events
+
 from api.backend.serve import EmbeddedBackend
 from api.qa import ACTIONS, ServerState
 from tests.tui.harness import TTL, Harness, running
@@ -98,8 +100,8 @@ async def test_the_panel_keeps_its_n_between_openings(tmp_path: Path) -> None:
         await h.pilot.press("escape")
         await h.pilot.pause()
         await open_panel(h)
-        assert h.app.qa is not None and h.app.qa.amount == 300
-        assert "N          300" in h.text("#qa-client")
+        assert h.app.qa is not None and h.app.qa.amount == 120
+        assert "N          120" in h.text("#qa-client")
 
 
 async def test_timeline_times_keep_one_origin_as_entries_scroll(tmp_path: Path) -> None:
@@ -202,3 +204,26 @@ async def test_a_covered_screen_is_not_repainted_each_second_and_catches_up_when
         await h.pilot.press("escape")
         await h.pilot.pause()
         assert h.app.screen is home and h.countdown_text() == in_front
+
+
+async def test_qa_keys_reaching_an_app_in_the_background_leave_it_there(tmp_path: Path) -> None:
+    """A hidden browser tab (or a blurred terminal) driven from its QA panel: Textual takes a key
+    as the app being focused, but F2 and the panel's keys are QA, so the app stays away until it
+    is really back, and then does what a return does (here: past the TTL, a silent re-auth)."""
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        h.app.post_message(events.AppBlur())
+        await h.pilot.pause()
+        assert h.client.manager.view().state.value == "paused"
+        await h.pilot.press("f2", "plus", "plus")  # N = 120
+        await h.pilot.press("k")
+        await h.app.workers.wait_for_complete()
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        assert not h.app.app_focus and h.client.manager.view().state.value == "paused"
+        assert "resumed" not in h.client.manager.timeline.names()
+        h.app.post_message(events.AppFocus())
+        await h.pilot.pause()
+        await h.settle()
+        assert h.client.manager.view().state.value == "active"
+        assert (await h.counters())["reauths"] == 1

@@ -190,7 +190,9 @@ class QAPanel(AppScreen):
             "DOWN" if f.down else "",
             "gql 401" if f.graphql_auth_error == "http" else "",
         ]
+        alive = [s for s in state.sessions if s.alive]
         lines += [
+            "live       " + (", ".join(f"{s.id} {s.user or s.kind}" for s in alive) or "none"),
             f"TTL        {state.ttl_s:g} s",
             "faults     " + (" · ".join(x for x in faults if x)),
             "counters   " + " ".join(f"{k}={v}" for k, v in state.counters.items() if v),

@@ -1,0 +1,188 @@
+"""A real headless Chromium (Debian's, driven by Playwright) on a running `sessionkeeper serve`.
+
+The terminal in the page is drawn on a canvas, so its text is read by rebuilding the screen from
+the bytes the app sends over the page's WebSocket, with pyte (a terminal emulator): exactly what
+the app drew, without reaching into textual-serve's bundled JavaScript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyte
+from playwright.async_api import Browser, Page, WebSocket, async_playwright
+
+from api.backend.serve import find_free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+COUNTDOWN = re.compile(r"⏱ (\d+):(\d\d)")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Served:
+    """A `sessionkeeper serve` process and what it serves."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+    output: list[str] = field(default_factory=list)
+
+    def backend_url(self) -> str:
+        """The shared backend's URL, as each tab's command line names it."""
+        for pid in tab_pids(self.data_dir):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            return command[command.index(b"--backend") + 1].decode()
+        raise AssertionError("no tab is running")
+
+    async def server_state(self) -> dict[str, Any]:
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{self.backend_url()}/__qa/state")
+            return dict(answer.json())
+
+
+def tab_pids(data_dir: Path) -> list[int]:
+    """The app processes serving tabs (their command line names the serve's data directory)."""
+    pids = []
+    marker = str(data_dir).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in command and b"--backend" in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+@asynccontextmanager
+async def serving(data_dir: Path, *, ttl: float = 60, warn: float = 20) -> AsyncIterator[Served]:
+    port = find_free_port()
+    command = [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--ttl", f"{ttl:g}"]
+    command += ["--warn", f"{warn:g}", "--data-dir", str(data_dir)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    served = Served(process, f"http://127.0.0.1:{port}", data_dir)
+    try:
+        async with httpx.AsyncClient() as client:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, "serve ended before it answered"
+                try:
+                    if (await client.get(served.url + "/")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "serve did not answer within 30 s"
+                await asyncio.sleep(0.05)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for pid in tab_pids(data_dir):  # never leave a tab's app behind a failed test
+            os.kill(pid, signal.SIGKILL)
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class Tab:
+    """A page showing the app, and the app's screen as its WebSocket drew it."""
+
+    page: Page
+    screen: pyte.Screen
+    failed: list[str] = field(default_factory=list)  # requests that failed or got >= 400
+    hosts: set[str] = field(default_factory=set)  # every host the page asked anything of
+
+    @classmethod
+    async def open(cls, browser: Browser, url: str) -> Tab:
+        page = await browser.new_page(viewport={"width": 1200, "height": 720})
+        screen = pyte.Screen(220, 70)
+        stream = pyte.ByteStream(screen)
+        tab = cls(page, screen)
+
+        def on_socket(socket: WebSocket) -> None:
+            def frame(payload: str | bytes) -> None:
+                if isinstance(payload, bytes):
+                    stream.feed(payload)
+
+            socket.on("framereceived", frame)
+
+        page.on("websocket", on_socket)
+        page.on("request", lambda request: tab.hosts.add(request.url.split("/")[2]))
+        page.on("requestfailed", lambda request: tab.failed.append(f"{request.url} failed"))
+        page.on(
+            "response",
+            lambda response: (
+                tab.failed.append(f"{response.url} {response.status}") if response.status >= 400 else None
+            ),
+        )
+        await page.goto(url)
+        await page.wait_for_function("document.body.classList.contains('-first-byte')", timeout=30_000)
+        return tab
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def countdown(self) -> int | None:
+        """The countdown's remaining seconds, as drawn."""
+        found = COUNTDOWN.search(self.text())
+        return int(found[1]) * 60 + int(found[2]) if found else None
+
+    async def until(self, condition: Callable[[], object], within: float = 15.0, what: str = "") -> None:
+        deadline = time.monotonic() + within
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {within:g} s: {what}\n--- the screen ---\n{self.text()}")
+            await asyncio.sleep(0.05)
+
+    async def shows(self, text: str, within: float = 15.0) -> None:
+        await self.until(lambda: text in self.text(), within, f"{text!r} on screen")
+
+    async def keys(self, *keys: str) -> None:
+        for key in keys:
+            await self.page.keyboard.press(key)
+            await asyncio.sleep(0.05)  # each key its own message, as a person types
+
+    async def type(self, text: str) -> None:
+        await self.page.keyboard.type(text, delay=30)
+
+    async def visibility(self, state: str) -> None:
+        """The page hidden or shown, as the browser says it when the tab is switched away or back."""
+        await self.page.evaluate(
+            """(state) => {
+                Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+                Object.defineProperty(document, "hidden", {value: state === "hidden", configurable: true});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""",
+            state,
+        )
