@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 from urllib.parse import urlparse
 
@@ -63,24 +63,24 @@ def _port(text: str) -> int:
     return value
 
 
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 64, got {value}")
-    return value
+def _within(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], float]:
+    """An argument type: a number of `kind` from `low` to `high`, or one line saying what is wrong."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.1 <= value <= 20:
-        raise argparse.ArgumentTypeError(f"must be between 0.1 and 20, got {text}")
-    return value
+_jobs = _within(int, 1, 64)
+_speed = _within(float, 0.1, 20)
 
 
 def _http_url(text: str) -> str:

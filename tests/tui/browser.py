@@ -176,6 +176,16 @@ class Tab:
     async def type(self, text: str) -> None:
         await self.page.keyboard.type(text, delay=30)
 
+    async def sign_in(self, user: str, password: str) -> None:
+        """From the home screen, as a person does it."""
+        await self.keys("s")
+        await self.shows("your username, e.g. ada")
+        await self.type(user)
+        await self.keys("Tab")
+        await self.type(password)
+        await self.keys("Enter")
+        await self.shows(f"active  ·  {user}")
+
     async def visibility(self, state: str) -> None:
         """The page hidden or shown, as the browser says it when the tab is switched away or back."""
         await self.page.evaluate(

@@ -5,11 +5,15 @@ into a file that `scenario run` replays to the same result."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import events
+from textual.pilot import Pilot
 
+from session.clock import FakeClock
 from tests.tui.harness import SIZE, make_app
 from tui.app import SessionKeeperApp
 from tui.director import Caption
@@ -99,8 +103,23 @@ def test_time_jumps_and_faults_are_announced_in_words() -> None:
     assert announce(down) == ("⚙ Backend down (503 everywhere): on", "say")
 
 
-async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> None:
-    path = tmp_path / "repro.toml"
+@dataclass
+class Recording:
+    """An app with a recorder on it, and one time for the recorder's clock and both of the app's."""
+
+    app: SessionKeeperApp
+    recorder: Recorder
+    clocks: tuple[FakeClock, FakeClock]
+    now: list[float]
+
+    def time_passes(self, seconds: float) -> None:
+        self.now[0] += seconds
+        for clock in self.clocks:
+            clock.advance(seconds)
+
+
+@asynccontextmanager
+async def recording(tmp_path: Path, path: Path) -> AsyncIterator[tuple[Recording, Pilot[None]]]:
     now = [0.0]
     recorder = Recorder(path, ttl=60, warn=20, clock=lambda: now[0])
     app, clock, server_clock = make_app(tmp_path / "data")
@@ -109,11 +128,16 @@ async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         await app.ready.wait()
         await until(lambda: app.caption is not None)
+        yield Recording(app, recorder, (clock, server_clock), now), pilot
+    recorder.close()
+
+
+async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> None:
+    path = tmp_path / "repro.toml"
+    async with recording(tmp_path, path) as (rec, pilot):
+        app = rec.app
         await pilot.press("b", "L", "H", "R")
-        # The tester thinks for 7 s: time passes on both sides, as it would.
-        now[0] += 7
-        clock.advance(7)
-        server_clock.advance(7)
+        rec.time_passes(7)  # the tester thinks for 7 s: time passes on both sides, as it would
         await pilot.press("tab", "C", "D", "G")
         # From the QA panel: into the warning window, and pin what is true then.
         await pilot.press("f2", "w")
@@ -127,7 +151,6 @@ async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> 
         await app.client.settle() if app.client else None
         await pilot.press("f2", "p")
         await pilot.pause()
-    recorder.close()
     text = path.read_text()
     steps = load(path).steps
     assert [s.kind for s in steps] == [
@@ -155,20 +178,12 @@ def test_the_tour_tells_the_whole_story_in_about_three_minutes() -> None:
 
 async def test_focus_lost_and_back_is_recorded_as_a_background_of_the_time_away(tmp_path: Path) -> None:
     path = tmp_path / "away.toml"
-    now = [0.0]
-    recorder = Recorder(path, ttl=60, warn=20, clock=lambda: now[0])
-    app, clock, server_clock = make_app(tmp_path / "data")
-    assert server_clock is not None
-    app.director = recorder
-    async with app.run_test(size=SIZE) as pilot:
-        await app.ready.wait()
-        await until(lambda: app.caption is not None)
+    async with recording(tmp_path, path) as (rec, pilot):
+        app = rec.app
         await pilot.press("b", "L")
         app.post_message(events.AppBlur())
         await pilot.pause()
-        now[0] += 90  # away longer than the TTL, as the clocks of both sides see it
-        clock.advance(90)
-        server_clock.advance(90)
+        rec.time_passes(90)  # away longer than the TTL, as the clocks of both sides see it
         app.post_message(events.AppFocus())
         await pilot.pause()
         assert app.client is not None
@@ -176,7 +191,6 @@ async def test_focus_lost_and_back_is_recorded_as_a_background_of_the_time_away(
         await pilot.pause()
         app.post_message(PinExpectation())
         await pilot.pause()
-    recorder.close()
     steps = load(path).steps
     assert [(s.qa, s.n) for s in steps if s.qa] == [("background", 90.0)]
     [want] = [s.expect for s in steps if s.expect is not None]
