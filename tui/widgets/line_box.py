@@ -4,6 +4,7 @@ ticking each second), only that line is repainted, not the whole box."""
 from __future__ import annotations
 
 from textual.containers import Vertical
+from textual.visual import VisualType
 from textual.widgets import Static
 
 
@@ -36,7 +37,7 @@ class LineBox(Vertical):
         self._lines = lines
 
 
-def update_in_place(widget: Static, text: str, *, layout: bool = False) -> None:
+def update_in_place(widget: Static, text: VisualType, *, layout: bool = False) -> None:
     """New text for `widget`, laying the screen out again only when its height changes (a line
     that now wraps, one line more) or `layout` is asked for: a widget redrawn every second must
     not cost a layout of the whole screen every second."""

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.remaining_history import MARK_WORDS, Sample
+from tui.widgets.line_box import update_in_place
 from tui.wording import format_remaining
 
 ROWS = 6
@@ -28,8 +29,9 @@ class RemainingChart(Static):
         key = (len(samples), width, samples[-1] if samples else None, round(ttl_s))
         if key == self._drawn:
             return
-        self._drawn = key
-        self.update(render(samples[-width:], ttl_s, width))
+        first, self._drawn = self._drawn is None, key
+        # Ten lines every second: redrawn in place, the screen laid out again only if they wrap.
+        update_in_place(self, render(samples[-width:], ttl_s, width), layout=first)
 
 
 def _row(value: float | None, ttl_s: float) -> int | None:
@@ -54,18 +56,33 @@ def render(samples: list[Sample], ttl_s: float, width: int) -> Text:
     for row in range(ROWS):
         label = format_remaining(ttl_s) if row == 0 else ("0:00" if row == ROWS - 1 else "")
         text.append(f"{label:>5} ", style="dim")
-        for client, server, sample in rows:
-            if client == row and server == row:
-                text.append("◉", style="green")
-            elif client == row:
-                text.append("◌" if sample.paused else "●", style="dim cyan" if sample.paused else "cyan")
-            elif server == row:
-                text.append("○", style="magenta")
-            else:
-                text.append(" ")
-        text.append(" " * (width - len(rows)) + "\n")
+        cells = [_cell(row, client, server, sample.paused) for client, server, sample in rows]
+        cells.append((" " * (width - len(rows)) + "\n", ""))
+        _append_runs(text, cells)
     text.append(" " * LABEL)
-    for _client, _server, sample in rows:
-        text.append(sample.mark or " ", style="bold yellow")
+    text.append("".join(sample.mark or " " for _client, _server, sample in rows), style="bold yellow")
     text.append("\n" + " " * LABEL + MARK_WORDS, style="dim")
     return text
+
+
+def _cell(row: int, client: int | None, server: int | None, paused: bool) -> tuple[str, str]:
+    if client == row and server == row:
+        return "◉", "green"
+    if client == row:
+        return ("◌", "dim cyan") if paused else ("●", "cyan")
+    if server == row:
+        return "○", "magenta"
+    return " ", ""
+
+
+def _append_runs(text: Text, cells: list[tuple[str, str]]) -> None:
+    """One span per run of cells in one style, not one per cell: redrawn each second, ten rows of a
+    hundred-odd cells would otherwise be a thousand spans."""
+    run, style = "", None
+    for glyph, cell_style in cells:
+        if cell_style != style and run:
+            text.append(run, style=style or None)
+            run = ""
+        run, style = run + glyph, cell_style
+    if run:
+        text.append(run, style=style or None)
