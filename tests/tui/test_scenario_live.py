@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 
 from session.clock import FakeClock
 from tests.tui.harness import SIZE, make_app
 from tui.app import SessionKeeperApp
+from tui.cli import main
 from tui.director import Caption
 from tui.messages import PinExpectation
 from tui.scenario.loader import find, load
@@ -197,3 +199,18 @@ async def test_focus_lost_and_back_is_recorded_as_a_background_of_the_time_away(
     assert want.counters["guest_sessions"] == 2 and want.state == "active"
     outcome = await run(load(path))
     assert outcome.passed, outcome.failure
+
+
+def test_play_refuses_a_restart_and_record_a_file_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scenario", "play", "17"]) == 2
+    said = capsys.readouterr().err
+    assert "restarts the app" in said and "sessionkeeper scenario run 17-quit" in said
+    assert main(["scenario", "record", str(tmp_path / "notes.txt")]) == 2
+    assert "a scenario file ends in .toml" in capsys.readouterr().err
+    assert main(["scenario", "record", "/proc/no-such-dir/bug.toml"]) == 2
+    assert "cannot write it" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["scenario", "play", "tour", "--speed", "0"])
+    assert exited.value.code == 2 and "must be between 0.1 and 20, got 0" in capsys.readouterr().err
