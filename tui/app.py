@@ -61,6 +61,11 @@ class SessionKeeperApp(App[None]):
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),
         Binding("f2", "qa_panel", "QA panel", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Tab moves the focus before the next key is handed on: Textual's own Tab binding (on the
+        # screen) acts only once the key has gone to the focused field and come back, so under load
+        # what is typed after Tab could land in the field before it (seen in a browser tab).
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, services: Services, *, tick_interval: float = 1.0) -> None:

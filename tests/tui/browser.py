@@ -181,8 +181,13 @@ class Tab:
         await self.keys("s")
         await self.shows("your username, e.g. ada")
         await self.type(user)
+        await self.until(lambda: f"▊  {user} " in self.text(), what=f"{user!r} in its field")
         await self.keys("Tab")
+        await self.until(lambda: "Username" in self.text(), what="the sign-in form")
+        await asyncio.sleep(0.2)  # the focus on the password field (not visible in text) has moved
         await self.type(password)
+        # Each key its own message; checked before Enter, so that a key lost under load shows here.
+        await self.until(lambda: "•" * len(password) in self.text(), what="the password typed")
         await self.keys("Enter")
         await self.shows(f"active  ·  {user}")
 

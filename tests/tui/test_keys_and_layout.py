@@ -135,3 +135,22 @@ async def test_at_60x20_the_search_steps_error_and_next_button_are_within_reach(
             await h.pilot.press("tab")
             await h.pilot.pause()
         assert h.app.focused is next_button and visible(next_button, size)
+
+
+async def test_keys_typed_after_tab_in_one_burst_go_to_the_next_field(tmp_path: Path) -> None:
+    """A burst of keys (a fast typist, a paste, a loaded machine, a browser tab) all queued before
+    the app handles the first: the focus must move at Tab, not once Tab has been to the field and
+    back, or "lovelace" starts in the username field (it did, in headless Chromium under load)."""
+    from textual import events
+
+    from tui.messages import ShowSignIn
+    from tui.screens.sign_in import SignInScreen
+
+    async with running(tmp_path) as h:
+        h.app.post_message(ShowSignIn())
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SignInScreen)
+        for key in ["a", "d", "a", "tab", "l", "o", "v", "e"]:
+            h.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await h.pilot.pause()
+        assert (h.value("username"), h.value("password")) == ("ada", "love")
