@@ -161,7 +161,7 @@ class Player:
         self._app: SessionKeeperApp | None = None
         self._detached: list[asyncio.Future[str]] = []
         planned = planned_seconds(scenario, speed)
-        self._minutes = f"{round(planned / 60)} min" if planned >= 45 else "under a minute"
+        self._length = f"about {round(planned / 60)} min" if planned >= 45 else "under a minute"
 
     # -- tui.director.Director ----------------------------------------------------------------------
 
@@ -340,7 +340,7 @@ class Player:
         where = f"{name} · step {self.index + 1}/{total}"
         if self.paused:
             return f"⏸ {where} · space resume · → one step · q stop"
-        return f"▶ {where} of about {self._minutes} · space pause · → skip · q stop"
+        return f"▶ {where}, {self._length} in all · space pause · → skip · q stop"
 
     def _say(self, text: str, tone: str) -> None:
         self._show(Caption(text, status=self._status() if tone != "done" else "", tone=tone))
