@@ -22,9 +22,7 @@ import asyncio
 import importlib.util
 import json
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.tui.browser import Tab, chromium, tab_pids  # noqa: E402
+from tests.tui.browser import Tab, chromium, spawn_serve, stop_serve, tab_pids, until_answering  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_tui", Path(__file__).with_name("tui.py"))
 assert _spec is not None and _spec.loader is not None
@@ -41,43 +39,6 @@ terminal = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(terminal)
 
 RUNNING = re.compile(r"⏱ \d+:\d\d")
-
-
-def spawn_serve(data: Path, port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--ttl", "900", "--warn", "60"]
-    return subprocess.Popen(
-        [*argv, "--data-dir", str(data)],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop_serve(process: subprocess.Popen[bytes], data: Path) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    leftover = tab_pids(data)
-    if leftover:
-        raise RuntimeError(f"tab processes left behind: {leftover}")
-
-
-async def wait_for_page(url: str, process: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    async with httpx.AsyncClient() as client:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("serve ended before it answered")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                await asyncio.sleep(0.01)
 
 
 def backend_pid(data: Path) -> int:
@@ -102,10 +63,10 @@ async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path
     port = find_free_port()
     url = f"http://127.0.0.1:{port}/"
     start = time.perf_counter()
-    process = spawn_serve(data, port)
+    process = spawn_serve(data, port=port, ttl=900, warn=60)
     figures: dict[str, float] = {}
     try:
-        await wait_for_page(url, process)
+        await until_answering(url, process)
         tab = await Tab.open(browser, url)  # type: ignore[arg-type]
         await tab.until(lambda: RUNNING.search(tab.text()) is not None, within=60, what="a running countdown")
         figures["countdown_s"] = time.perf_counter() - start
@@ -133,7 +94,9 @@ async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path
         figures["second_tab_adds_mb"] = sum(terminal.rss_mb(pid) for pid in all_pids) - total_before
         return figures
     finally:
-        stop_serve(process, data)
+        leftover = stop_serve(process, data)
+        if leftover:
+            raise RuntimeError(f"tab processes left behind: {leftover}")
 
 
 def terminal_start() -> float:

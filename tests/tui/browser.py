@@ -39,7 +39,6 @@ class Served:
     process: subprocess.Popen[bytes]
     url: str
     data_dir: Path
-    output: list[str] = field(default_factory=list)
 
     def backend_url(self) -> str:
         """The shared backend's URL, as each tab's command line names it."""
@@ -70,37 +69,52 @@ def tab_pids(data_dir: Path) -> list[int]:
     return pids
 
 
+def spawn_serve(data_dir: Path, *, port: int, ttl: float, warn: float) -> subprocess.Popen[bytes]:
+    """`sessionkeeper serve` in a process of its own; what it prints goes to `serve.log` beside the
+    tabs' data (a pipe nobody reads would fill, and stop it)."""
+    command = [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--ttl", f"{ttl:g}"]
+    command += ["--warn", f"{warn:g}", "--data-dir", str(data_dir)]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "serve.log").open("wb") as log:
+        return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+
+async def until_answering(url: str, process: subprocess.Popen[bytes], within: float = 30.0) -> None:
+    async with httpx.AsyncClient() as client:
+        deadline = time.monotonic() + within
+        while True:
+            assert process.poll() is None, "serve ended before it answered"
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"serve did not answer within {within:g} s"
+            await asyncio.sleep(0.01)
+
+
+def stop_serve(process: subprocess.Popen[bytes], data_dir: Path) -> list[int]:
+    """Ctrl+C, as a person stops it (killed if it does not end); the tab processes still left."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return tab_pids(data_dir)
+
+
 @asynccontextmanager
 async def serving(data_dir: Path, *, ttl: float = 60, warn: float = 20) -> AsyncIterator[Served]:
     port = find_free_port()
-    command = [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--ttl", f"{ttl:g}"]
-    command += ["--warn", f"{warn:g}", "--data-dir", str(data_dir)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    process = spawn_serve(data_dir, port=port, ttl=ttl, warn=warn)
     served = Served(process, f"http://127.0.0.1:{port}", data_dir)
     try:
-        async with httpx.AsyncClient() as client:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, "serve ended before it answered"
-                try:
-                    if (await client.get(served.url + "/")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "serve did not answer within 30 s"
-                await asyncio.sleep(0.05)
+        await until_answering(served.url + "/", process)
         yield served
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for pid in tab_pids(data_dir):  # never leave a tab's app behind a failed test
+        for pid in stop_serve(process, data_dir):  # never leave a tab's app behind a failed test
             os.kill(pid, signal.SIGKILL)
 
 

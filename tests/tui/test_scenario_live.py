@@ -5,7 +5,7 @@ into a file that `scenario run` replays to the same result."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +49,26 @@ async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(tmp_path: Path) -> None:
-    scenario = load(find("04"))
-    player = Player(scenario, speed=20)
+async def no_time(_seconds: float) -> None:
+    """The player's pauses, taking no time (a live audience needs them; a test does not)."""
+    await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def playing(
+    tmp_path: Path, name: str, sleep: Callable[[float], Awaitable[None]] = no_time
+) -> AsyncIterator[tuple[SessionKeeperApp, Player, list[Caption], Pilot[None]]]:
+    scenario = load(find(name))
+    player = Player(scenario, sleep=sleep)
     app, _clock, _server = make_app(tmp_path, ttl=scenario.ttl, warn=scenario.warn)
     app.director = player
     shown = keep_captions(app)
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
+        yield app, player, shown, pilot
+
+
+async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(tmp_path: Path) -> None:
+    async with playing(tmp_path, "04") as (app, player, shown, _pilot):
         await until(lambda: player.finished)
         texts = [c.text for c in shown]
         assert "A guest starts booking and types an origin." in texts
@@ -72,24 +85,28 @@ async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(
 
 
 async def test_space_pauses_right_steps_once_and_q_leaves_the_app_to_the_presenter(tmp_path: Path) -> None:
-    scenario = load(find("tour"))
-    player = Player(scenario, speed=1)
-    app, _clock, _server = make_app(tmp_path, ttl=scenario.ttl, warn=scenario.warn)
-    app.director = player
-    shown = keep_captions(app)
-    async with app.run_test(size=SIZE) as pilot:
+    first_caption_read = asyncio.Event()  # the first pause ends when the test says so
+
+    async def pause(_seconds: float) -> None:
+        await first_caption_read.wait()
+
+    async with playing(tmp_path, "tour", sleep=pause) as (app, player, shown, pilot):
         await until(lambda: bool(shown))
         await pilot.press("space")
         assert player.paused and app.caption is not None and app.caption.status.startswith("⏸")
         held = player.index
-        await asyncio.sleep(2.5)  # longer than the first caption's reading time at speed 1
-        assert player.index == held
+        first_caption_read.set()  # from here every pause of the script takes no time
+        for _ in range(5):
+            await pilot.pause()
+        assert player.index == held  # paused: no step played, however much time the script has
         await pilot.press("right")
         await until(lambda: player.index == held + 1)
-        await asyncio.sleep(0.3)
+        for _ in range(5):
+            await pilot.pause()
         assert player.paused and player.index == held + 1
         await pilot.press("q")
-        await until(lambda: app.caption is not None and app.caption.text.startswith("Script stopped"))
+        await until(lambda: any(c.text.startswith("Script stopped") for c in shown))
+        await until(lambda: app.caption is None)  # said, then the bar goes
         # The app is the presenter's: their keys reach it.
         await pilot.press("b")
         await pilot.pause()

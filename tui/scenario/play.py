@@ -11,7 +11,6 @@ the app in their hands. `--speed` scales every pause.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ from api.errors import ApiError
 from api.qa import ACTIONS_BY_NAME
 from tui.director import Caption
 from tui.scenario.model import Condition, Scenario, Step
-from tui.scenario.probe import check, handled, key_event
+from tui.scenario.probe import check, handled, post_key
 
 if TYPE_CHECKING:
     from tui.app import SessionKeeperApp
@@ -145,10 +144,11 @@ class Player:
         scenario: Scenario,
         *,
         speed: float = 1.0,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.scenario = playable(scenario)
         self.speed = speed
+        self._sleep = sleep  # the script's pauses (tests pass one that takes no time)
         self.paused = False
         self.stopped = False
         self.finished = False
@@ -204,7 +204,7 @@ class Player:
                 await future
         except Stopped:
             self._say(f"Script stopped at step {self.index + 1} of {len(steps)}: the app is yours.", "done")
-            await asyncio.sleep(4)
+            await self._sleep(4)
             app.show_caption(None)
             return
         self.finished = True
@@ -240,11 +240,9 @@ class Player:
         # A snapshot step is for the evidence of a headless run: nothing to show an audience.
 
     async def _send(self, key: str, *, shown: str, pause: float = KEY_S) -> None:
-        event = key_event(key)
-        event.set_sender(self.app)
-        self._sent.add(id(event))
         self._show(Caption(self._said, keys=shown, status=self._status(), tone="keys"))
-        self.app.post_message(event)
+        # Handled only once this coroutine yields, so its id is known to `key` by then.
+        self._sent.add(id(post_key(self.app, key)))
         await handled(self.app)  # the next key goes to what this one opened, however fast the pace
         await self._hold(pause)
 
@@ -308,30 +306,32 @@ class Player:
     async def _gate(self) -> None:
         """Before each step: hold while paused, unless one step was asked for."""
         while self.paused and not self._one_step:
-            await self._sleep_until_woken(None)
+            self._wake.clear()
+            await self._wake.wait()
+            if self.stopped:
+                raise Stopped
         self._one_step = False
 
     async def _hold(self, seconds: float, *, scaled: bool = True) -> None:
         """A pause of the script: cut short by `→`, stretched by `space`, ended by `q`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (seconds / self.speed if scaled else seconds)
-        while True:
+        timer = asyncio.ensure_future(self._sleep(seconds / self.speed if scaled else seconds))
+        try:
+            while not timer.done():
+                if self.stopped:
+                    raise Stopped
+                if self._skip:
+                    self._skip = False
+                    return
+                self._wake.clear()  # no await since the flags were read: a key cannot slip between
+                woken = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait({timer, woken}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
             if self.stopped:
                 raise Stopped
-            if self._skip:
-                self._skip = False
-                return
-            left = deadline - loop.time()
-            if left <= 0:
-                return
-            await self._sleep_until_woken(left)
-
-    async def _sleep_until_woken(self, timeout: float | None) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        if self.stopped:
-            raise Stopped
+        finally:
+            timer.cancel()
 
     # -- the bar ------------------------------------------------------------------------------------
 

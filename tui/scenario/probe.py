@@ -136,6 +136,15 @@ async def handled(app: SessionKeeperApp) -> None:
             return
 
 
+def post_key(app: SessionKeeperApp, key: str) -> events.Key:
+    """`key` queued for the app as the terminal would send it. Posted here, not through the driver
+    (which posts from a coroutine it schedules), so that it is queued before anything posted after."""
+    event = key_event(key)
+    event.set_sender(app)
+    app.post_message(event)
+    return event
+
+
 def key_event(key: str) -> events.Key:
     """The Key event Textual's own `App._press_keys` builds for `key` (a name or a character)."""
     if len(key) == 1 and not key.isalnum():

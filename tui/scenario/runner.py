@@ -1,7 +1,8 @@
-"""Runs a scenario headless: the real app from the one factory (`build_app`), the real embedded backend
-on loopback, fake clocks on both sides (a 15-minute wait costs nothing), keys through Textual's Pilot,
-QA actions through the same `QADesk` the panel uses. Each expectation is checked against the client's
-view, the screen, the timeline and the server's own `/__qa/state`.
+"""Runs a scenario headless: the real app from the one factory (`build_app`), the real backend on
+loopback, fake clocks on both sides (a 15-minute wait costs nothing), keys posted as the terminal
+sends them (each handled before the next), QA actions through the same `QADesk` the panel uses.
+Each expectation is checked against the client's view, the screen, the timeline and the server's own
+`/__qa/state`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from api.errors import ApiError
 from session.clock import FakeClock
 from tui.scenario.model import Condition, Scenario, Step
-from tui.scenario.probe import busy, check, handled, key_event
+from tui.scenario.probe import busy, check, handled, post_key
 from tui.services import Overrides
 from tui.settings import Settings
 
@@ -252,11 +253,7 @@ class _Driver:
         `Pilot.press`, which waits twice per key for the CPU to go idle (>= 40 ms a key, most of a
         scenario's time, and still no promise that a call it started has been answered)."""
         for key in keys:
-            event = key_event(key)
-            event.set_sender(self.app)
-            # Posted here, not through the driver (which posts from a coroutine it schedules), so
-            # the key is queued before the markers `_wait_for_screen` posts behind it.
-            self.app.post_message(event)
+            post_key(self.app, key)
             await self.quiesce()
 
     async def quiesce(self) -> None:
