@@ -138,6 +138,14 @@ class SessionManager:
     def view(self) -> SessionView:
         return self.engine.view(self.clock.now())
 
+    def redact(self, text: str) -> str:
+        """`text` with the token and reauth key this session holds replaced by their fingerprints
+        (for a crash report, whose traceback is not ours to vouch for)."""
+        for secret in (self._token, self._reauth_key):
+            if secret is not None:
+                text = text.replace(secret.reveal(), secret.fingerprint)
+        return text
+
     @property
     def token_fingerprint(self) -> str | None:
         return self._token.fingerprint if self._token else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -53,6 +54,12 @@ if TYPE_CHECKING:
     from tui.screens.prompt import ExpiryPrompt
 
 
+# A key this recent (seconds) when the prompt appears means the person was typing.
+_TYPING_RECENT_S = 2.0
+# Keys the prompt's guard never holds back: they answer nothing in it (QA panel, quit).
+_ALWAYS_KEYS = frozenset({"f2", "ctrl+q"})
+
+
 class SessionKeeperApp(App[None]):
     TITLE = "sessionkeeper"
     CSS_PATH = "app.tcss"
@@ -80,12 +87,15 @@ class SessionKeeperApp(App[None]):
         self._navigating_home = False
         self._pending_sign_out: SignOutReason | None = None
         self._qa_key_while_away = False
+        self._last_key_at: float | None = None  # the latest key of the person (not QA), app clock
         self._redraw_pending = False
         self._redraw_full = False
         # A scenario playing or being recorded (tui.director); None in normal use.
         self.director: Director | None = None
         self.caption: Caption | None = None
         self.history = RemainingHistory()  # for the QA panel's chart
+        # Set when an error nothing handled ends the app: the one line the command line prints.
+        self.crash_line: str | None = None
 
     # -- what screens may use (tui.keeper.Keeper) -------------------------------------------------
 
@@ -243,6 +253,7 @@ class SessionKeeperApp(App[None]):
                 countdown.show(text, urgency)
         if self._prompt is not None:
             self._prompt.show_remaining(view.remaining_s if view else None)
+            self._prompt.show_guard()
         store = self.services.store
         storage = wording.storage_words(
             session=client.manager.persistence_problem if client is not None else None,
@@ -327,7 +338,14 @@ class SessionKeeperApp(App[None]):
             return  # shown when the flow under the QA panel is back in front (on_flow_entered)
         view = self.view()
         guest = view is not None and view.kind is not None and view.kind.value == "guest"
-        self._prompt = expiry_prompt(guest, still_wanted=lambda prompt: prompt is self._prompt)
+        now = self.now()
+        self._prompt = expiry_prompt(
+            guest,
+            still_wanted=lambda prompt: prompt is self._prompt,
+            now=self.now,
+            guard_s=self.settings.prompt_guard_s,
+            interrupted=self._last_key_at is not None and now - self._last_key_at <= _TYPING_RECENT_S,
+        )
         self.push_screen(self._prompt, self._prompt_answered)
 
     def _hide_prompt(self) -> None:
@@ -385,6 +403,22 @@ class SessionKeeperApp(App[None]):
             and not (isinstance(event, events.Key) and event.key == "f2")  # opening QA is not activity
         ):
             self.client.manager.user_activity()
+            if isinstance(event, events.Key):
+                self._last_key_at = self.now()
+        prompt = self._prompt
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and prompt is not None
+            and self.screen is prompt
+            and event.key not in _ALWAYS_KEYS
+            and prompt.guarded
+        ):
+            # Rule 4: the prompt just appeared; a key meant for the form must not answer it
+            # (dropped here, before any binding or button sees it; a click, the prompt drops).
+            prompt.ignore()
+            event.stop()
+            return
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded
@@ -546,6 +580,41 @@ class SessionKeeperApp(App[None]):
         client = self.client
         if client is not None:
             client.manager.record(name, **detail)
+
+    # -- an error nothing handled ---------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual ends the app on an error nothing handled (status 1, and Pilot re-raises it in
+        tests). Its own report, a traceback with every frame's locals, would go to the terminal,
+        and locals can hold a token: it is kept out. A private report goes to the data dir, and
+        the command line prints one line saying where (`crash_line`)."""
+        if self.crash_line is None:
+            self.crash_line = self._report_crash(error)
+            from rich.console import Console
+
+            self.error_console = Console(file=io.StringIO())
+        super()._handle_exception(error)
+
+    def _report_crash(self, error: Exception) -> str:
+        from session.clock import skip_offset
+        from tui import crash
+
+        client = self.client
+        redact = client.manager.redact if client is not None else (lambda text: text)
+        clock = self.services.clock
+        wall = clock.wall() - skip_offset(clock)
+        context = ["screens   " + " > ".join(type(screen).__name__ for screen in self.screen_stack)]
+        if client is not None:
+            context += ["", "timeline (latest last):"]
+            context += [entry.as_json() for entry in list(client.manager.timeline)[-40:]]
+        text = crash.report_text(error, wall=wall, context=context, redact=redact)
+        try:
+            report: Path | None = crash.write_report(self.settings.data_path, text, wall=wall)
+            problem = None
+        except OSError as exc:
+            report, problem = None, exc.strerror or type(exc).__name__
+        self._record("app_crashed", error=type(error).__name__, report=report.name if report else None)
+        return redact(crash.one_line(error, report, problem))
 
 
 def build_app(

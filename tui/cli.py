@@ -8,8 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from tui.app import SessionKeeperApp
 
 PROG = "sessionkeeper"
 
@@ -260,8 +263,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = bind_problem("127.0.0.1", args.backend_port)
     if problem is not None:
         parser.error(problem)
-    build_app(settings).run()
-    return 0
+    return run_app(build_app(settings))
+
+
+def run_app(app: SessionKeeperApp, **run_options: Any) -> int:
+    """Run the app to its end; its exit status. After an error nothing handled, one line on stderr
+    says where the full report is (tui.crash), and the status is not 0."""
+    app.run(**run_options)
+    if app.crash_line is not None:
+        print(app.crash_line, file=sys.stderr)
+        return app.return_code or 1
+    return app.return_code or 0
 
 
 def _version() -> str:

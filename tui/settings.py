@@ -19,6 +19,8 @@ class Settings:
     backend_url: str | None = None  # None: start the embedded backend
     backend_port: int | None = None  # the embedded backend's port; None: a free one
     data_dir: Path | None = None  # None: the platform's user data dir
+    # How long the expiry prompt ignores keys and clicks after it appears (tui.screens.prompt).
+    prompt_guard_s: float = 1.0
 
     @property
     def data_path(self) -> Path:

@@ -184,6 +184,22 @@ def prompt_words(guest: bool) -> tuple[str, str, str]:
     return "Your session is about to expire", "Stay signed in", "Sign out"
 
 
+def prompt_note(*, interrupted: bool, ignored: int, guarded: bool) -> str:
+    """The line under the prompt's countdown. While it ignores keys (it just appeared), why; once
+    it takes them, that what was typed is kept."""
+    kept = "Your booking form is kept either way."
+    if not (interrupted or ignored):
+        return kept
+    if guarded:
+        dropped = f" ({ignored} key{'s' if ignored != 1 else ''} ignored)" if ignored else ""
+        return (
+            f"This interrupted your typing, so keys do nothing for a moment{dropped}: none of them "
+            "answers this by accident. What you typed is kept."
+        )
+    dropped = f" {ignored} key{'s were' if ignored != 1 else ' was'} ignored." if ignored else ""
+    return f"This interrupted your typing; what you typed is kept.{dropped} Now choose: y or n."
+
+
 def ended_words(was_user: bool, draft_kept: bool) -> str:
     """The note after choosing to end the session."""
     kept = " Your booking draft is saved." if draft_kept else ""

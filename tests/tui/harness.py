@@ -116,12 +116,17 @@ def make_app(
     backend_url: str | None = None,
     inner_transport: InnerTransportFactory | None = None,
     warm_up_after_s: float | None = None,
+    prompt_guard_s: float = 0.0,
 ) -> tuple[SessionKeeperApp, FakeClock, FakeClock | None]:
+    """The app on fake clocks. The prompt's guard (it ignores keys for a moment after it appears)
+    is off unless asked for: on a fake clock that stands still it would never end."""
     clock = FakeClock()
     server_clock = FakeClock() if backend_url is None else None
     counter = itertools.count(1)
     app = build_app(
-        Settings(ttl_s=ttl, warn_s=warn, data_dir=data_dir, backend_url=backend_url),
+        Settings(
+            ttl_s=ttl, warn_s=warn, data_dir=data_dir, backend_url=backend_url, prompt_guard_s=prompt_guard_s
+        ),
         overrides=Overrides(
             clock=clock,
             auto_wake=False,

@@ -115,9 +115,15 @@ async def drained(app: SessionKeeperApp, *, timeout: float = 10.0) -> None:
     for node in nodes:
         if node.call_later(one_done):
             pending += 1
-    if pending:
+    # In slices: an app that stopped (an error ended it) runs none of these callbacks.
+    waited = 0.0
+    while pending and not done.is_set() and waited < timeout and app.return_code is None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), timeout)
+            await asyncio.wait_for(done.wait(), _SLICE_S)
+        waited += _SLICE_S
+
+
+_SLICE_S = 0.1
 
 
 def busy(app: SessionKeeperApp) -> bool:
@@ -130,6 +136,8 @@ async def handled(app: SessionKeeperApp) -> None:
     """Until nothing is queued: a key's binding, the handler of the focused widget, a screen the key
     pushed and what that screen's mounting posted."""
     for _ in range(100):
+        if app.return_code is not None:
+            return  # the app has stopped: nothing more will be handled
         await drained(app)
         await asyncio.sleep(0)
         if not busy(app):

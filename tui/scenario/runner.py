@@ -88,7 +88,15 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
         restart: Step | None = None
         while True:
             app = build_app(
-                Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data, backend_url=url),
+                Settings(
+                    ttl_s=scenario.ttl,
+                    warn_s=scenario.warn,
+                    data_dir=data,
+                    backend_url=url,
+                    # Its clock stands still between steps: a guard would never end. A step that
+                    # answers the prompt is a person who has read it (play keeps the guard).
+                    prompt_guard_s=0.0,
+                ),
                 overrides=Overrides(
                     clock=client_clock,
                     auto_wake=False,  # the runner ticks after every step: time moves only when told

@@ -8,7 +8,8 @@ scrolls, so every field and button stays reachable in a small terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 from textual.app import ComposeResult
@@ -59,3 +60,18 @@ class AppScreen(Screen[None]):
 
     def resumed(self) -> None:
         """The screen is current again (opened, or uncovered)."""
+
+    @contextlib.contextmanager
+    def busy(self, widget: Widget) -> Iterator[None]:
+        """`widget` shows a loading indicator while the block runs (a call is out).
+
+        The block may outlive the screen: leaving it cancels its workers, and the cancellation
+        reaches the block once the widgets are already gone. The indicator is cleared only on a
+        widget still in the DOM; touching a removed one raises NoScreen and ends the app.
+        """
+        widget.loading = True
+        try:
+            yield
+        finally:
+            if widget.is_attached:
+                widget.loading = False

@@ -260,14 +260,12 @@ class FlightsStep(BookingStep):
             client = self.keeper.client
             if client is None:
                 return
-            flights.loading = True
-            found = await client.rest.search_flights(query.origin, query.destination, query.date)
+            with self.busy(flights):
+                found = await client.rest.search_flights(query.origin, query.destination, query.date)
         except ApiError as exc:
             self._clear("flights")  # what was listed is from before: not shown as if current
             self.api_failed(exc, retry="r")
             return
-        finally:
-            flights.loading = False
         self._clear("flights")
         self.flights = found
         flights.add_options(
@@ -297,15 +295,13 @@ class FlightsStep(BookingStep):
         fares = self.query_one("#fares", OptionList)
         if client is None:
             return
-        fares.loading = True
         try:
-            found = await client.graphql.fares(flight_id)
+            with self.busy(fares):
+                found = await client.graphql.fares(flight_id)
         except ApiError as exc:
             self._clear("fares")
             self.api_failed(exc, retry="r")
             return
-        finally:
-            fares.loading = False
         self.fares = found
         fares.clear_options()
         fares.add_options(Option(f"{fare.name:<20} {fare.price}", id=fare.code) for fare in found)
@@ -391,14 +387,12 @@ class SeatsStep(BookingStep):
         seat_map_box = self.query_one("#seat-map", Static)
         if client is None:
             return
-        seat_map_box.loading = True
         try:
-            seat_map = await client.graphql.seat_map(str(self.data.get("flight_id", "")))
+            with self.busy(seat_map_box):
+                seat_map = await client.graphql.seat_map(str(self.data.get("flight_id", "")))
         except ApiError as exc:
             self.api_failed(exc)
             return
-        finally:
-            seat_map_box.loading = False
         marks = {"AVAILABLE": "·", "OCCUPIED": "x", "HELD": "h", "HELD_BY_YOU": "*"}
         free = ("AVAILABLE", "HELD_BY_YOU")
         lines = ["     " + " ".join(seat_map.columns)]

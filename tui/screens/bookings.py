@@ -60,16 +60,14 @@ class BookingsScreen(AppScreen):
         if client is None:
             return
         error.update("")
-        listing.loading = True
         try:
-            bookings = await client.rest.list_bookings()
+            with self.busy(listing):
+                bookings = await client.rest.list_bookings()
         except ApiError as exc:
             self.keeper.report(exc, "my bookings")
             listing.update("")
             error.update(wording.failure(exc, retry="r").replace(" Your draft is saved.", ""))
             return
-        finally:
-            listing.loading = False
         profile = client.profile if client.manager.signed_in else None
         self.query_one("#points", Static).update(
             f"{profile.loyalty.tier.title()} member · {profile.loyalty.points:,} points"

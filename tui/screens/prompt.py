@@ -4,6 +4,12 @@ It is a modal over the form: the form keeps its values and its focus. The countd
 handed in by the app each tick, derived from the engine's deadline. A guest is not "signed in",
 so a guest's prompt keeps or ends a session instead. Its own footer lists the only keys that
 work here.
+
+It may pop up while the person is typing into the form. For `guard_s` after it appears it takes
+no key and no click (the app drops them before any binding sees them), as browsers do with their
+permission and download prompts (Firefox's `security.dialog_enable_delay` is one second): typing
+"Ann" must not answer "n" to it. When that happens it says so; what was typed before stays in the
+field underneath.
 """
 
 from __future__ import annotations
@@ -31,16 +37,50 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         Binding("n", "leave", "Sign out"),
     ]
 
-    def __init__(self, still_wanted: Callable[[ExpiryPrompt], bool] | None = None) -> None:
+    def __init__(
+        self,
+        still_wanted: Callable[[ExpiryPrompt], bool] | None = None,
+        *,
+        now: Callable[[], float] = lambda: 0.0,
+        guard_s: float = 0.0,
+        interrupted: bool = False,
+    ) -> None:
+        """`now`: the app's clock; `guard_s`: how long after appearing it ignores keys and clicks;
+        `interrupted`: the person was typing as it appeared."""
         super().__init__()
         self._still_wanted = still_wanted or (lambda _prompt: True)
+        self._now = now
+        self.shown_at = now()
+        self.guard_s = guard_s
+        self.interrupted = interrupted
+        self.ignored = 0  # keys and clicks dropped while guarded
+
+    @property
+    def guarded(self) -> bool:
+        """True while keys and clicks are still ignored."""
+        return self._now() - self.shown_at < self.guard_s
+
+    def ignore(self) -> None:
+        """A key or click arrived while guarded: dropped, and said."""
+        self.ignored += 1
+        self.show_guard()
+
+    def show_guard(self) -> None:
+        """The note under the countdown: why keys do nothing yet, then that they work again."""
+        if self.is_mounted:
+            self.query_one("#prompt-note", Label).update(
+                wording.prompt_note(interrupted=self.interrupted, ignored=self.ignored, guarded=self.guarded)
+            )
 
     def compose(self) -> ComposeResult:
         title, stay, leave = wording.prompt_words(self.GUEST)
         with Vertical(id="prompt"):
             yield Label(title, id="prompt-title")
             yield Label("-:--", id="prompt-remaining")
-            yield Label("Your booking form is kept either way.", id="prompt-note")
+            yield Label(
+                wording.prompt_note(interrupted=self.interrupted, ignored=0, guarded=self.guard_s > 0),
+                id="prompt-note",
+            )
             with Horizontal(id="prompt-buttons"):
                 yield Button(f"{stay} (y)", id="stay", variant="primary")
                 yield Button(f"{leave} (n)", id="leave", variant="error")
@@ -58,15 +98,22 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         if self.is_mounted:
             self.query_one("#prompt-remaining", Label).update(f"{wording.format_remaining(seconds)} left")
 
+    # Keys never get this far while guarded (the app drops them first); a click does.
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "stay")
+        self._answer(event.button.id == "stay")
 
     def action_stay(self) -> None:
-        self.dismiss(True)
+        self._answer(True)
 
     def action_leave(self) -> None:
-        self.dismiss(False)
+        self._answer(False)
+
+    def _answer(self, stay: bool) -> None:
+        if self.guarded:
+            self.ignore()
+            return
+        self.dismiss(stay)
 
 
 class GuestExpiryPrompt(ExpiryPrompt):
@@ -77,5 +124,13 @@ class GuestExpiryPrompt(ExpiryPrompt):
     ]
 
 
-def expiry_prompt(guest: bool, still_wanted: Callable[[ExpiryPrompt], bool] | None = None) -> ExpiryPrompt:
-    return GuestExpiryPrompt(still_wanted) if guest else ExpiryPrompt(still_wanted)
+def expiry_prompt(
+    guest: bool,
+    still_wanted: Callable[[ExpiryPrompt], bool] | None = None,
+    *,
+    now: Callable[[], float] = lambda: 0.0,
+    guard_s: float = 0.0,
+    interrupted: bool = False,
+) -> ExpiryPrompt:
+    kind = GuestExpiryPrompt if guest else ExpiryPrompt
+    return kind(still_wanted, now=now, guard_s=guard_s, interrupted=interrupted)

@@ -1,0 +1,111 @@
+"""A screen left while its call is out (issue 16, item 1): nothing touches its widgets afterwards,
+and an error nothing handled ends the app with a non-zero status and one line saying where the
+report is.
+
+The calls are held on their way out by the QA switch's "slow calls" (a real wait on loopback, as a
+slow network makes), so the screen is always left while its call is out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.tui.harness import Harness, running
+from tui.cli import run_app
+from tui.screens.booking import FlightsStep, SearchStep, SeatsStep
+from tui.screens.bookings import BookingsScreen
+from tui.screens.home import HomeScreen
+
+
+async def wait_until_held(h: Harness) -> None:
+    """Until a call is being held on its way out (loopback I/O only)."""
+    for _ in range(200):
+        if h.client.network.holding:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no call was held")
+
+
+async def test_leaving_my_bookings_while_its_call_is_out_keeps_the_app_running(tmp_path: Path) -> None:
+    # The tester's keys: F2, c (slow calls), Esc, m, Esc.
+    async with running(tmp_path) as h:
+        for key in ("f2", "c", "escape", "m"):
+            await h.pilot.press(key)
+            await h.pilot.pause()
+        assert isinstance(h.app.screen, BookingsScreen)
+        await wait_until_held(h)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, HomeScreen)
+        assert h.app.return_code is None
+
+
+async def test_leaving_the_flight_search_while_it_is_out_keeps_the_app_running(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        await h.fill("origin", "LHR")
+        await h.fill("destination", "CDG")
+        await h.fill("date", "2030-05-01")
+        h.client.network.hold_s = 5.0
+        await h.pilot.press("ctrl+n")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, FlightsStep)
+        await wait_until_held(h)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep)
+        assert h.app.return_code is None
+
+
+async def test_leaving_the_seat_step_while_its_seat_map_is_out_keeps_the_app_running(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        drafts = h.app.drafts
+        assert drafts is not None
+        drafts.save("seats", {"flight_id": "LHR-CDG-20300501-1", "name": "Ada", "email": "a@b.co"})
+        h.client.network.hold_s = 5.0
+        await h.pilot.press("c")  # continue the draft, at its seat step
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SeatsStep)
+        await wait_until_held(h)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert h.app.return_code is None
+
+
+def test_an_unexpected_error_exits_non_zero_with_one_line_naming_a_private_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tui.harness import make_app
+
+    app, _, _ = make_app(tmp_path)
+
+    def broken() -> None:
+        raise RuntimeError("a bug in an action")
+
+    async def press_the_bug(pilot: object) -> None:
+        await app.ready.wait()
+        app.call_later(broken)  # runs in the app's own loop, as any handler does
+        await asyncio.sleep(10)  # the error ends the app long before this (and this task)
+        app.exit()
+
+    status = run_app(app, headless=True, size=(100, 30), auto_pilot=press_the_bug)  # type: ignore[arg-type]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1, err
+    assert err[0].startswith("sessionkeeper: unexpected error (RuntimeError); the full report is in ")
+    report = Path(err[0].rsplit(" ", 1)[1])
+    assert report.parent == tmp_path
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    text = report.read_text()
+    assert "RuntimeError: a bug in an action" in text and "in broken" in text
+    assert "test-secret-" not in text  # the backend's tokens in these tests all start so
+    timeline = (tmp_path / "timeline.jsonl").read_text()
+    assert '"event": "app_crashed"' in timeline and report.name in timeline
