@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.errors import BackendFailed, BackendUnreachable, NotAuthenticated, NotFound
-from session.private_files import NotARegularFile, examine, move_aside, open_private
+from session.private_files import NotARegularFile, examine, make_dirs, move_aside, open_private
 
 if TYPE_CHECKING:
     # Not at import: the REST client brings pydantic, and the store is opened before it is needed.
@@ -174,7 +174,7 @@ class DraftStore:
             return self._connect_memory()
 
     def _connect_file(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(self.path.parent)
         # Created 0600 before sqlite touches it, so it never exists readable by others; sqlite
         # gives its -wal and -shm files the same mode as the database file. Never through a link:
         # sqlite would follow one, and write wherever it points.
@@ -183,10 +183,13 @@ class DraftStore:
             checked = os.fstat(fd)
         finally:
             # Closed before sqlite opens the file: closing any descriptor of a file drops every
-            # POSIX lock this process holds on it, sqlite's included.
+            # POSIX lock this process holds on it, sqlite's included. (No other connection of this
+            # process has it open here: one store per file, reopened only after closing.)
             os.close(fd)
         for suffix in _COMPANIONS:
-            found = examine(self.path.with_name(self.path.name + suffix))  # tightens a loose one
+            # sqlite opens these by name too; it refuses a linked WAL, which would leave the drafts
+            # in memory for good. Opened here the same way, and a loose one is made 0600.
+            found = examine(self.path.with_name(self.path.name + suffix))
             if found is not None:
                 raise NotARegularFile(found, where=self.path.name + suffix)
         conn = sqlite3.connect(self.path, timeout=self._timeout)

@@ -7,7 +7,8 @@ companions) is opened with `open_private`, which:
   can never land in the file it points at, wherever that is;
 * never blocks (O_NONBLOCK for the open, fstat before any read or write): a FIFO or a device in the
   file's place is refused instead of stopping the event loop; O_NONBLOCK is cleared again for the
-  regular file that was found, so it reads and writes as usual;
+  regular file that was found, so it reads and writes as usual. One seen by lstat first is not
+  even opened (opening a device can do something of its own: a tape rewinds);
 * accepts a regular file only, else raises `NotARegularFile`, which names what it found ("a
   symlink", "a FIFO", "a directory"...) so the caller can move it aside and say so;
 * keeps it private: created 0600 from its first byte, and set to exactly 0600 (with fchmod, on the
@@ -15,12 +16,13 @@ companions) is opened with `open_private`, which:
 
 `move_aside` renames whatever is at a name (a symlink is renamed itself; its target is never
 touched) to the first free name of a series (`session.json.corrupt-<UTC time>`, `-2`...; or
-`drafts.sqlite3.corrupt-1`, `-2`...), and `ensure_private_dir` makes the data dir 0700, or says
+`timeline.jsonl.corrupt-1`, `-2`...), and `ensure_private_dir` makes the data dir 0700, or says
 why it is not.
 
 Names are checked and then used (a free name for `move_aside`, a file sqlite opens by name): a
 process could swap what is there in between. The data dir is 0700, so only the same user could,
-and that user can read the files anyway.
+and that user can read the files anyway (a data dir that cannot be made 0700 is said on the
+app's banner).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ DIR_MODE = 0o700
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOCTTY = getattr(os, "O_NOCTTY", 0)  # a terminal device opened by mistake must not become ours
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 SYMLINK = "a symlink"
@@ -87,7 +90,11 @@ def open_private(path: Path, flags: int, *, create: bool = False) -> int:
     Raises NotARegularFile for anything else at the name (a symlink even if it dangles), and the
     usual OSError otherwise (FileNotFoundError without `create`, PermissionError...).
     """
-    flags |= _NOFOLLOW | _NONBLOCK | _CLOEXEC | (os.O_CREAT if create else 0)
+    flags |= _NOFOLLOW | _NONBLOCK | _CLOEXEC | _NOCTTY | (os.O_CREAT if create else 0)
+    with contextlib.suppress(FileNotFoundError):
+        seen = os.lstat(path).st_mode
+        if not stat.S_ISREG(seen):
+            raise NotARegularFile(what_is(seen))
     try:
         fd = os.open(path, flags, FILE_MODE)
     except OSError as exc:

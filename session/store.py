@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from session.events import SessionKind
-from session.private_files import DIRECTORY, SYMLINK, NotARegularFile, move_aside, open_private
+from session.private_files import DIRECTORY, SYMLINK, NotARegularFile, make_dirs, move_aside, open_private
 from session.secrets import Secret
 
 VERSION = 1
 # Far more than any stored session; a bigger file is not one of ours.
 MAX_BYTES = 1_048_576
-_DIR_MODE = 0o700
 
 StoreWatcher = Callable[[str | None], None]
 
@@ -145,7 +144,7 @@ class SessionStore:
         self._set_error(None)
 
     def _write_atomically(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        make_dirs(self.path.parent)
         tmp = self.tmp_path
         # A leftover from a crash is not reused: its mode may be looser, it may be a symlink.
         with contextlib.suppress(FileNotFoundError):

@@ -41,7 +41,7 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
-from session.private_files import DIRECTORY, NotARegularFile, move_aside, open_private
+from session.private_files import DIRECTORY, NotARegularFile, make_dirs, move_aside, open_private
 from session.secrets import Secret
 
 DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
@@ -62,7 +62,6 @@ CALL_ENTRIES = frozenset(
     }
 )
 
-_DIR_MODE = 0o700
 _OPEN_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0)
 
 
@@ -303,7 +302,7 @@ class Timeline:
 
     def _open(self) -> None:
         assert self.path is not None
-        self._make_parent()
+        make_dirs(self.path.parent)
         try:
             # Created 0600 from the first byte: no window in which another user could read it.
             fd = open_private(self.path, _OPEN_FLAGS, create=True)
@@ -327,16 +326,6 @@ class Timeline:
             raise
         self._file = file
         self._size = size
-
-    def _make_parent(self) -> None:
-        assert self.path is not None
-        missing: list[Path] = []
-        directory = self.path.parent
-        while not directory.exists() and directory != directory.parent:
-            missing.append(directory)
-            directory = directory.parent
-        for directory in reversed(missing):
-            directory.mkdir(mode=_DIR_MODE, exist_ok=True)
 
     def _rotate(self) -> None:
         assert self.path is not None and self.rotated_path is not None and self._file is not None

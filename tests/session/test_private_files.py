@@ -25,6 +25,7 @@ from session.private_files import (
 from tests.promptly import promptly
 
 VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
+ACCESS_IDS = ["read", "write", "read-write"]
 
 
 def mode(path: Path) -> int:
@@ -81,7 +82,7 @@ def test_a_file_of_another_mode_is_made_0600_on_the_fd(tmp_path: Path, before: i
 
 
 @pytest.mark.parametrize("create", [False, True])
-@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_WRONLY | os.O_APPEND, os.O_RDWR])
+@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_WRONLY | os.O_APPEND, os.O_RDWR], ids=ACCESS_IDS)
 def test_a_symlink_is_refused_and_its_target_untouched(
     tmp_path: Path, victim: Path, flags: int, create: bool
 ) -> None:
@@ -104,7 +105,7 @@ def test_a_symlink_to_nothing_creates_nothing(tmp_path: Path) -> None:
     assert list((tmp_path / "outside").iterdir()) == []
 
 
-@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_WRONLY, os.O_RDWR | os.O_APPEND])
+@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_WRONLY, os.O_RDWR | os.O_APPEND], ids=ACCESS_IDS)
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path, flags: int) -> None:
     fifo = tmp_path / "f"
     os.mkfifo(fifo)
@@ -119,7 +120,40 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path, flags: int) -> None:
     assert promptly(attempt) == FIFO
 
 
-@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_RDWR])
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_WRONLY, os.O_RDWR | os.O_APPEND], ids=ACCESS_IDS)
+def test_what_is_there_when_it_is_opened_counts_not_what_was_seen_before(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, planted: str, flags: int
+) -> None:
+    path = tmp_path / "f"
+    real_lstat = os.lstat
+    looks: list[Path] = []
+
+    def nothing_there_at_first(target: Path) -> os.stat_result:
+        looks.append(target)
+        if len(looks) == 1:  # the look before the open: the swap comes just after it
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+        return real_lstat(target)
+
+    monkeypatch.setattr(os, "lstat", nothing_there_at_first)
+    if planted == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(victim)
+
+    def attempt() -> str:
+        try:
+            os.close(open_private(path, flags, create=True))
+        except NotARegularFile as exc:
+            return exc.found
+        return "opened"
+
+    assert promptly(attempt) == (FIFO if planted == "fifo" else SYMLINK)
+    assert looks  # the look before the open was made, and was fooled
+    assert untouched(victim)
+
+
+@pytest.mark.parametrize("flags", [os.O_RDONLY, os.O_RDWR], ids=["read", "read-write"])
 def test_a_directory_is_refused(tmp_path: Path, flags: int) -> None:
     (tmp_path / "f").mkdir()
     with pytest.raises(NotARegularFile) as info:
