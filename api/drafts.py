@@ -6,11 +6,15 @@ sign-out, a crash or a restart. The local copy is the client's truth; the server
 `DraftSync` pushes it to the server, and recreates the server's copy when the server lost it.
 
 A draft holds personal data, so the file is mode 0600; it never holds a card number or a CVC.
+Nothing planted in the data dir steers it: the file and its companions (-wal, -shm, -journal) are
+checked with `session.private_files` before sqlite opens them by name, and a symlink, a FIFO or a
+directory in their place is moved aside with them (its target never touched).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import sqlite3
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.errors import BackendFailed, BackendUnreachable, NotAuthenticated, NotFound
+from session.private_files import NotARegularFile, examine, make_dirs, move_aside, open_private
 
 if TYPE_CHECKING:
     # Not at import: the REST client brings pydantic, and the store is opened before it is needed.
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 GUEST = "guest"
+# sqlite's files beside the database: they belong to it, and go wherever it goes.
+_COMPANIONS = ("-wal", "-shm", "-journal")
 
 SECRET_KEYS = frozenset({"card_number", "cvc"})
 """Keys dropped from draft data, at any depth, before it is written (and so before it is pushed).
@@ -127,6 +134,7 @@ class DraftStore:
         self._wall = wall
         self._timeout = timeout
         self.moved_aside: Path | None = None
+        self.moved_aside_reason: str | None = None  # why, in a few words; no contents, no secrets
         self.persistent = True
         self._conn = self._open()
 
@@ -150,26 +158,49 @@ class DraftStore:
         except sqlite3.DatabaseError as exc:
             if _code(exc) in _CIRCUMSTANTIAL:
                 return self._connect_memory()
-        except OSError:
-            pass
-        return self._start_afresh()
+            reason = "not a usable draft database"
+        except NotARegularFile as exc:
+            reason = exc.reason
+        except OSError as exc:
+            reason = f"cannot open it: {exc.strerror or type(exc).__name__}"
+        return self._start_afresh(reason)
 
-    def _start_afresh(self) -> sqlite3.Connection:
+    def _start_afresh(self, reason: str) -> sqlite3.Connection:
         try:
-            self._move_aside()
+            self._move_aside(reason)
             return self._connect_file()
         except (sqlite3.DatabaseError, OSError, _Unusable):
             # Not even a fresh file works here (read-only or missing data dir): keep the app going.
             return self._connect_memory()
 
     def _connect_file(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(self.path.parent)
         # Created 0600 before sqlite touches it, so it never exists readable by others; sqlite
-        # gives its -wal and -shm files the same mode as the database file.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(self.path, 0o600)
+        # gives its -wal and -shm files the same mode as the database file. Never through a link:
+        # sqlite would follow one, and write wherever it points.
+        fd = open_private(self.path, os.O_RDWR, create=True)
+        try:
+            checked = os.fstat(fd)
+        finally:
+            # Closed before sqlite opens the file: closing any descriptor of a file drops every
+            # POSIX lock this process holds on it, sqlite's included. (No other connection of this
+            # process has it open here: one store per file, reopened only after closing.)
+            os.close(fd)
+        for suffix in _COMPANIONS:
+            # sqlite opens these by name too; it refuses a linked WAL, which would leave the drafts
+            # in memory for good. Opened here the same way, and a loose one is made 0600.
+            found = examine(self.path.with_name(self.path.name + suffix))
+            if found is not None:
+                raise NotARegularFile(found, where=self.path.name + suffix)
         conn = sqlite3.connect(self.path, timeout=self._timeout)
         try:
+            # sqlite opened the file by name, after the check above. If the name still leads to the
+            # file checked, that is the file sqlite has open, unless something swapped the name
+            # away and back meanwhile: only the data dir's owner can (it is 0700), and they can
+            # read the drafts anyway. Before any statement, so nothing is read or written if not.
+            now = os.stat(self.path, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) != (checked.st_dev, checked.st_ino):
+                raise OSError(errno.EBUSY, "it was replaced while it was being opened")
             if conn.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
                 raise sqlite3.DatabaseError("quick_check found damage")
             # Before anything that writes: a newer app's file must be left as it is.
@@ -189,18 +220,11 @@ class DraftStore:
         _migrate(conn)
         return conn
 
-    def _move_aside(self) -> None:
-        n = 1
-        while self.path.with_name(f"{self.path.name}.corrupt-{n}").exists():
-            n += 1
-        target = self.path.with_name(f"{self.path.name}.corrupt-{n}")
-        self.path.rename(target)
-        self.moved_aside = target
-        # A leftover WAL would be replayed into the fresh database: it goes with the file it belongs to.
-        for suffix in ("-wal", "-shm", "-journal"):
-            sibling = self.path.with_name(self.path.name + suffix)
-            if sibling.exists():
-                sibling.rename(target.with_name(target.name + suffix))
+    def _move_aside(self, reason: str) -> None:
+        # A leftover WAL would be replayed into the fresh database: it goes with the file it
+        # belongs to. Links are renamed themselves, never followed.
+        self.moved_aside = move_aside(self.path, "corrupt", numbered=True, companions=_COMPANIONS)
+        self.moved_aside_reason = reason
 
     def _guarded(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Runs `op`; if the file turns out damaged mid-session, starts afresh and runs it again."""
@@ -210,7 +234,7 @@ class DraftStore:
             if _code(exc) not in _DAMAGED or not self.persistent:
                 raise DraftStoreError(f"draft storage failed: {exc}") from exc
         self._conn.close()
-        self._conn = self._start_afresh()
+        self._conn = self._start_afresh("damaged while in use")
         try:
             return op(self._conn)
         except sqlite3.DatabaseError as exc:

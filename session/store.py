@@ -16,6 +16,10 @@
   `-2`, `-3`... if that name is taken), and the `LoadResult` says where and why, so the caller can
   put it on the timeline. The time comes from the caller (`now_wall`) or the `wall` callable given
   to the constructor; this module reads no clock of its own accord.
+* Never steered by what is planted in its place: every open goes through
+  `session.private_files.open_private` (no link followed, no FIFO waited on, a regular file only,
+  made 0600). A symlink, a FIFO or a directory at `session.json` is damage like any other: it is
+  renamed itself (a link's target is never read nor touched) and the session starts afresh.
 * Not damaged, and left alone: a file stored for another backend (`scope`) or by a newer version,
   an empty file (what a `clear()` that could not remove the file leaves), and a file that cannot be
   read for a circumstantial reason (permission denied, an I/O error), which is reported with a
@@ -28,7 +32,6 @@ import contextlib
 import json
 import math
 import os
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,15 +40,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from session.events import SessionKind
+from session.private_files import DIRECTORY, SYMLINK, NotARegularFile, make_dirs, move_aside, open_private
 from session.secrets import Secret
 
 VERSION = 1
 # Far more than any stored session; a bigger file is not one of ours.
 MAX_BYTES = 1_048_576
-_FILE_MODE = 0o600
-_DIR_MODE = 0o700
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 StoreWatcher = Callable[[str | None], None]
 
@@ -144,21 +144,21 @@ class SessionStore:
         self._set_error(None)
 
     def _write_atomically(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        make_dirs(self.path.parent)
         tmp = self.tmp_path
         # A leftover from a crash is not reused: its mode may be looser, it may be a symlink.
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        # Created 0600 from the first byte: no window in which another user could read it.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, _FILE_MODE)
+        # Created 0600 from the first byte (and made exactly 0600 on the fd, whatever the umask):
+        # no window in which another user could read it.
+        fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
         try:
             try:
                 _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.chmod(tmp, _FILE_MODE)  # a umask can only have narrowed it; make it exact
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.path)  # replaces whatever is at the name, a link itself included
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -187,10 +187,8 @@ class SessionStore:
         self._set_error(None)
 
     def _empty_in_place(self) -> None:
-        fd = os.open(self.path, os.O_WRONLY | _NOFOLLOW | _NONBLOCK)
+        fd = open_private(self.path, os.O_WRONLY)  # a link or a FIFO is left alone: OSError
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise IsADirectoryError(f"{self.path.name} is not a regular file")
             os.ftruncate(fd, 0)
             os.fsync(fd)
         finally:
@@ -209,21 +207,13 @@ class SessionStore:
         `now_wall` defaults to the constructor's `wall()`.
         """
         try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
-            return LoadResult(None)  # nothing stored (or a symlink to nothing: left alone)
-        except OSError as exc:
-            return LoadResult(None, reason=f"cannot read {self.path.name}: {_strerror(exc)}")
-        if stat.S_ISDIR(info.st_mode):
-            return self._damaged("a directory is in its place", now_wall)
-        if not stat.S_ISREG(info.st_mode):
-            return self._damaged("not a regular file", now_wall)
-        try:
             raw = self._read_bytes()
         except FileNotFoundError:
-            return LoadResult(None)
-        except IsADirectoryError:
-            return self._damaged("a directory is in its place", now_wall)
+            return LoadResult(None)  # nothing stored
+        except NotARegularFile as exc:
+            # A symlink (even one to nothing), a FIFO, a directory: never read through, moved aside.
+            reason = exc.reason if exc.found in (SYMLINK, DIRECTORY) else "not a regular file"
+            return self._damaged(reason, now_wall)
         except OSError as exc:
             # Permission denied, an I/O error: the file may well be fine. Left as it is.
             return LoadResult(None, reason=f"cannot read {self.path.name}: {_strerror(exc)}")
@@ -238,7 +228,7 @@ class SessionStore:
         return LoadResult(stored)
 
     def _read_bytes(self) -> bytes:
-        fd = os.open(self.path, os.O_RDONLY | _NONBLOCK)
+        fd = open_private(self.path, os.O_RDONLY)
         with os.fdopen(fd, "rb") as fh:
             return fh.read(MAX_BYTES + 1)
 
@@ -294,18 +284,8 @@ class SessionStore:
         return LoadResult(None, damaged=True, reason=reason, moved_to=target)
 
     def _move_aside(self, now_wall: float) -> Path:
-        base = f"{self.path.name}.corrupt-{_stamp(now_wall)}"
-        target = self.path.with_name(base)
-        n = 2
-        while os.path.lexists(target):
-            target = self.path.with_name(f"{base}-{n}")
-            n += 1
-        os.rename(self.path, target)
-        # It may hold a token: kept, but only for the user's eyes (a directory keeps its mode).
-        with contextlib.suppress(OSError):
-            if stat.S_ISREG(os.lstat(target).st_mode):
-                os.chmod(target, _FILE_MODE)
-        return target
+        # A regular file may hold a token: kept, but made 0600 (a directory keeps its mode).
+        return move_aside(self.path, f"corrupt-{_stamp(now_wall)}")
 
 
 def _refuse_constant(name: str) -> NoReturn:

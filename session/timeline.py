@@ -6,6 +6,13 @@
 * Private: the file is created 0600 from its first byte, and an existing file that is looser is
   tightened when it is opened. A directory Timeline has to create (the file's parent and any
   missing ancestor) is created 0700; a directory that already exists keeps its mode.
+* Never steered by what is planted in its place: the file is opened with
+  `session.private_files.open_private` (no link followed, never blocking). A symlink, a FIFO, a
+  socket or a device at `timeline.jsonl` is renamed itself to `timeline.jsonl.corrupt-<n>` (a
+  link's target is never opened, cut or chmodded), a fresh file is started, and one
+  `timeline_file_moved_aside` entry (its `reason` and the new name, `moved_to`) says so after the
+  next entry. A directory there is a disk that refuses (below): it may hold someone's files, and
+  it neither leads elsewhere nor blocks. `timeline.jsonl.1` is never opened, only renamed onto.
 * Bounded: when a line would take the file past `max_bytes`, the file is renamed to
   `timeline.jsonl.1` (replacing the older one) and a fresh file is started, so the two files hold
   at most about 2 x `max_bytes`. A line is never split across files (a single line longer than
@@ -24,9 +31,9 @@ Entries carry fingerprints, never secrets: `record` refuses a `Secret` among its
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,12 +41,14 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
+from session.private_files import DIRECTORY, NotARegularFile, make_dirs, move_aside, open_private
 from session.secrets import Secret
 
 DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
 DEFAULT_RETRY_AFTER_S = 5.0
 FILE_FAILED = "timeline_file_failed"
 FILE_RECOVERED = "timeline_file_recovered"
+FILE_MOVED_ASIDE = "timeline_file_moved_aside"
 # The per-call entries a summary (`Timeline.summarising`) counts instead of recording one by one.
 CALL_ENTRIES = frozenset(
     {
@@ -53,9 +62,7 @@ CALL_ENTRIES = frozenset(
     }
 )
 
-_FILE_MODE = 0o600
-_DIR_MODE = 0o700
-_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,8 @@ class Timeline:
         self.flush_every_s = flush_every_s
         self._pending: list[tuple[TimelineEntry, bool]] = []
         self._flushed_at: float | None = None
+        # What was found in the file's place and moved aside, to be said after the next entry.
+        self._moves: list[dict[str, str]] = []
         if path is not None:
             try:
                 self._open()
@@ -137,6 +146,7 @@ class Timeline:
         notice = self._add(entry, may_retry=True)
         while notice is not None:  # failed/recovered; never more than two in a row, never retried
             notice = self._add(notice, may_retry=False)
+        self._announce_moves(entry)
         return entry
 
     @contextlib.contextmanager
@@ -176,18 +186,23 @@ class Timeline:
 
     def flush(self) -> None:
         """Write the entries waiting in memory (with `flush_every_s` above 0); never raises."""
-        pending, self._pending = self._pending, []
-        if pending:
+        # Twice at most: the entries, then what was moved aside while writing them. Moves made on
+        # the second pass are said with the next entry: a name planted again at every rotation
+        # must not keep this loop going.
+        for _ in range(2):
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
             self._flushed_at = pending[-1][0].at
-        if self._write_together(pending):
-            return
-        for entry, may_retry in pending:
-            notice = self._persist(entry, may_retry=may_retry)
-            while notice is not None:  # failed/recovered: in memory and on, right after it
-                self._entries.append(notice)
-                for listener in list(self._listeners):
-                    listener(notice)
-                notice = self._persist(notice, may_retry=False)
+            if not self._write_together(pending):
+                for entry, may_retry in pending:
+                    notice = self._persist(entry, may_retry=may_retry)
+                    while notice is not None:  # failed/recovered: in memory and on, right after it
+                        self._entries.append(notice)
+                        for listener in list(self._listeners):
+                            listener(notice)
+                        notice = self._persist(notice, may_retry=False)
+            self._announce_moves(pending[-1][0])
 
     def close(self) -> None:
         """Write what waits, then close the file; never raises. Later records stay in memory only."""
@@ -196,6 +211,15 @@ class Timeline:
         self._drop_file()
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _announce_moves(self, after: TimelineEntry) -> None:
+        # Those known now only: writing a notice may rotate and move aside again (a link planted
+        # at every rotation), and that one is said with the next entry rather than in a loop.
+        moves, self._moves = self._moves, []
+        for move in moves:
+            notice = self._add(self._notice(FILE_MOVED_ASIDE, after, **move), may_retry=False)
+            while notice is not None:
+                notice = self._add(notice, may_retry=False)
 
     def _add(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
         self._entries.append(entry)
@@ -278,31 +302,30 @@ class Timeline:
 
     def _open(self) -> None:
         assert self.path is not None
-        self._make_parent()
-        # Created 0600 from the first byte: no window in which another user could read it.
-        fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
+        make_dirs(self.path.parent)
         try:
-            info = os.fstat(fd)
-            if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
-                mode = stat.S_IMODE(info.st_mode) & ~0o077
-                os.chmod(fd if os.chmod in os.supports_fd else self.path, mode)
-            size = _drop_partial_line(fd, info.st_size) if stat.S_ISREG(info.st_mode) else 0
+            # Created 0600 from the first byte: no window in which another user could read it.
+            fd = open_private(self.path, _OPEN_FLAGS, create=True)
+        except NotARegularFile as exc:
+            if exc.found == DIRECTORY:
+                # Maybe someone's files: a disk that refuses, retried later, never moved.
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)) from None
+            try:
+                moved = move_aside(self.path, "corrupt", numbered=True)
+            except OSError as failed:
+                raise OSError(
+                    failed.errno, f"{exc.reason}, and it cannot be moved aside: {failed.strerror or failed}"
+                ) from None
+            self._moves.append({"reason": exc.reason, "moved_to": moved.name})
+            fd = open_private(self.path, _OPEN_FLAGS, create=True)  # planted again: a failure
+        try:
+            size = _drop_partial_line(fd, os.fstat(fd).st_size)
             file = os.fdopen(fd, "ab", buffering=0)
         except BaseException:
             os.close(fd)
             raise
         self._file = file
         self._size = size
-
-    def _make_parent(self) -> None:
-        assert self.path is not None
-        missing: list[Path] = []
-        directory = self.path.parent
-        while not directory.exists() and directory != directory.parent:
-            missing.append(directory)
-            directory = directory.parent
-        for directory in reversed(missing):
-            directory.mkdir(mode=_DIR_MODE, exist_ok=True)
 
     def _rotate(self) -> None:
         assert self.path is not None and self.rotated_path is not None and self._file is not None

@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from session.kinds import SignOutReason, State
+from session.private_files import ensure_private_dir, make_dirs
 from tui import wording
 from tui.commands import SessionCommands
 from tui.director import Caption, Director
@@ -255,9 +256,11 @@ class SessionKeeperApp(App[None]):
             self._prompt.show_remaining(view.remaining_s if view else None)
             self._prompt.show_guard()
         store = self.services.store
+        data_dir = self.services.data_dir
         storage = wording.storage_words(
             session=client.manager.persistence_problem if client is not None else None,
             drafts_in_memory=store is not None and not store.persistent,
+            data_dir=data_dir.problem if data_dir is not None else None,
         )
         message = self.startup_error or wording.banner(
             view, self.now(), client_offline=client is not None and not client.network.online, storage=storage
@@ -620,14 +623,22 @@ class SessionKeeperApp(App[None]):
 def build_app(
     settings: Settings, *, overrides: Overrides | None = None, tick_interval: float = 1.0
 ) -> SessionKeeperApp:
-    """The one factory: the command line and the tests build the app the same way."""
-    settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return SessionKeeperApp(Services(settings, overrides), tick_interval=tick_interval)
+    """The one factory: the command line and the tests build the app the same way.
+
+    The data dir is made 0700 here (created so, or tightened if it is ours and looser). What was
+    done, or why it could not be, is said once the app runs: on its timeline, and on the banner
+    while the dir is not private (the terminal is the app's by then; stderr would go unseen).
+    Raises OSError when there is no directory to use at all.
+    """
+    data_dir = ensure_private_dir(settings.data_path)
+    return SessionKeeperApp(Services(settings, overrides, data_dir=data_dir), tick_interval=tick_interval)
 
 
 def data_dir_problem(path: Path) -> str | None:
+    """Why the command line cannot start the app on `path` at all (a file in the way, a disk that
+    refuses), or None. Only created here (0700): `build_app` checks how private it is, and says."""
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(path)
     except OSError as exc:
         return f"cannot use data dir {path}: {exc.strerror}"
     return None

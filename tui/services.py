@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from session.clock import Clock, QAClock
+from session.private_files import PrivateDir
 from session.secrets import Fingerprinter
 from tui.settings import Settings
 
@@ -50,9 +51,14 @@ class StartupFailed(Exception):
 
 
 class Services:
-    def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
+    def __init__(
+        self, settings: Settings, overrides: Overrides | None = None, *, data_dir: PrivateDir | None = None
+    ) -> None:
+        """`data_dir` is what `build_app` found of the data dir (and did to it): said on the
+        timeline once there is one, and on the banner while it is not private."""
         self.settings = settings
         self.overrides = overrides or Overrides()
+        self.data_dir = data_dir
         self.clock = QAClock(self.overrides.clock)
         self.backend_url = settings.backend_url or ""
         self.embedded: EmbeddedBackend | None = None
@@ -110,6 +116,7 @@ class Services:
             )
             client.manager.subscribe(on_decision)
             client.profile_listeners.append(lambda _profile: on_change())
+            self._say_data_dir(client)
             await client.start()
             self.session_started = True
             on_change()
@@ -118,6 +125,12 @@ class Services:
             from api.qa import QAControl, QADesk
 
             self.store = DraftStore(data / "drafts.sqlite3")
+            if self.store.moved_aside is not None:
+                client.manager.record(
+                    "drafts_store_corrupt",
+                    moved_to=self.store.moved_aside.name,
+                    reason=self.store.moved_aside_reason,
+                )
             self.drafts = BookingDrafts(
                 self.store, DraftSync(self.store, lambda: client.rest), lambda: client.username
             )
@@ -131,6 +144,17 @@ class Services:
             raise
         except Exception as exc:  # never a traceback on screen: say what failed
             raise StartupFailed(f"could not start: {type(exc).__name__}: {exc}") from None
+
+    def _say_data_dir(self, client: BackendClient) -> None:
+        checked = self.data_dir
+        if checked is None:
+            return
+        if checked.tightened_from is not None:
+            client.manager.record(
+                "data_dir_tightened", mode_was=f"{checked.tightened_from:04o}", mode=f"{checked.mode:04o}"
+            )
+        if checked.problem is not None:
+            client.manager.record("data_dir_not_private", reason=checked.problem)
 
     async def _warm(self, client: BackendClient, after_s: float) -> None:
         """Once the countdown runs: the embedded backend's full app, then the clients' imports

@@ -137,8 +137,9 @@ def banner(
     return f"{cause} Nothing is lost; your next step tries again."
 
 
-def storage_words(*, session: str | None, drafts_in_memory: bool) -> str | None:
-    """What this disk cannot keep, and what that means; None when everything is saved."""
+def storage_words(*, session: str | None, drafts_in_memory: bool, data_dir: str | None = None) -> str | None:
+    """What this disk cannot keep, and what that means; None when everything is saved. `data_dir`
+    is why the data dir is not private ("mode 0755, and it belongs to another user"), if it is not."""
     if session is not None:
         return (
             "This session won't survive a restart: it can't be saved on this disk. "
@@ -146,6 +147,11 @@ def storage_words(*, session: str | None, drafts_in_memory: bool) -> str | None:
         )
     if drafts_in_memory:
         return "Your booking draft is kept in memory only: this disk can't store it. Don't quit mid-booking."
+    if data_dir is not None:
+        return (
+            f"Your data folder can't be made private ({data_dir}): other users may list or replace "
+            "what's kept there. Use --data-dir to pick another."
+        )
     return None
 
 

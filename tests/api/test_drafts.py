@@ -26,6 +26,7 @@ import pytest
 from api.drafts import GUEST, SCHEMA_VERSION, DraftStore, DraftSync, LocalDraft, owner_key
 from api.errors import NotFound
 from tests.api.world import world
+from tests.promptly import promptly
 
 ROOT = Path(__file__).resolve().parents[2]
 ADA = owner_key("ada")
@@ -546,3 +547,72 @@ async def test_a_guest_draft_adopted_at_sign_in_reaches_the_users_server_drafts(
         assert as_ada.data == {"seats": ["12C"], "fare": "BUSINESS"}
         assert must_load(store, ADA).server_id == as_ada.id
         assert as_ada.id in {d.id for d in await w.client.rest.list_drafts()}
+
+
+# -- nothing planted steers it (issue 16, item 4) ------------------------------------------------
+
+
+VICTIM_BYTES = b"someone else's file, not a database\n" * 50
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim"
+    target.write_bytes(VICTIM_BYTES)
+    target.chmod(0o644)
+    return target
+
+
+def untouched(target: Path) -> bool:
+    return target.read_bytes() == VICTIM_BYTES and stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_symlink_planted_as_the_database_is_moved_aside_and_its_target_untouched(
+    path: Path, victim: Path, wall: Wall
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.symlink_to(victim)
+    with DraftStore(path, wall=wall) as store:
+        assert store.moved_aside == path.with_name(path.name + ".corrupt-1")
+        assert store.moved_aside_reason == "a symlink is in its place"
+        assert store.persistent
+        store.save(GUEST, "search", {"origin": "LHR"})
+    assert store.moved_aside.is_symlink() and os.readlink(store.moved_aside) == str(victim)
+    assert untouched(victim)
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    with DraftStore(path, wall=wall) as again:
+        assert must_load(again, GUEST).data == {"origin": "LHR"}
+
+
+def test_a_symlink_planted_as_the_write_ahead_log_is_moved_aside_with_its_database(
+    path: Path, victim: Path, wall: Wall
+) -> None:
+    with DraftStore(path, wall=wall) as store:
+        store.save(GUEST, "search", {"origin": "LHR"})
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists()  # checkpointed and removed at close
+    wal.symlink_to(victim)
+    with DraftStore(path, wall=wall) as store:
+        # sqlite refuses a linked WAL: without this the drafts would stay in memory for good.
+        assert store.persistent
+        assert store.moved_aside == path.with_name(path.name + ".corrupt-1")
+        assert store.moved_aside_reason == "drafts.sqlite3-wal: a symlink is in its place"
+        store.save(GUEST, "flight", {})
+    assert path.with_name(path.name + ".corrupt-1-wal").is_symlink()
+    assert untouched(victim)
+
+
+def test_a_fifo_planted_as_the_database_never_blocks_and_is_moved_aside(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+
+    def open_and_save() -> DraftStore:
+        with DraftStore(path) as store:
+            store.save(GUEST, "search", {"origin": "LHR"})
+        return store
+
+    store = promptly(open_and_save)
+    assert store.persistent and store.moved_aside_reason == "a FIFO is in its place"
+    assert store.moved_aside is not None and stat.S_ISFIFO(os.lstat(store.moved_aside).st_mode)

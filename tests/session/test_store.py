@@ -171,8 +171,6 @@ def test_clear_empties_a_file_it_cannot_remove_which_then_reads_as_none(
 
 def test_nothing_stored_reads_as_none_without_a_reason(tmp_path: Path) -> None:
     assert store_at(tmp_path).read() == LoadResult(None)
-    (tmp_path / "session.json").symlink_to(tmp_path / "nowhere")
-    assert store_at(tmp_path).read() == LoadResult(None)
 
 
 def test_another_backends_session_is_ignored_and_left_untouched(tmp_path: Path) -> None:
@@ -297,3 +295,46 @@ def test_a_minimal_valid_file_reads_with_defaults(tmp_path: Path) -> None:
     stored = store_at(tmp_path).read().stored
     assert stored == StoredSession(SessionKind.GUEST, Secret(TOKEN), None, 12.0, {})
     assert stored is not None and isinstance(stored.last_extension_wall, float)
+
+
+# -- nothing planted is read through (issue 16, item 4) ------------------------------------------------
+
+
+def test_a_symlink_in_place_of_the_file_is_moved_aside_its_target_untouched_and_the_store_works(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "session.json"
+    SessionStore(target).save(session())  # a real stored session, elsewhere: never read through
+    target.chmod(0o644)
+    before = target.read_bytes()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "session.json").symlink_to(target)
+    store = store_at(data)
+    moved = data / f"session.json.corrupt-{STAMP}"
+    assert store.read() == LoadResult(None, damaged=True, reason="a symlink is in its place", moved_to=moved)
+    assert moved.is_symlink() and os.readlink(moved) == str(target)
+    assert target.read_bytes() == before and stat.S_IMODE(target.stat().st_mode) == 0o644
+    store.save(session(wall=WALL))
+    assert store.read() == LoadResult(session(wall=WALL))
+    assert not (data / "session.json").is_symlink()
+    assert stat.S_IMODE((data / "session.json").stat().st_mode) == 0o600
+    assert target.read_bytes() == before and stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_symlink_to_nothing_is_moved_aside_too(tmp_path: Path) -> None:
+    (tmp_path / "session.json").symlink_to(tmp_path / "nowhere")
+    result = store_at(tmp_path).read()
+    assert result.damaged and result.reason == "a symlink is in its place"
+    assert result.moved_to is not None and result.moved_to.is_symlink()
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_stored_file_readable_by_others_is_made_0600_when_read(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.save(session())
+    (tmp_path / "session.json").chmod(0o644)
+    assert store.read() == LoadResult(session())
+    assert stat.S_IMODE((tmp_path / "session.json").stat().st_mode) == 0o600

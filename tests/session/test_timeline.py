@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from session.secrets import Secret
-from session.timeline import FILE_FAILED, FILE_RECOVERED, Timeline, TimelineEntry
+from session.timeline import FILE_FAILED, FILE_MOVED_ASIDE, FILE_RECOVERED, Timeline, TimelineEntry
+from tests.promptly import promptly
 
 RETRY = 5.0
 
@@ -411,3 +412,171 @@ def test_a_batch_that_fails_to_write_is_kept_in_memory_and_said_once(
     timeline.close()
     assert [json.loads(line).get("n") for line in path.read_text().splitlines()][-1] in (4, None)
     assert FILE_RECOVERED in timeline.names()
+
+
+# -- nothing planted steers it (issue 16, item 4) ------------------------------------------------------
+
+
+VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A file outside the data dir, ending in an unfinished line the timeline would cut off."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim"
+    target.write_bytes(VICTIM_BYTES)
+    target.chmod(0o644)
+    return target
+
+
+def moved_aside(path: Path, n: int = 1) -> Path:
+    return path.with_name(f"{path.name}.corrupt-{n}")
+
+
+@pytest.mark.parametrize("flush_every_s", [0.0, 1.0])
+def test_a_symlink_planted_as_the_file_is_moved_aside_and_its_target_untouched(
+    tmp_path: Path, victim: Path, flush_every_s: float
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "timeline.jsonl"
+    path.symlink_to(victim)
+    timeline = Timeline(path, flush_every_s=flush_every_s)
+    assert timeline.file_error is None
+    started = timeline.record(1.0, 100.0, "started")
+    timeline.record(2.0, 101.0, "later")
+    timeline.close()
+    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert moved_aside(path).is_symlink() and os.readlink(moved_aside(path)) == str(victim)
+    assert path.is_file() and not path.is_symlink() and mode(path) == 0o600
+    notice = TimelineEntry(
+        1.0,
+        100.0,
+        FILE_MOVED_ASIDE,
+        {"reason": "a symlink is in its place", "moved_to": "timeline.jsonl.corrupt-1"},
+    )
+    assert list(timeline)[:2] == [started, notice]  # said after the first entry, in memory and on disk
+    assert events(path) == ["started", FILE_MOVED_ASIDE, "later"]
+
+
+def test_a_symlink_to_nothing_planted_as_the_file_creates_nothing_where_it_points(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    (tmp_path / "outside").mkdir()
+    path.symlink_to(tmp_path / "outside" / "authorized_keys")
+    timeline = Timeline(path)
+    timeline.record(1.0, 100.0, "started")
+    timeline.close()
+    assert list((tmp_path / "outside").iterdir()) == []
+    assert events(path) == ["started", FILE_MOVED_ASIDE]
+
+
+def test_a_fifo_planted_as_the_file_never_blocks_and_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    os.mkfifo(path)
+
+    def run() -> Timeline:
+        timeline = Timeline(path, capacity=10_000)
+        for i in range(5000):  # far more than a pipe's buffer holds
+            timeline.record(float(i), 1000.0 + i, "call_sent", n=i, padding="p" * 40)
+        timeline.close()
+        return timeline
+
+    timeline = promptly(run)
+    assert stat.S_ISFIFO(os.lstat(moved_aside(path)).st_mode)
+    assert stat.S_ISREG(os.lstat(path).st_mode)
+    [notice] = [entry for entry in timeline if entry.name == FILE_MOVED_ASIDE]
+    assert notice.detail == {"reason": "a FIFO is in its place", "moved_to": "timeline.jsonl.corrupt-1"}
+    assert len(lines(path)) == 5001 and timeline.file_error is None
+
+
+def test_a_symlink_planted_as_rotation_makes_room_is_moved_aside(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    rotated = path.with_name("timeline.jsonl.1")
+    rotated.symlink_to(victim)  # replaced by the rotation: the link itself, never its target
+    line_bytes = len(TimelineEntry(10.0, 1010.0, "tick", {"n": 10}).as_json()) + 1
+    timeline = Timeline(path, max_bytes=line_bytes * 4)  # room for the fifth line and the notice
+    real_replace = os.replace
+    planted: list[Path] = []
+
+    def and_plant(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        if Path(dst) == rotated and not planted:  # someone quick, before the fresh file is opened
+            path.symlink_to(victim)
+            planted.append(path)
+
+    monkeypatch.setattr(os, "replace", and_plant)
+    written = record_many(timeline, 5, start=10)
+    timeline.close()
+    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert lines(rotated) == written[:4] and not rotated.is_symlink()
+    assert moved_aside(path).is_symlink()
+    assert lines(path)[0] == written[4] and events(path) == ["tick", FILE_MOVED_ASIDE]
+    assert timeline.names() == ["tick"] * 5 + [FILE_MOVED_ASIDE]
+
+
+def test_a_symlink_found_at_a_retry_is_moved_aside_and_the_file_recovers(
+    tmp_path: Path, victim: Path
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    remove = directory_in_place(path)  # a directory is a disk that refuses: left, retried
+    timeline = Timeline(path, retry_after_s=RETRY)
+    timeline.record(0.0, 100.0, "tick")
+    assert (tmp_path / "timeline.jsonl" / "keep").read_text() == "x"
+    remove()
+    path.symlink_to(victim)
+    timeline.record(RETRY, 200.0, "back")
+    timeline.close()
+    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert timeline.names() == ["tick", FILE_FAILED, "back", FILE_RECOVERED, FILE_MOVED_ASIDE]
+    assert events(path) == ["back", FILE_RECOVERED, FILE_MOVED_ASIDE]
+
+
+def test_a_symlink_that_cannot_be_moved_aside_is_a_failure_that_says_why(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    path.symlink_to(victim)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "rename", refused)
+    timeline = Timeline(path)
+    timeline.record(0.0, 100.0, "tick")
+    timeline.close()
+    assert timeline.file_error == (
+        "cannot write timeline.jsonl: a symlink is in its place, and it cannot be moved aside: "
+        "Permission denied"
+    )
+    assert timeline.names() == ["tick", FILE_FAILED]
+    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644 and path.is_symlink()
+
+
+def test_a_link_planted_at_every_rotation_never_keeps_the_timeline_busy(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "timeline.jsonl"
+    real_replace = os.replace
+
+    def always_plant(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        if Path(dst) == path.with_name("timeline.jsonl.1"):
+            path.symlink_to(victim)
+
+    monkeypatch.setattr(os, "replace", always_plant)
+
+    def run(flush_every_s: float) -> Timeline:
+        # So small that each notice makes the file rotate, and so meets a fresh link.
+        timeline = Timeline(path, max_bytes=100, flush_every_s=flush_every_s)
+        record_many(timeline, 8)
+        timeline.close()
+        return timeline
+
+    for flush_every_s in (0.0, 1.0):
+        timeline = promptly(lambda: run(flush_every_s))  # noqa: B023 (called at once)
+        assert FILE_MOVED_ASIDE in timeline.names()
+    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644

@@ -1,14 +1,16 @@
 """What the app leaves on disk and writes on its timeline (issue 8, items 15 and 19): private files
 in a private directory; the real time away after a stop from outside; the real wall time, with a
-QA skip as a field of its own.
+QA skip as a field of its own. Nothing planted in the data dir steers the app (issue 16, item 4).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
+import pytest
 from textual.driver import Driver
 
 from tests.tui.harness import running
@@ -61,3 +63,94 @@ async def test_timeline_wall_time_is_real_and_a_qa_skip_is_its_own_field(tmp_pat
     assert answered["qa_skip_s"] == 30.0 and answered["wall"] == round(entry.wall, 3)
     first = lines[0]
     assert "qa_skip_s" not in first  # before any skip, no such field
+
+
+# -- nothing planted steers it (issue 16, item 4) ------------------------------------------------
+
+
+VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
+
+
+def plant_victim(tmp_path: Path, name: str = "victim") -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    target = outside / name
+    target.write_bytes(VICTIM_BYTES)
+    target.chmod(0o644)
+    return target
+
+
+def untouched(target: Path) -> bool:
+    return target.read_bytes() == VICTIM_BYTES and mode(target) == 0o644
+
+
+async def test_a_symlink_planted_as_the_timeline_is_moved_aside_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    target = plant_victim(tmp_path)
+    (data / "timeline.jsonl").symlink_to(target)
+    async with running(data) as h:
+        await h.client.rest.airports()
+        [moved] = [x for x in h.client.manager.timeline if x.name == "timeline_file_moved_aside"]
+        assert moved.detail == {"reason": "a symlink is in its place", "moved_to": "timeline.jsonl.corrupt-1"}
+    assert untouched(target)
+    assert os.readlink(data / "timeline.jsonl.corrupt-1") == str(target)
+    timeline = data / "timeline.jsonl"
+    assert not timeline.is_symlink() and mode(timeline) == 0o600
+    events = [json.loads(line)["event"] for line in timeline.read_text().splitlines()]
+    assert "timeline_file_moved_aside" in events and "call_answered" in events
+
+
+async def test_symlinks_planted_as_the_session_and_the_drafts_are_moved_aside_and_said(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    session_target, drafts_target = plant_victim(tmp_path, "a"), plant_victim(tmp_path, "b")
+    (data / "session.json").symlink_to(session_target)
+    (data / "drafts.sqlite3").symlink_to(drafts_target)
+    async with running(data) as h:
+        await h.sign_in()
+        h.app.save_draft("search", {"origin": "LHR"})
+        said = {x.name: x.detail for x in h.client.manager.timeline}
+        assert said["session_store_corrupt"]["reason"] == "a symlink is in its place"
+        assert said["drafts_store_corrupt"] == {
+            "moved_to": "drafts.sqlite3.corrupt-1",
+            "reason": "a symlink is in its place",
+        }
+        assert not h.app.screen.query_one("#banner").display  # both stores work on fresh files
+    assert untouched(session_target) and untouched(drafts_target)
+    assert (data / "drafts.sqlite3.corrupt-1").is_symlink()
+    assert not (data / "session.json").is_symlink() and not (data / "drafts.sqlite3").is_symlink()
+    assert {mode(data / name) for name in ("session.json", "drafts.sqlite3")} == {0o600}
+
+
+async def test_a_looser_data_dir_is_made_0700_at_start_and_that_is_said(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)
+    async with running(data) as h:
+        [tightened] = [x for x in h.client.manager.timeline if x.name == "data_dir_tightened"]
+        assert tightened.detail == {"mode_was": "0755", "mode": "0700"}
+        assert not h.app.screen.query_one("#banner").display
+    assert mode(data) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away takes root")
+async def test_a_data_dir_that_cannot_be_made_private_is_said_on_the_banner_and_the_timeline(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)
+    os.chown(data, 4242, 4242)
+    async with running(data) as h:
+        [said] = [x for x in h.client.manager.timeline if x.name == "data_dir_not_private"]
+        assert said.detail == {"reason": "mode 0755, and it belongs to another user"}
+        assert h.text("#banner") == (
+            "Your data folder can't be made private (mode 0755, and it belongs to another user): "
+            "other users may list or replace what's kept there. Use --data-dir to pick another."
+        )
+    assert mode(data) == 0o755
