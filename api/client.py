@@ -22,7 +22,15 @@ import httpx
 
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
 from api.middleware import GatedRoutes, SessionAuth
-from api.network import NetworkSwitch, call_timeout
+from api.network import (
+    DEFAULT_CALL_DEADLINE_S,
+    MAX_ANSWER_BYTES,
+    MAX_SESSION_ANSWER_BYTES,
+    BoundedTransport,
+    NetworkSwitch,
+    call_timeout,
+    http_transport,
+)
 from api.session_port import HttpSessionPort
 from session import decisions as d
 from session.clock import Clock
@@ -56,18 +64,28 @@ class BackendClient:
         network: NetworkSwitch | None = None,
         inner_transport: InnerTransportFactory | None = None,
         timeout: float = 10.0,
+        call_deadline: float = DEFAULT_CALL_DEADLINE_S,
         fingerprinter: Fingerprinter | None = None,
     ) -> None:
+        """`timeout`: httpx's, to connect and between bytes. `call_deadline`: the most any one
+        exchange takes, answer read whole (`api.network.BoundedTransport`); past it, no answer."""
         self.base_url = base_url.rstrip("/")
         timeouts = call_timeout(timeout)
         self.network = network or NetworkSwitch()
+        self.call_deadline = call_deadline
         tls = httpx.URL(self.base_url).scheme == "https"
 
-        def connection() -> httpx.AsyncBaseTransport:
-            return self.network.transport(inner_transport() if inner_transport else None, tls=tls)
+        def connection(max_bytes: int = MAX_ANSWER_BYTES) -> httpx.AsyncBaseTransport:
+            inner = inner_transport() if inner_transport else http_transport(tls=tls)
+            # Bounded just above httpx's own: a QA hold (the switch) is not the server's time.
+            bounded = BoundedTransport(inner, deadline_s=call_deadline, max_bytes=max_bytes)
+            return self.network.transport(bounded, tls=tls)
 
         self.port = HttpSessionPort(
-            self.base_url, transport=connection(), timeout=timeouts, fingerprinter=fingerprinter
+            self.base_url,
+            transport=connection(MAX_SESSION_ANSWER_BYTES),
+            timeout=timeouts,
+            fingerprinter=fingerprinter,
         )
         self.manager = SessionManager(
             port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake

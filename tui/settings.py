@@ -19,6 +19,9 @@ class Settings:
     backend_url: str | None = None  # None: start the embedded backend
     backend_port: int | None = None  # the embedded backend's port; None: a free one
     data_dir: Path | None = None  # None: the platform's user data dir
+    # The most one exchange with the backend takes, answer read whole; past it, no answer.
+    # api.network.DEFAULT_CALL_DEADLINE_S, not imported: httpx is not loaded before the first frame.
+    call_deadline_s: float = 15.0
 
     @property
     def data_path(self) -> Path:
