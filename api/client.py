@@ -92,7 +92,9 @@ class BackendClient:
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
-        self._connection = connection
+        # The connection stack of a domain client (the switch over the bounded transport): the
+        # REST and GraphQL clients stand on one each, and so does the benchmark's plain side.
+        self.connection: Callable[[], httpx.AsyncBaseTransport] = connection
         self._timeout = timeouts
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
@@ -104,7 +106,7 @@ class BackendClient:
         """Built on first use: the typed REST client brings pydantic, which the countdown needs not."""
         from api.rest import RestClient
 
-        return RestClient(self.base_url, self.auth, inner_transport=self._connection(), timeout=self._timeout)
+        return RestClient(self.base_url, self.auth, inner_transport=self.connection(), timeout=self._timeout)
 
     @cached_property
     def graphql(self) -> GraphQLClient:
@@ -112,7 +114,7 @@ class BackendClient:
         from api.graphql import GraphQLClient
 
         return GraphQLClient(
-            f"{self.base_url}/graphql", self.auth, inner_transport=self._connection(), timeout=self._timeout
+            f"{self.base_url}/graphql", self.auth, inner_transport=self.connection(), timeout=self._timeout
         )
 
     @property
