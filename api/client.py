@@ -22,7 +22,15 @@ import httpx
 
 from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
 from api.middleware import GatedRoutes, SessionAuth
-from api.network import NetworkSwitch, call_timeout
+from api.network import (
+    DEFAULT_CALL_DEADLINE_S,
+    MAX_ANSWER_BYTES,
+    MAX_SESSION_ANSWER_BYTES,
+    BoundedTransport,
+    NetworkSwitch,
+    call_timeout,
+    http_transport,
+)
 from api.session_port import HttpSessionPort
 from session import decisions as d
 from session.clock import Clock
@@ -56,25 +64,37 @@ class BackendClient:
         network: NetworkSwitch | None = None,
         inner_transport: InnerTransportFactory | None = None,
         timeout: float = 10.0,
+        call_deadline: float = DEFAULT_CALL_DEADLINE_S,
         fingerprinter: Fingerprinter | None = None,
     ) -> None:
+        """`timeout`: httpx's, to connect and between bytes. `call_deadline`: the most any one
+        exchange takes, answer read whole (`api.network.BoundedTransport`); past it, no answer."""
         self.base_url = base_url.rstrip("/")
         timeouts = call_timeout(timeout)
         self.network = network or NetworkSwitch()
+        self.call_deadline = call_deadline
         tls = httpx.URL(self.base_url).scheme == "https"
 
-        def connection() -> httpx.AsyncBaseTransport:
-            return self.network.transport(inner_transport() if inner_transport else None, tls=tls)
+        def connection(max_bytes: int = MAX_ANSWER_BYTES) -> httpx.AsyncBaseTransport:
+            inner = inner_transport() if inner_transport else http_transport(tls=tls)
+            # Bounded just above httpx's own: a QA hold (the switch) is not the server's time.
+            bounded = BoundedTransport(inner, deadline_s=call_deadline, max_bytes=max_bytes)
+            return self.network.transport(bounded, tls=tls)
 
         self.port = HttpSessionPort(
-            self.base_url, transport=connection(), timeout=timeouts, fingerprinter=fingerprinter
+            self.base_url,
+            transport=connection(MAX_SESSION_ANSWER_BYTES),
+            timeout=timeouts,
+            fingerprinter=fingerprinter,
         )
         self.manager = SessionManager(
             port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
-        self._connection = connection
+        # The connection stack of a domain client (the switch over the bounded transport): the
+        # REST and GraphQL clients stand on one each, and so does the benchmark's plain side.
+        self.connection: Callable[[], httpx.AsyncBaseTransport] = connection
         self._timeout = timeouts
         self.profile: Profile | None = None
         self.profile_listeners: list[Callable[[Profile | None], None]] = []
@@ -86,7 +106,7 @@ class BackendClient:
         """Built on first use: the typed REST client brings pydantic, which the countdown needs not."""
         from api.rest import RestClient
 
-        return RestClient(self.base_url, self.auth, inner_transport=self._connection(), timeout=self._timeout)
+        return RestClient(self.base_url, self.auth, inner_transport=self.connection(), timeout=self._timeout)
 
     @cached_property
     def graphql(self) -> GraphQLClient:
@@ -94,7 +114,7 @@ class BackendClient:
         from api.graphql import GraphQLClient
 
         return GraphQLClient(
-            f"{self.base_url}/graphql", self.auth, inner_transport=self._connection(), timeout=self._timeout
+            f"{self.base_url}/graphql", self.auth, inner_transport=self.connection(), timeout=self._timeout
         )
 
     @property

@@ -23,6 +23,19 @@ class MalformedResponse(ApiError):
     """The backend answered something this client cannot read (edge case 20)."""
 
 
+class RedirectNotFollowed(MalformedResponse):
+    """The backend answered with a redirect (3xx). It is never followed: the session's token must
+    go nowhere but the backend it was issued by, and the answer says nothing of the call."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(redirect_words(status))
+        self.status = status
+
+
+def redirect_words(status: int) -> str:
+    return f"the server answered with a redirect (HTTP {status}), which this client does not follow"
+
+
 class NotAuthenticated(ApiError):
     """The session could not be recovered: rejected after one replay, or the user was signed out."""
 
@@ -59,6 +72,8 @@ def from_exception(exc: BaseException) -> ApiError | None:
         if exc.transport:
             return BackendUnreachable("backend unreachable: no session could be obtained")
         return BackendFailed(str(exc), status=503)
+    if isinstance(exc, httpx.DecodingError):  # AnswerTooLarge among them: "larger than 4 MiB"
+        return MalformedResponse(str(exc) or "the answer could not be decoded")
     if isinstance(exc, httpx.TimeoutException):
         return BackendUnreachable("backend did not answer in time")
     if isinstance(exc, httpx.TransportError):

@@ -35,6 +35,7 @@ from api.errors import (
 )
 from api.middleware import SessionAuth
 from api.models import Fare, Profile, SeatHold, SeatMap
+from session.manager import FlightReentry
 
 T = TypeVar("T")
 
@@ -66,8 +67,8 @@ class GraphQLClient:
     ) -> None:
         transport = HTTPXAsyncTransport(url=url, timeout=timeout, **auth.client_kwargs(inner_transport))
         # No execute_timeout of gql's own: it would time the whole call, the wait in the connection
-        # pool and for the session's refresh included (see api.network.call_timeout); httpx's
-        # timeouts bound each request already.
+        # pool and for the session's refresh included (see api.network.call_timeout); each
+        # exchange is bounded below (api.network.BoundedTransport), and each flight's too.
         self._client = Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=None)
         self._session: Any = None
 
@@ -117,6 +118,8 @@ class GraphQLClient:
         except TransportProtocolError:
             raise MalformedResponse("GraphQL answer is not a GraphQL result") from None
         except TransportConnectionFailed as exc:
+            if isinstance(exc.__cause__, FlightReentry):
+                raise FlightReentry() from None  # a wiring bug, not "unreachable"
             mapped = from_exception(exc.__cause__) if exc.__cause__ else None
             raise (mapped or BackendUnreachable("backend unreachable")) from None
         except Exception as exc:

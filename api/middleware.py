@@ -11,13 +11,28 @@ For each gated request it asks the session manager for a token (obtaining, refre
 recovering a session first if the engine says so, and waiting for any flight in progress),
 attaches it, records the send time, reads the answer and tells the manager what happened:
 - accepted (2xx, or a 4xx that is not an auth rejection): the deadline moves from the send time;
-- a 5xx: nothing moves;
+- anything else, a 5xx or a redirect (3xx): nothing moves (rule 2: the server did not accept it);
 - an auth rejection in any shape (REST 401; GraphQL 200 with `UNAUTHENTICATED`; GraphQL 401):
   the manager recovers in its single flight, and the request is sent once more; a second
   rejection is final.
 Transport failures never reach an auth flow (httpx closes it), so `transport()` wraps the
 connection layer to report them, for requests that carry a session ticket only; the two are
-halves of the same object.
+halves of the same object. An answer refused for its size (`api.network.AnswerTooLarge`) is
+reported there too, as no verdict: the server answered, with nothing this client will read.
+
+How long a gated call can take is bounded piece by piece, each piece by the exchanges under it
+(`api.network.BoundedTransport`: the whole exchange, answer read whole, within the call deadline):
+its own exchange, and one replay's after a rejection; any flight it waits for (each of that
+flight's exchanges, so a waiting call is let go with the flight's failure); and the wait for a
+slot, held only by calls bounded the same way.
+
+A redirect is never followed (the clients do not follow them, and a token must go nowhere but the
+backend that issued it). Any call through this auth, gated or not, that is answered with one ends
+in `RedirectNotFollowed`: gql would otherwise read a redirect with a JSON body as a result.
+
+The session's own flights (guest, login, refresh, reauth, sign-out) must never come through here:
+a refresh would wait for itself. `api.session_port.HttpSessionPort` refuses a client using this
+auth, and the manager refuses a call made from inside its flight (`FlightReentry`).
 """
 
 from __future__ import annotations
@@ -31,6 +46,8 @@ from typing import Any
 
 import httpx
 
+from api.errors import RedirectNotFollowed
+from api.network import AnswerTooLarge, BoundedTransport, http_transport
 from session.manager import SessionManager, Ticket
 
 log = logging.getLogger(__name__)
@@ -180,7 +197,8 @@ class SessionAuth(httpx.Auth):
         if not self.routes.gated(path, request.content):
             # Not the session's route: the server extends nothing for it, so it takes no token
             # (nor a slot, nor a wait for a flight), carries none, and its answer tells nothing.
-            yield request
+            response = yield request
+            _refuse_redirect(response)
             return
         label = f"{request.method} {path}"
         is_graphql = self.routes.is_graphql(path)
@@ -198,11 +216,14 @@ class SessionAuth(httpx.Auth):
                         return  # final: the caller sees the rejection
                     attempt += 1
                     continue
-                if response.status_code >= 500:
-                    # Rule 2: the server may never have seen it; nothing moves.
-                    self.manager.failed(ticket, transport=False, label=label, status=response.status_code)
+                status = response.status_code
+                if 200 <= status < 300 or 400 <= status < 500:
+                    self.manager.accepted(ticket, label, status)
                 else:
-                    self.manager.accepted(ticket, label, response.status_code)
+                    # Rule 2: a 5xx (the server may never have seen it) or a redirect (it did
+                    # not accept it here): no verdict on the token, nothing moves.
+                    self.manager.failed(ticket, transport=False, label=label, status=status)
+                _refuse_redirect(response)
                 return
 
     async def _rejected(self, response: httpx.Response, is_graphql: bool) -> bool:
@@ -214,17 +235,24 @@ class SessionAuth(httpx.Auth):
         return False
 
     def transport(self, inner: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncBaseTransport:
-        """The connection layer for a client using this auth: it reports transport failures."""
-        return _ReportingTransport(inner or httpx.AsyncHTTPTransport(), self.manager)
+        """The connection layer for a client using this auth: it reports transport failures.
+        `inner` is what it stands on; by default httpx's own, bounded (`BoundedTransport`)."""
+        return _ReportingTransport(inner or BoundedTransport(http_transport()), self.manager)
 
     def client_kwargs(self, inner: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
         """What an `httpx.AsyncClient` (or gql's HTTPXAsyncTransport) needs to use this middleware."""
         return {"auth": self, "transport": self.transport(inner)}
 
 
+def _refuse_redirect(response: httpx.Response) -> None:
+    if 300 <= response.status_code < 400:
+        raise RedirectNotFollowed(response.status_code)
+
+
 class _ReportingTransport(httpx.AsyncBaseTransport):
-    """Reports a transport failure of a call that went out with a session ticket (a gated one);
-    any other request's failure is none of the session's business."""
+    """Reports a transport failure (or an answer refused for its size) of a call that went out
+    with a session ticket (a gated one); any other request's failure is none of the session's
+    business."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, manager: SessionManager) -> None:
         self._inner = inner
@@ -234,10 +262,18 @@ class _ReportingTransport(httpx.AsyncBaseTransport):
         try:
             return await self._inner.handle_async_request(request)
         except httpx.TransportError:
-            ticket = request.extensions.get(TICKET_EXTENSION)
-            if isinstance(ticket, Ticket):
-                self._manager.failed(ticket, transport=True, label=f"{request.method} {request.url.path}")
+            self._report(request, transport=True)
             raise
+        except AnswerTooLarge as exc:
+            # An answer, but no verdict the client can read: like a 5xx, nothing moves.
+            self._report(request, transport=False, status=exc.status)
+            raise
+
+    def _report(self, request: httpx.Request, *, transport: bool, status: int | None = None) -> None:
+        ticket = request.extensions.get(TICKET_EXTENSION)
+        if isinstance(ticket, Ticket):
+            label = f"{request.method} {request.url.path}"
+            self._manager.failed(ticket, transport=transport, label=label, status=status)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

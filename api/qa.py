@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from api.errors import ApiError, BackendFailed, BackendUnreachable, InvalidRequest, MalformedResponse
+from api.errors import (
+    ApiError,
+    BackendFailed,
+    BackendUnreachable,
+    InvalidRequest,
+    MalformedResponse,
+    RedirectNotFollowed,
+)
+from api.network import DEFAULT_CALL_DEADLINE_S, AnswerTooLarge, BoundedTransport, http_transport
 
 if TYPE_CHECKING:
     from api.client import BackendClient
@@ -73,10 +81,17 @@ class QAControl:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 5.0,
+        deadline_s: float = DEFAULT_CALL_DEADLINE_S,
     ) -> None:
+        """`transport`: what the client stands on; by default httpx's own, bounded by
+        `BoundedTransport` (`deadline_s` for a whole exchange, answers of a few MiB)."""
         # One client for the life of the app: a QA panel polling every second must not build a
         # client (and its connection pool) per poll. No TLS context: QA is for the local backend.
-        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout, verify=False)
+        if transport is None:
+            transport = BoundedTransport(http_transport(tls=False), deadline_s=deadline_s)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, transport=transport, timeout=timeout, follow_redirects=False
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -131,6 +146,10 @@ class QAControl:
             raise BackendUnreachable("the server did not answer in time") from None
         except httpx.TransportError:
             raise BackendUnreachable("the server is unreachable") from None
+        except AnswerTooLarge as exc:
+            raise MalformedResponse(f"{path}: {exc}") from None
+        if 300 <= response.status_code < 400:
+            raise RedirectNotFollowed(response.status_code)
         if response.status_code >= 500:
             raise BackendFailed(f"{path}: HTTP {response.status_code}", response.status_code)
         if response.status_code >= 400:

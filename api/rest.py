@@ -15,6 +15,7 @@ from api.errors import (
     MalformedResponse,
     NotAuthenticated,
     NotFound,
+    RedirectNotFollowed,
     from_exception,
 )
 from api.middleware import SessionAuth
@@ -138,6 +139,8 @@ def _read(response: httpx.Response, model: type[T]) -> T:
     status = response.status_code
     if status >= 400:
         raise _error_for(response)
+    if status >= 300:  # the middleware refuses one first; never read as the call's answer
+        raise RedirectNotFollowed(status)
     try:
         return _adapter(model).validate_json(response.content)
     except ValidationError as exc:

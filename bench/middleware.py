@@ -57,14 +57,15 @@ async def overhead(client: BackendClient, url: str, calls: int) -> dict[str, Any
         token = (await raw.post("/api/session/guest")).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     timeout = call_timeout(10.0)
-    # The plain side has the app's transport stack (the network switch over httpx's transport)
-    # and its timeouts; only the middleware (the auth flow and its reporting transport) is left out.
+    # The plain side has the app's transport stack (the network switch over the bounded transport
+    # over httpx's) and its timeouts; only the middleware (the auth flow and its reporting
+    # transport) is left out.
     plain_rest = httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=timeout, transport=client.network.transport()
+        base_url=url, headers=headers, timeout=timeout, transport=client.connection()
     )
     plain_gql = Client(
         transport=HTTPXAsyncTransport(
-            url=f"{url}/graphql", headers=headers, timeout=timeout, transport=client.network.transport()
+            url=f"{url}/graphql", headers=headers, timeout=timeout, transport=client.connection()
         ),
         fetch_schema_from_transport=False,
         execute_timeout=None,

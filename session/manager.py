@@ -10,6 +10,12 @@ removal) leaves the session going on in memory, with one `session_store_failed` 
 until a write works again (`session_store_recovered`) and `persistence_problem` saying why
 meanwhile; a failed write is tried again at the next chance, throttle or not. A damaged stored
 session reads as none (`session_store_corrupt`: the file was moved aside) and a new one starts.
+
+Once `close()` begins, the manager is done: nothing it is told (a tick, user activity, an answer
+that lands late, the flight it cancels) reaches the engine, arms a wake-up or is published.
+
+A flight's port must not send through the middleware: a refresh made that way would wait for
+itself. A call made from inside the flight is refused at once with `FlightReentry`.
 """
 
 from __future__ import annotations
@@ -67,6 +73,25 @@ class SessionUnavailable(Exception):
     def __init__(self, message: str, *, transport: bool) -> None:
         super().__init__(message)
         self.transport = transport
+
+
+class SessionClosed(SessionUnavailable):
+    """The manager was closed (the app is on its way out): no call goes out in its name."""
+
+    def __init__(self) -> None:
+        super().__init__("the session is closed", transport=False)
+
+
+class FlightReentry(RuntimeError):
+    """A call made from inside the session's own flight: it would wait for that flight forever.
+    A bug in the wiring (the session port sends through the session middleware), never the
+    server's doing; every caller waiting on the flight sees it too."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a call was made from inside the session's own refresh or recovery, which it would wait "
+            "for forever: the session port must not send through the session middleware"
+        )
 
 
 DecisionListener = Callable[[d.Decision], None]
@@ -132,6 +157,7 @@ class SessionManager:
         self._restore_done = False
         self._saved_token: Secret | None = None
         self._saved_at = float("-inf")
+        self._closed = False
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -194,6 +220,8 @@ class SessionManager:
         return True
 
     async def close(self) -> None:
+        # First: the flight cancelled below, and anything told meanwhile, must not re-arm or publish.
+        self._closed = True
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None
@@ -228,6 +256,8 @@ class SessionManager:
         self._handle(e.ScreenChanged(active_flow=active))
 
     def background(self) -> None:
+        if self._closed:
+            return
         if not self.view().paused:
             self._record("backgrounded")
         self._handle(e.Backgrounded())
@@ -279,6 +309,8 @@ class SessionManager:
 
     async def login(self, username: str, password: Secret) -> dict[str, Any]:
         """Sign in (the password is passed through, never kept). Raises SessionRejected if wrong."""
+        if self._closed:
+            raise SessionClosed()
         await self.wait_for_flight()
         sent_at = self.clock.now()
         guest = (
@@ -287,6 +319,8 @@ class SessionManager:
             else None
         )
         issued = await self.port.login(username, password, guest)
+        if self._closed:
+            raise SessionClosed()  # closed while it was out: nothing of it is kept
         self._adopt(issued)
         self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
         return self.user
@@ -296,12 +330,22 @@ class SessionManager:
         task = self._flight_task
         if task is None:
             return None
+        self._refuse_reentry()
         return await asyncio.shield(task)
+
+    def _refuse_reentry(self) -> None:
+        """A call from inside the flight's own task would wait for it forever: refused at once."""
+        task = self._flight_task
+        if task is not None and not task.done() and asyncio.current_task() is task:
+            raise FlightReentry()
 
     # -- what the middleware reports ----------------------------------------------------------------
 
     async def acquire(self) -> Ticket:
         """A token to send a call with, after any refresh or recovery the engine asks for."""
+        if self._closed:
+            raise SessionClosed()
+        self._refuse_reentry()
         self._restore()
         for _ in range(_ACQUIRE_ROUNDS):
             for decision in self._handle(e.CallStarting()):
@@ -315,6 +359,8 @@ class SessionManager:
 
     def _raise_if_failed(self, outcome: FlightOutcome | None) -> None:
         """Every caller that waited on a failed flight sees the same failure (rule 8)."""
+        if outcome is not None and isinstance(outcome.error, FlightReentry):
+            raise FlightReentry()  # a wiring bug: said as itself, not as a backend failure
         view = self.view()
         if outcome is None or outcome.ok or view.token_usable:
             return
@@ -327,10 +373,14 @@ class SessionManager:
         )
 
     def accepted(self, ticket: Ticket, label: str = "", status: int = 200) -> None:
+        if self._closed:
+            return  # an answer that landed after close(): the session is no longer kept
         self._record("call_answered", call=label, status=status, generation=ticket.generation)
         self._handle(e.ResponseAccepted(ticket.sent_at, ticket.generation))
 
     def failed(self, ticket: Ticket, *, transport: bool, label: str = "", status: int | None = None) -> None:
+        if self._closed:
+            return
         self._record("call_failed", call=label, status=status, transport=transport)
         self._handle(e.ResponseFailed(ticket.sent_at, ticket.generation, transport))
 
@@ -339,6 +389,8 @@ class SessionManager:
 
         Raises SessionEnded or SessionUnavailable when the recovery it waited for failed.
         """
+        if self._closed:
+            return False  # no recovery after close(): the caller sees the rejection
         self._record("call_rejected", call=label, attempt=attempt, generation=ticket.generation)
         decisions = self._handle(e.ResponseRejected(ticket.sent_at, ticket.generation, attempt))
         if any(isinstance(x, d.GiveUp) for x in decisions):
@@ -349,6 +401,8 @@ class SessionManager:
         return True
 
     def sent(self, ticket: Ticket, label: str = "") -> None:
+        if self._closed:
+            return
         self._record("call_sent", call=label, generation=ticket.generation, token=ticket.token.fingerprint)
 
     # -- the engine loop ----------------------------------------------------------------------------
@@ -357,7 +411,10 @@ class SessionManager:
         self, event: e.Event, adopt: Callable[[list[d.Decision]], None] | None = None
     ) -> list[d.Decision]:
         """Hand one event to the engine and carry out what it decides. `adopt` runs between the
-        two: a flight's new token is taken (or discarded) once the engine has said which."""
+        two: a flight's new token is taken (or discarded) once the engine has said which.
+        After close() it does nothing: no decision is made, carried out, published or woken for."""
+        if self._closed:
+            return []
         if self._slept():
             # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
             # it from the session clock, and take the sleep for what it is, a time away (rule 9).
@@ -439,6 +496,10 @@ class SessionManager:
         except asyncio.CancelledError:
             self._fail_flight(flight, rejected=False, transport=True)
             raise
+        except FlightReentry as exc:
+            log.error("%s failed: %s", flight.value, exc)
+            self._fail_flight(flight, rejected=False, transport=False)
+            return FlightOutcome(flight, ok=False, error=exc)
         except SessionRejected as exc:
             self._fail_flight(flight, rejected=True, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
@@ -490,6 +551,9 @@ class SessionManager:
             await self.port.sign_out(token)
 
     def _spawn(self, coro: Any) -> None:
+        if self._closed:
+            coro.close()  # never started: close() has already waited for what was running
+            return
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -497,7 +561,7 @@ class SessionManager:
     # -- wake-ups and storage -----------------------------------------------------------------------
 
     def _reschedule(self) -> None:
-        if not self.auto_wake:
+        if not self.auto_wake or self._closed:
             return
         when = self.engine.next_wakeup()  # the one engine query besides the view: it is on every call's path
         if when is None:
@@ -630,6 +694,8 @@ def _details(decision: d.Decision, now: float) -> dict[str, Any]:
 
 __all__ = [
     "FlightOutcome",
+    "FlightReentry",
+    "SessionClosed",
     "SessionEnded",
     "SessionManager",
     "SessionUnavailable",

@@ -137,6 +137,9 @@ class SessionStore:
         except (TypeError, ValueError, RecursionError):
             # The encoder's message may quote a value: it is not passed on.
             self._fail(f"cannot write {self.path.name}: the session holds a value JSON cannot carry")
+        if len(data) > MAX_BYTES:
+            # read() would refuse it at the next start: better said now, and the file left as it was.
+            self._fail(f"cannot write {self.path.name}: the session is larger than {MAX_BYTES} bytes")
         try:
             self._write_atomically(data)
         except OSError as exc:

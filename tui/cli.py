@@ -28,6 +28,8 @@ class _OneLineParser(argparse.ArgumentParser):
 # is not a session this tool is about (and breaks the countdown's M:SS).
 TTL_MIN_S, TTL_MAX_S = 10.0, 86_400.0
 WARN_MIN_S = 1.0
+# A deadline under a second fails a healthy backend on a slow link; one over five minutes is a hang.
+CALL_DEADLINE_MIN_S, CALL_DEADLINE_MAX_S = 1.0, 300.0
 
 
 def _seconds(text: str) -> float:
@@ -53,6 +55,15 @@ def _warn(text: str) -> float:
     value = _seconds(text)
     if value < WARN_MIN_S:
         raise argparse.ArgumentTypeError(f"must be at least {WARN_MIN_S:g} s, got {text!r}")
+    return value
+
+
+def _call_deadline(text: str) -> float:
+    value = _seconds(text)
+    if not CALL_DEADLINE_MIN_S <= value <= CALL_DEADLINE_MAX_S:
+        raise argparse.ArgumentTypeError(
+            f"must be from {CALL_DEADLINE_MIN_S:g} s to {CALL_DEADLINE_MAX_S:g} s, got {text!r}"
+        )
     return value
 
 
@@ -131,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="drafts, event log and stored session (default: the user data dir)",
+    )
+    parser.add_argument(
+        "--call-deadline",
+        type=_call_deadline,
+        default=15.0,
+        metavar="SECONDS",
+        help="the longest one call to the backend may take, answer read whole, before it counts as "
+        "no answer (banner, retries); 1 s to 300 s (default 15)",
     )
     sub = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
     backend = sub.add_parser("backend", help="run the mock backend alone, in the foreground")
@@ -255,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend_url=args.backend,
         backend_port=args.backend_port,
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+        call_deadline_s=args.call_deadline,
     )
     problem = data_dir_problem(settings.data_path)
     if problem is None and args.backend_port is not None:

@@ -112,6 +112,7 @@ class Services:
                 timeline=Timeline(data / "timeline.jsonl", flush_every_s=1.0),
                 auto_wake=overrides.auto_wake,
                 inner_transport=overrides.inner_transport,
+                call_deadline=settings.call_deadline_s,
                 fingerprinter=overrides.fingerprinter,
             )
             client.manager.subscribe(on_decision)
@@ -134,7 +135,7 @@ class Services:
             self.drafts = BookingDrafts(
                 self.store, DraftSync(self.store, lambda: client.rest), lambda: client.username
             )
-            self.qa_control = QAControl(self.backend_url)
+            self.qa_control = QAControl(self.backend_url, deadline_s=settings.call_deadline_s)
             self.qa = QADesk(
                 self.qa_control, client, self.clock, full_ttl_s=settings.ttl_s, on_change=on_change
             )

@@ -21,6 +21,9 @@ class Settings:
     data_dir: Path | None = None  # None: the platform's user data dir
     # How long the expiry prompt ignores keys and clicks after it appears (tui.screens.prompt).
     prompt_guard_s: float = 1.0
+    # The most one exchange with the backend takes, answer read whole; past it, no answer.
+    # api.network.DEFAULT_CALL_DEADLINE_S, not imported: httpx is not loaded before the first frame.
+    call_deadline_s: float = 15.0
 
     @property
     def data_path(self) -> Path:

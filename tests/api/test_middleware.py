@@ -17,7 +17,7 @@ import pytest
 from api.backend.app import create_app
 from api.backend.serve import EmbeddedBackend
 from api.client import BackendClient
-from api.errors import BackendUnreachable, LoginFailed, NotAuthenticated
+from api.errors import BackendUnreachable, LoginFailed, MalformedResponse, NotAuthenticated
 from api.middleware import SessionAuth, graphql_unauthenticated
 from session.clock import FakeClock
 from session.engine import State
@@ -77,6 +77,28 @@ async def test_flow_moves_nothing_on_a_5xx(status: int) -> None:
     with pytest.raises(StopAsyncIteration):
         await flow.asend(answer(request, status))
     assert manager.view().remaining_s == 850
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_flow_moves_nothing_on_a_redirect_and_ends_the_call_with_an_error(status: int) -> None:
+    auth, manager, _, clock = await flow_world()
+    clock.advance(50)
+    flow = auth.async_auth_flow(httpx.Request("GET", "http://x/api/airports"))
+    request = await flow.__anext__()
+    redirect = httpx.Response(status, headers={"Location": "http://elsewhere/api/airports"}, request=request)
+    words = rf"^the server answered with a redirect \(HTTP {status}\), which this client does not follow$"
+    with pytest.raises(MalformedResponse, match=words):
+        await flow.asend(redirect)
+    assert manager.view().remaining_s == 850  # the server did not accept the token here
+    failed = [x.detail for x in manager.timeline if x.name == "call_failed"]
+    assert failed == [{"call": "GET /api/airports", "status": status, "transport": False}]
+
+
+async def test_every_client_leaves_redirects_unfollowed() -> None:
+    client = BackendClient("http://127.0.0.1:9", clock=FakeClock(), auto_wake=False)
+    assert client.rest.http.follow_redirects is False
+    assert client.port._client.follow_redirects is False
+    await client.aclose()
 
 
 @pytest.mark.parametrize(

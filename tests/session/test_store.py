@@ -107,6 +107,20 @@ def test_a_value_json_cannot_carry_is_a_store_error_that_quotes_nothing(tmp_path
     assert (tmp_path / "session.json").read_bytes() == before
 
 
+def test_a_session_too_large_to_read_back_is_never_written(tmp_path: Path) -> None:
+    # Issue 16: a 1 MB token made a session.json the next start refused (read() stops at MAX_BYTES).
+    store = store_at(tmp_path)
+    store.save(session())
+    before = (tmp_path / "session.json").read_bytes()
+    huge = "t" * MAX_BYTES
+    too_large = StoredSession(SessionKind.GUEST, Secret(huge), None, WALL - 5, {})
+    with pytest.raises(StoreError) as info:
+        store.save(too_large)
+    assert str(info.value) == f"cannot write session.json: the session is larger than {MAX_BYTES} bytes"
+    assert (tmp_path / "session.json").read_bytes() == before
+    assert store.read().stored == session()
+
+
 def test_watching_twice_with_the_same_callable_is_watching_once(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     told: list[str | None] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,13 @@ from tui.cli import build_parser, main
         (["--ttl", "60", "--warn", "0.5"], "--warn"),
         (["--ttl", "60", "--warn", "inf"], "--warn"),
         (["backend", "--ttl", "1e308"], "--ttl"),
+        (["--call-deadline", "0"], "--call-deadline"),
+        (["--call-deadline", "0.5"], "--call-deadline"),
+        (["--call-deadline", "301"], "--call-deadline"),
+        (["--call-deadline", "-15"], "--call-deadline"),
+        (["--call-deadline", "soon"], "--call-deadline"),
+        (["--call-deadline", "nan"], "--call-deadline"),
+        (["--call-deadline", "inf"], "--call-deadline"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
@@ -72,3 +80,29 @@ def test_help_exits_0(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [([], 15.0), (["--call-deadline", "1"], 1.0), (["--call-deadline", "300"], 300.0)]
+)
+def test_the_call_deadline_reaches_the_settings(
+    argv: list[str], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tui.app
+    from api.network import DEFAULT_CALL_DEADLINE_S
+    from tui.settings import Settings
+
+    assert Settings().call_deadline_s == DEFAULT_CALL_DEADLINE_S == 15.0
+    built: list[Settings] = []
+
+    class NotRun:
+        def run(self) -> None:
+            pass
+
+    def build_app(settings: Settings) -> NotRun:
+        built.append(settings)
+        return NotRun()
+
+    monkeypatch.setattr(tui.app, "build_app", build_app)
+    assert main(["--data-dir", str(tmp_path), *argv]) == 0
+    assert [settings.call_deadline_s for settings in built] == [expected]
