@@ -119,7 +119,9 @@ class Services:
 
             self.store = DraftStore(data / "drafts.sqlite3")
             self.drafts = BookingDrafts(
-                self.store, DraftSync(self.store, lambda: client.rest), lambda: client.username
+                self.store,
+                DraftSync(self.store, lambda: client.rest, lambda: client.graphql),
+                lambda: client.username,
             )
             self.qa_control = QAControl(self.backend_url)
             self.qa = QADesk(
