@@ -3,7 +3,8 @@
 `DraftStore` keeps one current draft per owner ("guest" or "user:<name>") in a sqlite file in the
 data dir: saved on every step and field change, durable when `save` returns, and still there after
 sign-out, a crash or a restart. The local copy is the client's truth; the server's is a copy.
-`DraftSync` pushes it to the server, and recreates the server's copy when the server lost it.
+`DraftSync` pushes it to the server, and recreates the server's copy when the server lost it
+(holding the draft's seat again for the new copy: see `DraftSync.push`).
 
 A draft holds personal data, so the file is mode 0600; it never holds a card number or a CVC.
 Nothing planted in the data dir steers it: the file and its companions (-wal, -shm, -journal) are
@@ -25,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from api.errors import BackendFailed, BackendUnreachable, NotAuthenticated, NotFound
+from api.errors import ApiError, BackendFailed, BackendUnreachable, InvalidRequest, NotAuthenticated, NotFound
 from session.private_files import NotARegularFile, examine, make_dirs, move_aside, open_private
 
 if TYPE_CHECKING:
-    # Not at import: the REST client brings pydantic, and the store is opened before it is needed.
+    # Not at import: the REST client brings pydantic, the GraphQL client gql, and the store is
+    # opened before either is needed.
+    from api.graphql import GraphQLClient
     from api.models import Draft
     from api.rest import RestClient
 
@@ -38,6 +41,16 @@ T = TypeVar("T")
 GUEST = "guest"
 # sqlite's files beside the database: they belong to it, and go wherever it goes.
 _COMPANIONS = ("-wal", "-shm", "-journal")
+
+SEAT_HELD_STEP = "review"
+"""The step at which a draft's `seat` is one the server held for it: the seat step saves the seat
+as it is typed, and moves the draft on to review only once the seat is held. At an earlier step the
+seat may be half typed, or for a flight the user has since changed; at confirmation it is booked."""
+
+SEAT_RELEASED = "seat_released"
+"""The data key where a draft notes the seat it lost: when its server copy had to be recreated (a
+guest session ended, taking its holds with it) and someone else had taken the seat meanwhile, the
+draft goes back to the `seats` step without a `seat`, and this names the seat that was lost."""
 
 SECRET_KEYS = frozenset({"card_number", "cvc"})
 """Keys dropped from draft data, at any depth, before it is written (and so before it is pushed).
@@ -417,10 +430,18 @@ class DraftSync:
     # these mean "not now", and a later push retries.
     _NOT_NOW = (BackendUnreachable, BackendFailed, NotAuthenticated)
 
-    def __init__(self, store: DraftStore, rest: RestClient | Callable[[], RestClient]) -> None:
-        """`rest` is the REST client, or what makes it on the first push (it is made on first use)."""
+    def __init__(
+        self,
+        store: DraftStore,
+        rest: RestClient | Callable[[], RestClient],
+        graphql: GraphQLClient | Callable[[], GraphQLClient] | None = None,
+    ) -> None:
+        """`rest` is the REST client, or what makes it on the first push (it is made on first use).
+        `graphql` is the GraphQL client (or what makes it, on the first seat held again) that holds
+        a draft's seat for a recreated server copy; without it a seat is never held again."""
         self.store = store
         self._rest = rest
+        self._graphql = graphql
         self._locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -428,6 +449,12 @@ class DraftSync:
         if callable(self._rest):
             self._rest = self._rest()
         return self._rest
+
+    @property
+    def graphql(self) -> GraphQLClient | None:
+        if callable(self._graphql):
+            self._graphql = self._graphql()
+        return self._graphql
 
     async def push(self, owner: str) -> Draft | None:
         """Send `owner`'s draft: PUT to its server copy, or POST when it has none or the server lost
@@ -437,6 +464,14 @@ class DraftSync:
 
         Any other ApiError (InvalidRequest, e.g. data over 16 KiB; MalformedResponse) is raised:
         retrying will not help, and the caller should say so. The local draft is untouched then too.
+
+        A draft that holds a seat (at SEAT_HELD_STEP, with `seat` and `flight_id`) gets it held
+        again for a new server copy: the server's holds belong to the owner, and a guest whose
+        session ended is a new owner now, whose old holds ended with the old session. Until that
+        hold is made the new copy is not attached, so a push that could not make it (backend
+        unreachable, 5xx) leaves things as they were and the next push tries both again. If the
+        seat is taken now (`seat_unavailable`), the draft gives it up: back to the `seats` step,
+        without `seat`, with SEAT_RELEASED naming it, and the server's copy is told so too.
         """
         # One push per owner at a time: two concurrent first pushes would create two server drafts.
         lock = self._locks.setdefault(owner, asyncio.Lock())
@@ -452,10 +487,52 @@ class DraftSync:
                     except NotFound:
                         pass  # rule 11: the server lost its copy; recreate it below
                 draft = await self.rest.create_draft(local.step, local.data)
+                try:
+                    taken = await self._hold_again(local, draft.id)
+                except self._NOT_NOW:
+                    raise
+                except ApiError:
+                    # The copy stands; what refused the seat will refuse it again: not retried.
+                    self.store._attach(owner, local_id, local.server_id, draft.id)
+                    raise
             except self._NOT_NOW:
                 return None
-            self.store._attach(owner, local_id, local.server_id, draft.id)
-            return draft
+            if not self.store._attach(owner, local_id, local.server_id, draft.id) or taken is None:
+                return draft
+            return await self._give_up_seat(owner, local_id, draft, taken)
+
+    async def _hold_again(self, local: LocalDraft, server_id: str) -> str | None:
+        """Hold the draft's seat for its new server copy; the seat if someone else has it now."""
+        seat, flight_id = local.data.get("seat"), local.data.get("flight_id")
+        if (
+            local.step != SEAT_HELD_STEP
+            or not (isinstance(seat, str) and seat)
+            or not (isinstance(flight_id, str) and flight_id)
+        ):
+            return None
+        graphql = self.graphql  # made only now: most drafts never need it here
+        if graphql is None:
+            return None
+        try:
+            await graphql.hold_seat(flight_id, seat, server_id)
+        except InvalidRequest as exc:
+            if exc.code == "seat_unavailable":
+                return seat
+            raise
+        return None
+
+    async def _give_up_seat(self, owner: str, local_id: str, draft: Draft, seat: str) -> Draft | None:
+        """The seat is someone else's: the draft goes back to choosing one, here and on the server."""
+        snapshot = self.store._snapshot(owner)
+        if snapshot is None or snapshot[1] != local_id or snapshot[0].data.get("seat") != seat:
+            return draft  # another draft, or another seat, since: nothing of this seat to give up
+        current = snapshot[0]
+        data = {key: value for key, value in current.data.items() if key != "seat"}
+        cleared = self.store.save(owner, "seats", {**data, SEAT_RELEASED: seat})
+        try:
+            return await self.rest.update_draft(draft.id, cleared.step, cleared.data)
+        except self._NOT_NOW:
+            return None  # the local draft says it; the next push tells the server
 
 
 class BookingDrafts:

@@ -45,12 +45,17 @@ class NotFound(ApiError):
 
 
 class InvalidRequest(ApiError):
-    """A 4xx naming what was wrong; `fields` maps a field path to its problem."""
+    """A 4xx naming what was wrong; `fields` maps a field path to its problem, and `code` is the
+    server's error code in lower case (REST's `seat_unavailable` and GraphQL's `SEAT_UNAVAILABLE`
+    read the same), or None when the answer named none."""
 
-    def __init__(self, message: str, status: int, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, status: int, fields: dict[str, str] | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.fields = fields or {}
+        self.code = code.lower() if code else None
 
 
 class LoginFailed(ApiError):

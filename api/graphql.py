@@ -147,7 +147,8 @@ def _query_error(exc: TransportQueryError) -> ApiError:
     for item in extensions.get("fields") or []:
         if isinstance(item, dict) and isinstance(item.get("field"), str):
             fields[item["field"]] = str(item.get("message", "invalid"))
-    return InvalidRequest(f"{code}: {message}", 400, fields)
+    named = extensions.get("code")
+    return InvalidRequest(f"{code}: {message}", 400, fields, code=named if isinstance(named, str) else None)
 
 
 _FARES: TypeAdapter[list[Fare]] = TypeAdapter(list[Fare])

@@ -162,7 +162,8 @@ def _error_for(response: httpx.Response) -> ApiError:
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    code = body.get("error") if isinstance(body.get("error"), str) else f"HTTP {status}"
+    named = body.get("error") if isinstance(body.get("error"), str) else None
+    code = named or f"HTTP {status}"
     detail = body.get("detail") if isinstance(body.get("detail"), str) else None
     message = f"{code}: {detail}" if detail else str(code)
     if status == 401:
@@ -175,4 +176,4 @@ def _error_for(response: httpx.Response) -> ApiError:
     for item in body.get("fields") or []:
         if isinstance(item, dict) and isinstance(item.get("field"), str):
             fields[item["field"]] = str(item.get("message", "invalid"))
-    return InvalidRequest(message, status, fields)
+    return InvalidRequest(message, status, fields, code=named)

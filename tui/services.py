@@ -133,7 +133,9 @@ class Services:
                     reason=self.store.moved_aside_reason,
                 )
             self.drafts = BookingDrafts(
-                self.store, DraftSync(self.store, lambda: client.rest), lambda: client.username
+                self.store,
+                DraftSync(self.store, lambda: client.rest, lambda: client.graphql),
+                lambda: client.username,
             )
             self.qa_control = QAControl(self.backend_url, deadline_s=settings.call_deadline_s)
             self.qa = QADesk(

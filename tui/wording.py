@@ -183,6 +183,14 @@ def failure(exc: ApiError, *, retry: str | None = None) -> str:
     return "Something went wrong talking to the server. Your draft is saved." + again
 
 
+def seat_released(seat: str, *, go_back: bool) -> str:
+    """The draft gave up its seat (api.drafts.SEAT_RELEASED): the session that held it ended, and
+    when the draft was carried over to the new one, someone else had the seat. `go_back`: said on a
+    step after the seat step, where esc leads back to it."""
+    next_move = "go back (esc) and choose another seat" if go_back else "choose another seat"
+    return f"Seat {seat} was released when your session ended and is taken now: {next_move}."
+
+
 def prompt_words(guest: bool) -> tuple[str, str, str]:
     """The prompt's title and its two buttons: guests are not "signed in"."""
     if guest:

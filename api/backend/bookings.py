@@ -3,12 +3,18 @@
 Everything here is keyed by an *owner key*: `user:<name>` for a signed-in user, or
 `session:<id>` for a guest (a guest's things belong to that one session). Someone else's
 draft, hold or booking is reported as not found, so ids reveal nothing.
+
+A seat hold lasts HOLD_TTL_S, and no longer than its owner: a guest's hold ends with the guest's
+session (expired, revoked or signed out), since nobody can use it after that; a user's hold
+outlives the session it was made in. Whether an owner is still there is asked of the session
+store through the `owner_alive` callable the desk is given, so this module knows no sessions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +30,8 @@ MAX_DRAFT_DATA_DEPTH = 32
 MAX_DRAFTS_PER_OWNER = 50
 MAX_SEATS_PER_DRAFT = 9
 HOLD_TTL_S = 900.0
+
+log = logging.getLogger("sessionkeeper.backend")
 _LOCATOR_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I/O/0/1: read aloud on a phone
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _EXPIRY = re.compile(r"^(\d{2})/(\d{2})$")
@@ -170,9 +178,17 @@ def passenger_errors(passengers: list[Passenger]) -> list[FieldError]:
 
 
 class BookingDesk:
-    def __init__(self, clock: ServerClock, today: Callable[[], date]) -> None:
+    def __init__(
+        self,
+        clock: ServerClock,
+        today: Callable[[], date],
+        owner_alive: Callable[[str], bool] = lambda _owner: True,
+    ) -> None:
+        """`owner_alive(owner_key)` says whether an owner can still act (for a guest: whether its
+        session is alive); a hold whose owner is gone is not live. The default keeps every owner."""
         self._clock = clock
         self._today = today
+        self._owner_alive = owner_alive
         self.clear()
 
     def clear(self) -> None:
@@ -214,7 +230,11 @@ class BookingDesk:
         return draft
 
     def transfer(self, old_owner: str, new_owner: str) -> Moved:
-        """A guest who signs in keeps what they built: drafts, holds and bookings move to the user."""
+        """A guest who signs in keeps what they built: drafts, holds and bookings move to the user.
+
+        The guest's session may already be ended when this runs (login ends it first): its holds
+        are read from the table as they are, not through the liveness check, so they move too.
+        """
         drafts = bookings = 0
         for draft in self._drafts.values():
             if draft.owner == old_owner:
@@ -268,9 +288,18 @@ class BookingDesk:
         return hold.expires_at - self._clock.now()
 
     def _live_hold(self, flight_id: str, seat: str) -> Hold | None:
+        """The hold on a seat, if it still stands. Dropped for good when it ran out or its owner
+        is gone (a guest session that ended): neither can come back. Checked here, on every read,
+        because a session expires by the clock alone, with no event to act on."""
         hold = self._holds.get((flight_id, seat))
-        if hold is not None and hold.expires_at <= self._clock.now():
+        if hold is None:
+            return None
+        if hold.expires_at <= self._clock.now():
             del self._holds[(flight_id, seat)]
+            return None
+        if not self._owner_alive(hold.owner):
+            del self._holds[(flight_id, seat)]
+            log.info("seat %s on %s released: its holder's session ended", seat, flight_id)
             return None
         return hold
 

@@ -117,6 +117,20 @@ class SessionStore:
     def expires_in(self, session: Session) -> float:
         return session.deadline - self._clock.now()
 
+    def owner_alive(self, owner_key: str) -> bool:
+        """Whether the owner a key names (see `Session.owner_key`) can still reach its things.
+
+        A user always can: their drafts, holds and bookings outlive any one of their sessions, and
+        a re-auth reaches them again. A guest is its one session: once that session has expired,
+        been revoked or signed out, nobody can ever act as that guest again (a dead session never
+        comes back: an expired deadline is never slid, a revoked session stays revoked).
+        """
+        kind, _, session_id = owner_key.partition(":")
+        if kind != "session":
+            return True
+        session = self._sessions.get(session_id)
+        return session is not None and self.is_alive(session)
+
     def peek(self, token: str) -> Session | None:
         """The live session a token stands for, without extending it; None if not accepted."""
         try:

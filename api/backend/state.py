@@ -91,7 +91,11 @@ class BackendState:
         self.initial_ttl_s = ttl_s
         self.clock = ServerClock(clock)
         self.sessions = SessionStore(self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory)
-        self.desk = BookingDesk(self.clock, today if today is not None else self._calendar_today)
+        self.desk = BookingDesk(
+            self.clock,
+            today if today is not None else self._calendar_today,
+            owner_alive=self.sessions.owner_alive,
+        )
         self.loyalty = LoyaltyLedger()
         self.faults = Faults()
         self.counters = Counters()

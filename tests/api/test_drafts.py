@@ -4,7 +4,8 @@ mock backend on loopback for the sync.
 Pinned: a draft survives a restart and a crash mid-write, the file is 0600 and never holds a card
 number or CVC, a damaged file is moved aside instead of stopping the app, a guest's draft is adopted
 by the user who signs in, and the server's copy is created, updated and recreated when lost, while
-an unreachable or failing backend leaves the local draft as it was.
+an unreachable or failing backend leaves the local draft as it was. A recreated copy gets the
+draft's seat held again, or the draft gives the seat up if someone else has it now.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from api.drafts import GUEST, SCHEMA_VERSION, DraftStore, DraftSync, LocalDraft, owner_key
+from api.drafts import GUEST, SCHEMA_VERSION, SEAT_RELEASED, DraftStore, DraftSync, LocalDraft, owner_key
 from api.errors import NotFound
-from tests.api.world import world
+from tests.api.world import TTL, World, stranger_holds, world
 from tests.promptly import promptly
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -616,3 +617,118 @@ def test_a_fifo_planted_as_the_database_never_blocks_and_is_moved_aside(path: Pa
     store = promptly(open_and_save)
     assert store.persistent and store.moved_aside_reason == "a FIFO is in its place"
     assert store.moved_aside is not None and stat.S_ISFIFO(os.lstat(store.moved_aside).st_mode)
+
+
+# -- the seat, when the draft is carried over to a new session (issue 16 item 7) -------------------
+
+FLIGHT = "LHR-CDG-20300501-1"
+
+
+async def seat_status(w: World, seat: str) -> str:
+    seat_map = await w.client.graphql.seat_map(FLIGHT)
+    return next(s.status for row in seat_map.rows for s in row.seats if s.code == seat)
+
+
+async def past_the_seat_step(w: World, store: DraftStore, sync: DraftSync) -> tuple[str, str]:
+    """A guest's draft at review, its seat held as the seat step holds it; (server id, seat)."""
+    store.save(GUEST, "seats", {"flight_id": FLIGHT, "fare_code": "ECONOMY_CLASSIC", "name": "Ada"})
+    pushed = await sync.push(GUEST)
+    assert pushed is not None
+    seat_map = await w.client.graphql.seat_map(FLIGHT)
+    seat = next(s.code for row in seat_map.rows for s in row.seats if s.status == "AVAILABLE")
+    await w.client.graphql.hold_seat(FLIGHT, seat, pushed.id)
+    store.save(GUEST, "review", {**must_load(store, GUEST).data, "seat": seat})
+    assert await sync.push(GUEST) is not None
+    return pushed.id, seat
+
+
+async def session_ends(w: World, how: str) -> None:
+    if how == "lapsed":
+        await w.advance(TTL + 1)
+    else:
+        await w.revoke_all()
+
+
+@pytest.mark.parametrize("how", ["lapsed", "revoked"])
+async def test_a_draft_carried_over_to_a_new_guest_session_holds_its_seat_again(
+    store: DraftStore, how: str
+) -> None:
+    async with world() as w:
+        sync = DraftSync(store, w.client.rest, w.client.graphql)
+        old_id, seat = await past_the_seat_step(w, store, sync)
+        await session_ends(w, how)
+        again = await sync.push(GUEST)  # a new guest session: the old copy is not this guest's
+        assert again is not None and again.id != old_id
+        local = must_load(store, GUEST)
+        assert (local.server_id, local.step, local.data["seat"]) == (again.id, "review", seat)
+        # The seat map, the draft and the server agree: the seat is the new session's, and paying works.
+        assert await seat_status(w, seat) == "HELD_BY_YOU"
+        booking = await w.client.rest.create_booking(
+            flight_id=FLIGHT,
+            fare_code="ECONOMY_CLASSIC",
+            passengers=[{"name": "Ada Lovelace", "email": "ada@example.com"}],
+            seats=[seat],
+            payment={"card_number": CARD, "expiry": "12/30", "cvc": "123"},
+            draft_id=again.id,
+        )
+        assert booking.seats == [seat]
+        assert await seat_status(w, seat) == "OCCUPIED"
+
+
+async def test_a_seat_taken_meanwhile_is_given_up_and_the_draft_goes_back_to_the_seat_step(
+    store: DraftStore,
+) -> None:
+    async with world() as w:
+        sync = DraftSync(store, w.client.rest, w.client.graphql)
+        _old_id, seat = await past_the_seat_step(w, store, sync)
+        await w.revoke_all()  # the old session's hold ends with it: the seat is free for anyone
+        await stranger_holds(w.qa, FLIGHT, seat)
+        again = await sync.push(GUEST)
+        assert again is not None
+        local = must_load(store, GUEST)
+        assert local.step == "seats" and "seat" not in local.data
+        assert local.data[SEAT_RELEASED] == seat and local.data["flight_id"] == FLIGHT
+        assert local.server_id == again.id
+        on_server = await w.client.rest.get_draft(again.id)
+        assert (on_server.step, on_server.data) == ("seats", local.data)
+        assert await seat_status(w, seat) == "HELD"
+
+
+async def test_a_seat_that_cannot_be_held_again_yet_is_tried_again_on_the_next_push(
+    store: DraftStore,
+) -> None:
+    async with world(held=True) as w:
+        graphql_connection = w.held[2]  # 0 is the session port, 1 the REST client, 2 GraphQL
+        sync = DraftSync(store, w.client.rest, w.client.graphql)
+        old_id, seat = await past_the_seat_step(w, store, sync)
+        await w.revoke_all()
+        before = must_load(store, GUEST)
+        graphql_connection.armed = True
+        push = asyncio.create_task(sync.push(GUEST))
+        holding = asyncio.create_task(graphql_connection.held.wait())
+        await asyncio.wait({push, holding}, return_when=asyncio.FIRST_COMPLETED)
+        assert holding.done() and not push.done(), "the push did not try to hold the seat again"
+        await w.faults(down=True)
+        graphql_connection.release.set()
+        assert await push is None
+        assert must_load(store, GUEST) == before  # nothing lost: the old id, the seat, the step
+
+        await w.faults(down=False)
+        again = await sync.push(GUEST)
+        assert again is not None and again.id != old_id
+        assert must_load(store, GUEST).server_id == again.id
+        assert await seat_status(w, seat) == "HELD_BY_YOU"
+
+
+async def test_a_seat_only_typed_at_the_seat_step_is_not_held_when_the_draft_is_recreated(
+    store: DraftStore,
+) -> None:
+    async with world() as w:
+        sync = DraftSync(store, w.client.rest, w.client.graphql)
+        store.save(GUEST, "seats", {"flight_id": FLIGHT, "seat": "4"})  # typed so far, never held
+        first = await sync.push(GUEST)
+        await w.revoke_all()
+        again = await sync.push(GUEST)
+        assert again is not None and first is not None and again.id != first.id
+        assert (again.step, again.data) == ("seats", {"flight_id": FLIGHT, "seat": "4"})
+        assert (await w.counters())["seat_holds"] == 0

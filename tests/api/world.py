@@ -84,6 +84,22 @@ class World:
         return "api_calls" if self.protocol == "rest" else "graphql_calls"
 
 
+_HOLD_SEAT = """
+mutation Hold($flight: ID!, $seat: String!, $draft: ID!) {
+  holdSeat(flightId: $flight, seat: $seat, draftId: $draft) { seat }
+}"""
+
+
+async def stranger_holds(http: httpx.AsyncClient, flight_id: str, seat: str) -> None:
+    """Someone else, a guest of their own, holds `seat`; `http` talks to the backend directly."""
+    token = (await http.post("/api/session/guest")).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    draft = (await http.post("/api/drafts", json={"step": "seats", "data": {}}, headers=auth)).json()
+    variables = {"flight": flight_id, "seat": seat, "draft": draft["id"]}
+    answer = await http.post("/graphql", json={"query": _HOLD_SEAT, "variables": variables}, headers=auth)
+    assert answer.json() == {"data": {"holdSeat": {"seat": seat}}}, answer.text
+
+
 @asynccontextmanager
 async def world(protocol: str = "rest", *, held: bool = False) -> AsyncIterator[World]:
     clock = FakeClock()

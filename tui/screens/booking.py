@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from api import forms
+from api.drafts import SEAT_RELEASED
 from api.errors import ApiError
 from api.models import Fare, Flight
 from session.kinds import State
@@ -381,6 +382,19 @@ class SeatsStep(BookingStep):
         self.available: set[str] = set()
         self.load_seats()
 
+    def resumed(self) -> None:
+        super().resumed()
+        data = self.data
+        released = data.get(SEAT_RELEASED)
+        if data.get("seat") or not released:
+            return
+        self.step_error(wording.seat_released(str(released), go_back=False))
+        if self.value("seat") == released:
+            # Uncovered by going back from review: the field and the map show the seat as it was.
+            self.query_one("#seat", Input).value = ""
+            self.available = set()
+            self.load_seats()
+
     @work(exclusive=True, group="seats")
     async def load_seats(self) -> None:
         client = self.keeper.client
@@ -463,8 +477,11 @@ class ReviewStep(BookingStep):
         if client is None:
             return
         self.step_error("Paying…")
-        data = self.data
         server_id = await self.keeper.push_draft()
+        data = self.data  # read after the push: carrying the draft over may have given its seat up
+        if not data.get("seat") and data.get(SEAT_RELEASED):
+            self.step_error(wording.seat_released(str(data[SEAT_RELEASED]), go_back=True))
+            return
         passenger = forms.parse_passenger(str(data.get("name", "")), str(data.get("email", "")))
         if isinstance(passenger, dict):
             self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
