@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import io
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import events, work
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from session.kinds import SignOutReason, State
@@ -30,6 +33,7 @@ from tui.messages import (
     FlowEntered,
     GoBack,
     GoHome,
+    Navigation,
     NextStep,
     OpenFlow,
     PinExpectation,
@@ -53,6 +57,29 @@ if TYPE_CHECKING:
     from session import decisions as d
     from session.engine import SessionView
     from tui.screens.prompt import ExpiryPrompt
+
+
+T = TypeVar("T")
+N = TypeVar("N", bound=Navigation)
+# A screen change not carried out within this long (a message nobody handled) releases the keys
+# held for it anyway: held keys must never be lost either.
+_MOVE_BOUND_S = 2.0
+
+
+def _screen_change(
+    handler: Callable[[SessionKeeperApp, N], Awaitable[None]],
+) -> Callable[[SessionKeeperApp, N], Awaitable[None]]:
+    """An app handler of a `Navigation`: once it is done (or fails), the keys that waited for the
+    screen change go to the screen now in front."""
+
+    @functools.wraps(handler)
+    async def handle(app: SessionKeeperApp, message: N) -> None:
+        try:
+            await handler(app, message)
+        finally:
+            app.screen_changed(message)
+
+    return handle
 
 
 # A key this recent (seconds) when the prompt appears means the person was typing.
@@ -89,6 +116,13 @@ class SessionKeeperApp(App[None]):
         self._pending_sign_out: SignOutReason | None = None
         self._qa_key_while_away = False
         self._last_key_at: float | None = None  # the latest key of the person (not QA), app clock
+        self._to_the_end: set[asyncio.Task[Any]] = set()  # work that outlives its screen
+        # Keys during a screen change: the changes asked for and not yet carried out, and the
+        # keys that arrived meanwhile, in order (see `screen_change_asked`).
+        self._changes: set[int] = set()
+        self._held_keys: list[events.Key] = []
+        self._change_round = 0
+        self.last_qa_result: str | None = None  # what the latest QA action did (the panel shows it)
         self._redraw_pending = False
         self._redraw_full = False
         # A scenario playing or being recorded (tui.director); None in normal use.
@@ -179,6 +213,12 @@ class SessionKeeperApp(App[None]):
             draft = drafts.current()
             return draft.server_id if draft else None
 
+    def to_the_end(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._to_the_end.add(task)
+        task.add_done_callback(self._to_the_end.discard)
+        return task
+
     def report(self, exc: ApiError, where: str) -> None:
         self._record("app_error", where=where, error=type(exc).__name__, detail=str(exc)[:200])
 
@@ -226,6 +266,8 @@ class SessionKeeperApp(App[None]):
             self.run_worker(self.director.direct(self), group="director", name="director")
 
     async def on_unmount(self) -> None:
+        for task in list(self._to_the_end):
+            task.cancel()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             with contextlib.suppress(BaseException):
@@ -387,6 +429,40 @@ class SessionKeeperApp(App[None]):
             return
         await self.push_screen(SignedOutScreen(reason, draft))
 
+    # -- keys during a screen change ----------------------------------------------------------------
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, Navigation):
+            self.screen_change_asked(message)
+        return super().post_message(message)
+
+    def screen_change_asked(self, message: Navigation) -> None:
+        """A screen change was asked for (a screen posted it, or the command palette did). Until it
+        is carried out, keys wait here: those typed in the same burst as the key that asked (Esc
+        and Enter at once; Ctrl+N and the next field's text) belong to the screen that comes, and
+        the screen that is leaving would swallow them, or type them into its own form."""
+        if not self._changes:
+            self._change_round += 1
+            round_ = self._change_round
+            self.set_timer(_MOVE_BOUND_S, lambda: self._change_overdue(round_))
+        self._changes.add(id(message))
+
+    def screen_changed(self, message: Navigation) -> None:
+        """A screen change was carried out (or could not be): the keys that waited go on."""
+        self._changes.discard(id(message))
+        if not self._changes:
+            self._release_keys()
+
+    def _change_overdue(self, round_: int) -> None:
+        if self._changes and round_ == self._change_round:
+            self._changes.clear()
+            self._release_keys()
+
+    def _release_keys(self) -> None:
+        held, self._held_keys = self._held_keys, []
+        for key in held:  # in the order typed, to whatever screen is in front now
+            self.post_message(events.Key(key.key, key.character))
+
     # -- lifecycle: focus, Ctrl+Z, activity ------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
@@ -396,6 +472,10 @@ class SessionKeeperApp(App[None]):
             and not event.is_forwarded
             and self.director.key(event)
         ):
+            event.stop()
+            return
+        if isinstance(event, events.Key) and not event.is_forwarded and self._changes:
+            self._held_keys.append(event)  # see screen_change_asked
             event.stop()
             return
         if (
@@ -482,6 +562,7 @@ class SessionKeeperApp(App[None]):
         if message.active_flow and client.manager.view().prompt_visible:
             self._show_prompt()  # the warning came while the QA panel covered the flow
 
+    @_screen_change
     async def on_open_flow(self, message: OpenFlow) -> None:
         from tui.screens.booking import screen_for
 
@@ -493,14 +574,17 @@ class SessionKeeperApp(App[None]):
         await self._back_home()
         await self.push_screen(screen_for(step))
 
+    @_screen_change
     async def on_next_step(self, message: NextStep) -> None:
         from tui.screens.booking import screen_for
 
         await self.push_screen(screen_for(message.step))
 
+    @_screen_change
     async def on_go_home(self, message: GoHome) -> None:
         await self._back_home()
 
+    @_screen_change
     async def on_go_back(self, message: GoBack) -> None:
         from tui.screens.booking import STEPS, BookingStep, screen_for
 
@@ -512,6 +596,7 @@ class SessionKeeperApp(App[None]):
         elif len(self.screen_stack) > 2:
             await self.pop_screen()
 
+    @_screen_change
     async def on_show_sign_in(self, message: ShowSignIn) -> None:
         from tui.screens.sign_in import SignInScreen
 
@@ -520,6 +605,7 @@ class SessionKeeperApp(App[None]):
         else:
             await self.push_screen(SignInScreen())
 
+    @_screen_change
     async def on_show_bookings(self, message: ShowBookings) -> None:
         from tui.screens.bookings import BookingsScreen
 
@@ -530,6 +616,7 @@ class SessionKeeperApp(App[None]):
         if self.client is not None:
             self.client.sign_out()
 
+    @_screen_change
     async def on_sign_in_succeeded(self, message: SignInSucceeded) -> None:
         """Home, then a saved draft reopens at its step with its values (rule 5)."""
         from tui.screens.booking import screen_for
@@ -561,11 +648,18 @@ class SessionKeeperApp(App[None]):
             self.push_screen(QAPanel())
 
     def on_run_qa(self, message: RunQA) -> None:
-        self._run_qa(message.name)
+        self.run_qa(message.name)
 
-    @work(group="qa-command")
+    def run_qa(self, name: str) -> None:
+        """Run the QA action `name` to its end, whatever becomes of the screen that asked (closing
+        the QA panel must not cancel a burst in flight). What it did goes on the timeline
+        (`qa_action`), into the QA panel if one is open or the next time one opens, and into a
+        notification when no panel is open."""
+        self.to_the_end(self._run_qa(name))
+
     async def _run_qa(self, name: str) -> None:
         from api.errors import ApiError, BackendUnreachable
+        from tui.screens.qa import QAPanel
 
         qa = self.qa
         if qa is None:
@@ -573,10 +667,16 @@ class SessionKeeperApp(App[None]):
         try:
             result = await qa.run(name)
         except ApiError as exc:
-            result = f"{name}: not done; " + (
-                "the server is unreachable" if isinstance(exc, BackendUnreachable) else str(exc)
-            )
-        self.notify(result, title="QA")
+            why = "the server is unreachable" if isinstance(exc, BackendUnreachable) else str(exc)
+            result = f"{name}: not done; {why}"
+        self._record("qa_action", action=name, result=result)
+        self.last_qa_result = result
+        panels = [screen for screen in self.screen_stack if isinstance(screen, QAPanel)]
+        for panel in panels:
+            panel.note(result)
+            panel.poll_server()
+        if not panels:
+            self.notify(result, title="QA")
         self.refresh_chrome()
 
     def _record(self, name: str, **detail: Any) -> None:

@@ -5,8 +5,10 @@ Screens read through it (attributes down) and post `tui.messages` to move (messa
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from api.client import BackendClient
@@ -14,8 +16,12 @@ if TYPE_CHECKING:
     from api.errors import ApiError
     from api.qa import QADesk
     from session.engine import SessionView
+    from tui.messages import Navigation
     from tui.remaining_history import RemainingHistory
     from tui.settings import Settings
+
+
+T = TypeVar("T")
 
 
 class Keeper(Protocol):
@@ -76,4 +82,22 @@ class Keeper(Protocol):
 
     def refresh_chrome(self) -> None:
         """Redraw the countdown and the banner now, not at the next tick."""
+        ...
+
+    @property
+    def last_qa_result(self) -> str | None:
+        """What the latest QA action did, in the panel's words; None before the first."""
+        ...
+
+    def screen_change_asked(self, message: Navigation) -> None:
+        """A screen posted a `Navigation`: keys wait for the screen that comes."""
+        ...
+
+    def run_qa(self, name: str) -> None:
+        """Run a QA action to its end, panel open or not; its result is said when it is done."""
+        ...
+
+    def to_the_end(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run `coro` to its end whatever becomes of the screen that started it (leaving a screen
+        cancels its workers): a payment, a QA action. Await it through `asyncio.shield`."""
         ...

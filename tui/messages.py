@@ -2,6 +2,10 @@
 
 Screens never move between screens themselves: they post one of these and the app does it in its
 own message loop. A screen that awaited its own replacement would wait for itself forever.
+
+A `Navigation` changes the screen in front. Keys typed after one is posted and before the app has
+carried it out wait, and then go to the screen that came: a key typed after a screen change is
+never lost to the screen that was leaving (tui.app, "keys during a screen change").
 """
 
 from __future__ import annotations
@@ -9,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.message import Message
+
+
+class Navigation(Message):
+    """A message that changes the screen in front."""
 
 
 @dataclass
@@ -19,38 +27,38 @@ class FlowEntered(Message):
 
 
 @dataclass
-class SignInSucceeded(Message):
+class SignInSucceeded(Navigation):
     username: str
 
 
 @dataclass
-class OpenFlow(Message):
+class OpenFlow(Navigation):
     """Open the booking flow at `step`; None: at the saved draft's step (or the start)."""
 
     step: str | None = None
 
 
 @dataclass
-class NextStep(Message):
+class NextStep(Navigation):
     """A booking step is done: push the screen of `step` over it."""
 
     step: str
 
 
 @dataclass
-class GoHome(Message):
+class GoHome(Navigation):
     """Back to the home screen, closing whatever is open above it."""
 
 
 @dataclass
-class ShowSignIn(Message):
+class ShowSignIn(Navigation):
     """Open the sign-in screen (replacing the current one when `replace`)."""
 
     replace: bool = False
 
 
 @dataclass
-class ShowBookings(Message):
+class ShowBookings(Navigation):
     """Open "My bookings"."""
 
 
@@ -67,7 +75,7 @@ class RunQA(Message):
 
 
 @dataclass
-class GoBack(Message):
+class GoBack(Navigation):
     """Close the current screen and go back to the one under it."""
 
 

@@ -45,7 +45,21 @@ COUNTDOWN = re.compile(
 )
 
 # Keys a person types into the forms, and the keys that move around any screen.
-TYPED = [*"abcdefghijklmnopqrstuvwxyz0123456789", "A", "L", "H", "R", "C", "D", "G", "space"]
+TYPED = [
+    *"abcdefghijklmnopqrstuvwxyz0123456789",
+    "A",
+    "L",
+    "H",
+    "R",
+    "C",
+    "D",
+    "G",
+    "space",
+    "[",
+    "]",
+    "/",
+    "@",
+]
 MOVING = ["tab", "shift+tab", "enter", "escape", "up", "down", "backspace", "left", "right"]
 # What a person types into each form (the seat: whichever the seat map offers as free).
 FORMS: dict[str, dict[str, str]] = {
@@ -236,7 +250,7 @@ class Monkey:
 
 async def monkey_run(data_dir: Path, seed: int, *, keys: int, key_bound_s: float = 3.0) -> Report:
     """One seed: a fresh app and data dir, `keys` keys. An exception in the app is raised from here."""
-    async with running(data_dir, warm_up_after_s=0.0) as h:
+    async with running(data_dir, warm_up_after_s=0.0, prompt_guard_s=1.0) as h:
         report = await Monkey(h, seed, key_bound_s=key_bound_s).run(keys)
     return report
 

@@ -96,6 +96,9 @@ def test_the_call_deadline_reaches_the_settings(
     built: list[Settings] = []
 
     class NotRun:
+        crash_line = None
+        return_code = 0
+
         def run(self) -> None:
             pass
 

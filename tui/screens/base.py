@@ -8,27 +8,44 @@ scrolls, so every field and button stays reachable in a small terminal.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator
-from typing import cast
+from collections.abc import Awaitable, Iterable, Iterator
+from typing import ClassVar, TypeVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header
 
 from tui.keeper import Keeper
-from tui.messages import FlowEntered
+from tui.messages import FlowEntered, Navigation
 from tui.widgets.banner import Banner
 from tui.widgets.caption_bar import CaptionBar
 from tui.widgets.countdown import Countdown
 from tui.widgets.footer import FittingFooter
 
+T = TypeVar("T")
+
+
+class Body(VerticalScroll):
+    """The scrolling middle of every screen. Not a Tab stop: a stop that shows nothing took the
+    keys typed there (Tab from Pay landed on it, then the card number went nowhere). Focusing a
+    field scrolls it into view; PageUp and PageDown scroll the page."""
+
+    can_focus = False
+
 
 class AppScreen(Screen[None]):
     ACTIVE_FLOW = False
     QA_TOOL = False  # the QA panel: keys pressed there are not user activity
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+    ]
 
     @property
     def keeper(self) -> Keeper:
@@ -38,13 +55,20 @@ class AppScreen(Screen[None]):
         yield Header(show_clock=False)
         yield Countdown()
         yield Banner()
-        with VerticalScroll(classes="body"):
+        with Body(classes="body"):
             yield from self.compose_body()
         yield CaptionBar()
         yield FittingFooter(compact=True)
 
     def compose_body(self) -> Iterable[Widget]:
         return ()
+
+    def action_page(self, direction: int) -> None:
+        body = self.query_one(Body)
+        if direction < 0:
+            body.scroll_page_up()
+        else:
+            body.scroll_page_down()
 
     # Textual calls an `on_*` handler of every class in the MRO, so subclasses do not define
     # their own `on_screen_resume`: they override `resumed()`, which runs first.
@@ -60,6 +84,41 @@ class AppScreen(Screen[None]):
 
     def resumed(self) -> None:
         """The screen is current again (opened, or uncovered)."""
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, Navigation):
+            # Said at once, not when the message reaches the app: keys that arrive in between
+            # must wait for the screen that comes (tui.app, "keys during a screen change").
+            self.keeper.screen_change_asked(message)
+        return super().post_message(message)
+
+    @property
+    def gone(self) -> bool:
+        """Left for good (popped, switched away): its widgets are being removed, or are gone. A
+        screen merely covered (by the QA panel, the prompt) is not gone."""
+        return not self.is_attached or self not in self.app.screen_stack
+
+    async def outcome(self, call: Awaitable[T], *, busy: Widget | None = None) -> T:
+        """What a call this screen made comes to (its result, or its exception), provided the screen
+        is still there to show it; `busy` shows a loading indicator meanwhile.
+
+        A call answered after the screen was left ends the worker here, as cancelled, which is what
+        leaving would have done had the answer come a moment later: nothing after it touches
+        widgets that are gone (the screen's children go first, the screen itself last).
+        """
+        try:
+            if busy is None:
+                result = await call
+            else:
+                with self.busy(busy):
+                    result = await call
+        except Exception:
+            if self.gone:
+                raise asyncio.CancelledError from None
+            raise
+        if self.gone:
+            raise asyncio.CancelledError
+        return result
 
     @contextlib.contextmanager
     def busy(self, widget: Widget) -> Iterator[None]:

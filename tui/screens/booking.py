@@ -11,6 +11,7 @@ invalid (edge case 19).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -47,9 +48,12 @@ class BookingStep(AppScreen):
     ACTIVE_FLOW = True
     STEP = "search"
     NEXT_LABEL = "Next"
+    # Keys that change the screen are priority bindings: they act as the key arrives, before the
+    # keys typed after them are handed to this screen's fields (tui.app, "keys during a screen
+    # change"); a plain binding acts only once the key has been to the focused field and back.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+n", "next", "Next"),
+        Binding("escape", "back", "Back", priority=True),
+        Binding("ctrl+n", "next", "Next", priority=True),
     ]
     FIELDS: tuple[str, ...] = ()  # inputs whose values are kept in the draft
 
@@ -62,7 +66,7 @@ class BookingStep(AppScreen):
         with Vertical(id="step", classes=f"step-{self.STEP}"):
             yield Static(TITLES[self.STEP], classes="title")
             yield from self.compose_step()
-            yield Static("", id="step-error", classes="field-error")
+            yield Static("", id="step-error", classes="field-error", markup=False)
             with Horizontal(classes="step-buttons"):
                 yield from self.compose_buttons()
 
@@ -79,7 +83,7 @@ class BookingStep(AppScreen):
         yield Label(label)
         value = str(self.data.get(name, "")) if not password else ""
         yield Input(value=value, placeholder=placeholder, id=name, password=password)
-        yield Static("", id=f"{name}-error", classes="field-error")
+        yield Static("", id=f"{name}-error", classes="field-error", markup=False)
 
     # Textual calls an `on_*` handler of every class in the MRO: steps override the hooks below
     # (`mounted`, `BUTTONS`), never the handlers themselves.
@@ -217,7 +221,10 @@ class FlightsStep(BookingStep):
 
     def compose_step(self) -> Iterable[Widget]:
         data = self.data
-        yield Static(f"{data.get('origin', '?')} → {data.get('destination', '?')} on {data.get('date', '?')}")
+        yield Static(
+            f"{data.get('origin', '?')} → {data.get('destination', '?')} on {data.get('date', '?')}",
+            markup=False,
+        )
         with Horizontal(id="flight-lists"):
             with Vertical(classes="list-column"):
                 yield Static("Flight   Departs → Arrives   From", classes="list-header")
@@ -261,8 +268,9 @@ class FlightsStep(BookingStep):
             client = self.keeper.client
             if client is None:
                 return
-            with self.busy(flights):
-                found = await client.rest.search_flights(query.origin, query.destination, query.date)
+            found = await self.outcome(
+                client.rest.search_flights(query.origin, query.destination, query.date), busy=flights
+            )
         except ApiError as exc:
             self._clear("flights")  # what was listed is from before: not shown as if current
             self.api_failed(exc, retry="r")
@@ -297,8 +305,7 @@ class FlightsStep(BookingStep):
         if client is None:
             return
         try:
-            with self.busy(fares):
-                found = await client.graphql.fares(flight_id)
+            found = await self.outcome(client.graphql.fares(flight_id), busy=fares)
         except ApiError as exc:
             self._clear("fares")
             self.api_failed(exc, retry="r")
@@ -349,7 +356,7 @@ class PassengersStep(BookingStep):
     FIELDS = ("name", "email")
 
     def compose_step(self) -> Iterable[Widget]:
-        yield Static(str(self.data.get("flight_label", "")), classes="hint")
+        yield Static(str(self.data.get("flight_label", "")), classes="hint", markup=False)
         yield from self.field("name", "Full name", "e.g. Ada Lovelace")
         yield from self.field("email", "Email", "e.g. ada@example.com")
 
@@ -375,7 +382,7 @@ class SeatsStep(BookingStep):
     FIELDS = ("seat",)
 
     def compose_step(self) -> Iterable[Widget]:
-        yield Static("", id="seat-map")
+        yield Static("", id="seat-map", markup=False)
         yield from self.field("seat", "Seat", "e.g. 12C")
 
     def mounted(self) -> None:
@@ -402,8 +409,9 @@ class SeatsStep(BookingStep):
         if client is None:
             return
         try:
-            with self.busy(seat_map_box):
-                seat_map = await client.graphql.seat_map(str(self.data.get("flight_id", "")))
+            seat_map = await self.outcome(
+                client.graphql.seat_map(str(self.data.get("flight_id", ""))), busy=seat_map_box
+            )
         except ApiError as exc:
             self.api_failed(exc)
             return
@@ -431,14 +439,14 @@ class SeatsStep(BookingStep):
         client = self.keeper.client
         if client is None:
             return
-        server_id = await self.keeper.push_draft()
+        server_id = await self.outcome(self.keeper.push_draft())
         if server_id is None:
             self.step_error(
                 "Couldn't save your draft on the server. It is saved here; try again in a moment."
             )
             return
         try:
-            await client.graphql.hold_seat(str(self.data.get("flight_id", "")), seat, server_id)
+            await self.outcome(client.graphql.hold_seat(str(self.data.get("flight_id", "")), seat, server_id))
         except ApiError as exc:
             self.api_failed(exc)
             return
@@ -449,7 +457,7 @@ class SeatsStep(BookingStep):
 class ReviewStep(BookingStep):
     STEP = "review"
     NEXT_LABEL = "Pay"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Pay")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Pay", priority=True)]
     FIELDS = ("expiry",)  # the card number and the CVC are never stored
 
     def compose_step(self) -> Iterable[Widget]:
@@ -458,6 +466,7 @@ class ReviewStep(BookingStep):
             f"{data.get('flight_label', '?')}\n{data.get('fare_label', '?')} · seat {data.get('seat', '?')}\n"
             f"{data.get('name', '?')} <{data.get('email', '?')}>",
             id="summary",
+            markup=False,  # what the person typed: shown as typed
         )
         yield from self.field("card_number", "Card number (test card: 4111 1111 1111 1111)", "16 digits")
         yield from self.field("expiry", "Expiry", "MM/YY")
@@ -477,7 +486,7 @@ class ReviewStep(BookingStep):
         if client is None:
             return
         self.step_error("Paying…")
-        server_id = await self.keeper.push_draft()
+        server_id = await self.outcome(self.keeper.push_draft())
         data = self.data  # read after the push: carrying the draft over may have given its seat up
         if not data.get("seat") and data.get(SEAT_RELEASED):
             self.step_error(wording.seat_released(str(data[SEAT_RELEASED]), go_back=True))
@@ -486,7 +495,10 @@ class ReviewStep(BookingStep):
         if isinstance(passenger, dict):
             self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
             return
-        try:
+
+        async def book() -> None:
+            # Runs to its end even if this screen is left meanwhile: once the server has booked,
+            # the draft must say so (else paying again would meet "draft already booked").
             booking = await client.rest.create_booking(
                 flight_id=str(data.get("flight_id", "")),
                 fare_code=str(data.get("fare_code", "")),
@@ -495,19 +507,22 @@ class ReviewStep(BookingStep):
                 payment=payment.as_json(),
                 draft_id=server_id,
             )
+            self.keeper.save_draft(
+                "confirmation",
+                {
+                    "record_locator": booking.record_locator,
+                    "total": str(booking.total),
+                    "points_earned": booking.points_earned,
+                },
+            )
+            if booking.points_earned:
+                await client.resync_profile()  # the new points balance, for home and "My bookings"
+
+        try:
+            await self.outcome(asyncio.shield(self.keeper.to_the_end(book())))
         except ApiError as exc:
             self.api_failed(exc)
             return
-        self.keeper.save_draft(
-            "confirmation",
-            {
-                "record_locator": booking.record_locator,
-                "total": str(booking.total),
-                "points_earned": booking.points_earned,
-            },
-        )
-        if booking.points_earned:
-            await client.resync_profile()  # the new points balance, for home and "My bookings"
         self.go("confirmation")
 
 
@@ -515,8 +530,8 @@ class ConfirmationStep(BookingStep):
     STEP = "confirmation"
     NEXT_LABEL = "Done"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Done"),
-        Binding("m", "bookings", "My bookings"),
+        Binding("ctrl+n", "next", "Done", priority=True),
+        Binding("m", "bookings", "My bookings", priority=True),
     ]
 
     def compose_step(self) -> Iterable[Widget]:
@@ -528,6 +543,7 @@ class ConfirmationStep(BookingStep):
             f"{data.get('flight_label', '')} · seat {data.get('seat', '')} · total {data.get('total', '')}"
             f"{earned}",
             id="confirmation",
+            markup=False,
         )
 
     def compose_buttons(self) -> Iterable[Widget]:

@@ -21,16 +21,16 @@ from tui.screens.base import AppScreen
 class BookingsScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back", priority=True),
         Binding("r", "reload", "Reload"),
     ]
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="bookings-page"):
             yield Static("My bookings", classes="title")
-            yield Static("", id="points")
-            yield Static("", id="bookings-list")
-            yield Static("", id="bookings-error", classes="field-error")
+            yield Static("", id="points", markup=False)
+            yield Static("", id="bookings-list", markup=False)
+            yield Static("", id="bookings-error", classes="field-error", markup=False)
             with Horizontal(classes="step-buttons"):
                 yield Button("Back (esc)", id="back")
                 yield Button("Reload (r)", id="reload")
@@ -61,8 +61,7 @@ class BookingsScreen(AppScreen):
             return
         error.update("")
         try:
-            with self.busy(listing):
-                bookings = await client.rest.list_bookings()
+            bookings = await self.outcome(client.rest.list_bookings(), busy=listing)
         except ApiError as exc:
             self.keeper.report(exc, "my bookings")
             listing.update("")

@@ -23,19 +23,20 @@ class HomeScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
         # Short words: the footer must fit 60 columns.
-        Binding("b", "book", "Book"),
-        Binding("c", "continue_draft", "Continue"),
-        Binding("m", "bookings", "Bookings"),
-        Binding("s", "sign_in", "Sign in"),
-        Binding("s", "sign_out", "Sign out"),
+        # Priority: they change the screen as the key arrives (see BookingStep.BINDINGS).
+        Binding("b", "book", "Book", priority=True),
+        Binding("c", "continue_draft", "Continue", priority=True),
+        Binding("m", "bookings", "Bookings", priority=True),
+        Binding("s", "sign_in", "Sign in", priority=True),
+        Binding("s", "sign_out", "Sign out", priority=True),
     ]
     _keys_shown: tuple[bool, bool] | None = None  # what check_action answered when last refreshed
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="home"):
             yield Static("Welcome to SK Air", id="home-title")
-            yield Static(wording.holder(None, None).sentence, id="profile")
-            yield Static("", id="draft-summary")
+            yield Static(wording.holder(None, None).sentence, id="profile", markup=False)
+            yield Static("", id="draft-summary", markup=False)
             yield Button("Book a flight (b)", id="book", variant="primary")
             yield Button("Continue your booking (c)", id="continue")
             yield Button("My bookings (m)", id="bookings")

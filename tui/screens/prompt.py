@@ -32,9 +32,11 @@ class ExpiryPrompt(ModalScreen[bool | None]):
     GUEST = False
     BINDINGS: ClassVar[list[BindingType]] = [
         # Enter presses the focused button (Stay, at first); y stays whatever has the focus.
-        Binding("y", "stay", "Stay signed in"),
+        # Priority: the answer closes the prompt as the key arrives, so the keys typed after it
+        # go to the form underneath, not to the closing prompt.
+        Binding("y", "stay", "Stay signed in", priority=True),
         # Leaving takes a deliberate key: Escape, pressed by habit, must not end a session.
-        Binding("n", "leave", "Sign out"),
+        Binding("n", "leave", "Sign out", priority=True),
     ]
 
     def __init__(
@@ -119,8 +121,8 @@ class ExpiryPrompt(ModalScreen[bool | None]):
 class GuestExpiryPrompt(ExpiryPrompt):
     GUEST = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "stay", "Keep my session"),
-        Binding("n", "leave", "End session"),
+        Binding("y", "stay", "Keep my session", priority=True),
+        Binding("n", "leave", "End session", priority=True),
     ]
 
 

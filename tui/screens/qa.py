@@ -16,6 +16,7 @@ from typing import ClassVar
 from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -27,13 +28,15 @@ from tui.screens.base import AppScreen
 from tui.widgets.line_box import LineBox, update_in_place
 from tui.widgets.remaining_chart import RemainingChart
 
+_TIMELINE = "Timeline"
+_HEADINGS = (_TIMELINE,)
 CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
 KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
 
 def _qa_bindings() -> list[BindingType]:
     bindings: list[BindingType] = [
-        Binding("escape", "close", "Close"),
+        Binding("escape", "close", "Close", priority=True),
         Binding("plus,equals_sign", "amount(1)", "N+", key_display="+"),
         Binding("minus", "amount(-1)", "N-", key_display="-"),
         Binding("p", "pin", "Expect this"),  # only while recording a scenario
@@ -53,6 +56,8 @@ class QAPanel(AppScreen):
         self.server_problem: str | None = None
         self.client_remaining_at_poll: float | None = None  # the client's side of the drift
         self.last_action = "Keys here are QA, not user activity. F2 or Esc closes the panel."
+        if self.keeper.last_qa_result is not None:
+            self.last_action = f"last QA action: {self.keeper.last_qa_result}"
         self._shown: dict[str, str] = {}  # what each box shows now
         self._polling = False  # a poll of the server is out
 
@@ -101,7 +106,7 @@ class QAPanel(AppScreen):
             return
         self._polling = True
         try:
-            server = await qa.control.state()
+            server = await self.outcome(qa.control.state())
         except ApiError as exc:  # the panel keeps working while the backend is down
             self.server_problem = _server_problem(exc)
         else:
@@ -155,12 +160,17 @@ class QAPanel(AppScreen):
             chart.show(list(self.keeper.history.samples), view.ttl_s)
 
     def _show(self, selector: str, text: str) -> None:
-        """Update a box only when its text changed (the panel redraws every second)."""
+        """Update a box only when its text changed (the panel redraws every second). The text is
+        shown as it is, never read as markup: it quotes the server and exceptions ("failed
+        ['BackendUnreachable']"), and a line cut short can end in a lone "[". Its first line is a
+        heading when it starts with one (`_HEADINGS`)."""
         if self._shown.get(selector) == text:
             return
         first = selector not in self._shown
         self._shown[selector] = text
-        update_in_place(self.query_one(selector, Static), text, layout=first)
+        heading = next((h for h in _HEADINGS if text.startswith(h)), None)
+        visual = Content.assemble((heading, "bold"), text[len(heading) :]) if heading else Content(text)
+        update_in_place(self.query_one(selector, Static), visual, layout=first)
 
     def _server_text(self, client_remaining: float | None, username: str | None) -> str:
         lines: list[str] = []
@@ -208,7 +218,7 @@ class QAPanel(AppScreen):
         rows = max(3, box.size.height - 1) if box.size.height else 14
         width = max(40, box.size.width or 118)
         origin = timeline.origin or 0.0
-        out = ["[b]Timeline[/b]  s since start · UTC · latest last · all in timeline.jsonl"]
+        out = [f"{_TIMELINE}  s since start · UTC · latest last · all in timeline.jsonl"]
         for entry in list(timeline)[-rows:]:
             detail = " ".join(f"{k}={v}" for k, v in entry.detail.items())
             clock = dt.datetime.fromtimestamp(entry.wall, tz=dt.UTC).strftime("%H:%M:%SZ")
@@ -242,31 +252,12 @@ class QAPanel(AppScreen):
             self.note(f"N = {qa.change_amount(step)}")
 
     def action_qa(self, name: str) -> None:
-        if name.startswith("burst"):
-            self.burst_worker(name)
-        else:
-            self.action_worker(name)
-
-    @work(group="qa-action")
-    async def action_worker(self, name: str) -> None:
-        await self._run(name)
-
-    @work(exclusive=True, group="qa-burst")
-    async def burst_worker(self, name: str) -> None:
+        # Run by the app, not by this screen: closing the panel must not cancel the action (a
+        # burst closed after 0.3 s sent a few calls and never said how it ended).
         qa = self.keeper.qa
-        if qa is not None:
+        if qa is not None and name.startswith("burst"):
             self.note(f"burst of {qa.amount} calls (REST and GraphQL) in flight…")
-        await self._run(name)
-
-    async def _run(self, name: str) -> None:
-        qa = self.keeper.qa
-        if qa is None:
-            return
-        try:
-            self.note(await qa.run(name))
-        except ApiError as exc:
-            self.note(f"{name}: not done. {_server_problem(exc)}")
-        self.poll_server()
+        self.keeper.run_qa(name)
 
 
 def _server_problem(exc: ApiError) -> str:

@@ -22,7 +22,7 @@ DEMO_HINT = "Demo users: ada / lovelace · grace / hopper · alan / turing"
 
 class SignInScreen(AppScreen):
     ACTIVE_FLOW = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", priority=True)]
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="sign-in"):
@@ -30,11 +30,11 @@ class SignInScreen(AppScreen):
             yield Static(DEMO_HINT, id="demo-hint")
             yield Label("Username")
             yield Input(placeholder="your username, e.g. ada", id="username")
-            yield Static("", id="username-error", classes="field-error")
+            yield Static("", id="username-error", classes="field-error", markup=False)
             yield Label("Password")
             yield Input(placeholder="your password", password=True, id="password")
-            yield Static("", id="password-error", classes="field-error")
-            yield Static("", id="sign-in-error", classes="field-error")
+            yield Static("", id="password-error", classes="field-error", markup=False)
+            yield Static("", id="sign-in-error", classes="field-error", markup=False)
             with Horizontal(classes="step-buttons"):
                 yield Button("Back (esc)", id="back")
                 yield Button("Sign in (enter)", id="submit", variant="primary")
@@ -82,7 +82,7 @@ class SignInScreen(AppScreen):
             status.update("Still connecting to the server; try again in a moment.")
             return
         try:
-            await client.login(credentials.username, credentials.password)
+            await self.outcome(client.login(credentials.username, credentials.password))
         except LoginFailed:
             status.update("Wrong username or password.")
             self.query_one("#password", Input).value = ""

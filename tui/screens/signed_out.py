@@ -25,8 +25,8 @@ _WHY = {
 class SignedOutScreen(AppScreen):
     ACTIVE_FLOW = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sign_in", "Sign in"),
-        Binding("escape", "home", "Home"),
+        Binding("s", "sign_in", "Sign in", priority=True),
+        Binding("escape", "home", "Home", priority=True),
     ]
 
     def __init__(self, reason: SignOutReason, draft: LocalDraft | None) -> None:
@@ -43,6 +43,7 @@ class SignedOutScreen(AppScreen):
                     f"Your booking draft is saved (step '{self.draft.step}'). "
                     "Sign in again to continue exactly where you left off.",
                     id="signed-out-draft",
+                    markup=False,
                 )
             with Horizontal(classes="step-buttons"):
                 yield Button("Sign in (s)", id="sign-in", variant="primary")

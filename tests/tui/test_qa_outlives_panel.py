@@ -1,0 +1,43 @@
+"""A QA action runs to its end whether the panel stays open or not (issue 16, item 11): its result
+goes on the timeline and shows the next time the panel opens."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.tui.harness import Harness, running
+from tui.screens.home import HomeScreen
+from tui.screens.qa import QAPanel
+
+
+async def until_on_timeline(h: Harness, name: str, *, within_s: float = 10.0) -> None:
+    """Until `name` is on the timeline (the calls travel over loopback meanwhile)."""
+    for _ in range(int(within_s / 0.02)):
+        if name in h.client.manager.timeline.names():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{name} never reached the timeline: {h.client.manager.timeline.names()[-10:]}")
+
+
+async def test_a_burst_closed_with_the_panel_still_sends_every_call_and_says_how_it_ended(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as h:
+        before = await h.counters()
+        await h.pilot.press("f2")
+        assert isinstance(h.app.screen, QAPanel)
+        h.client.network.hold_s = 0.3  # the calls are still out when the panel closes
+        await h.pilot.press("u")  # a burst of N = 30
+        await h.pilot.press("escape")
+        assert isinstance(h.app.screen, HomeScreen)
+        await until_on_timeline(h, "qa_action")
+        after = await h.counters()
+        sent = (after["api_calls"] - before["api_calls"]) + (after["graphql_calls"] - before["graphql_calls"])
+        assert sent == 30
+        burst = next(e for e in h.client.manager.timeline if e.name == "burst")
+        assert burst.detail["call_answered"] == 30
+        result = next(e for e in h.client.manager.timeline if e.name == "qa_action").detail["result"]
+        assert result.startswith("burst of 30: 30 ok, 0 failed")
+        await h.pilot.press("f2")
+        assert result in h.text("#qa-action")
