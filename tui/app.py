@@ -123,6 +123,7 @@ class SessionKeeperApp(App[None]):
         self._held_keys: list[events.Key] = []
         self._change_round = 0
         self.last_qa_result: str | None = None  # what the latest QA action did (the panel shows it)
+        self.draft_problem: str | None = None  # why the latest local draft save failed, until one works
         self._redraw_pending = False
         self._redraw_full = False
         # A scenario playing or being recorded (tui.director); None in normal use.
@@ -193,9 +194,18 @@ class SessionKeeperApp(App[None]):
         try:
             drafts.save(step, updates)
         except DraftStoreError as exc:
-            self._record("draft_save_failed", error=str(exc))
-            self.notify("Couldn't save your draft on this disk. Your form still holds it.", severity="error")
+            # A disk that refuses refuses every keystroke: said once (the banner, one timeline
+            # entry), then quiet until the reason changes or a save works again.
+            problem = str(exc)
+            if problem != self.draft_problem:
+                self._record("draft_save_failed", error=problem)
+                self.draft_problem = problem
+                self.refresh_countdown()
             return
+        if self.draft_problem is not None:
+            self.draft_problem = None
+            self._record("draft_save_recovered")
+            self.refresh_countdown()
         if push and self.client is not None:
             self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
 
@@ -302,6 +312,7 @@ class SessionKeeperApp(App[None]):
         storage = wording.storage_words(
             session=client.manager.persistence_problem if client is not None else None,
             drafts_in_memory=store is not None and not store.persistent,
+            drafts_failing=self.draft_problem is not None,
             data_dir=data_dir.problem if data_dir is not None else None,
         )
         message = self.startup_error or wording.banner(

@@ -137,9 +137,21 @@ def banner(
     return f"{cause} Nothing is lost; your next step tries again."
 
 
-def storage_words(*, session: str | None, drafts_in_memory: bool, data_dir: str | None = None) -> str | None:
-    """What this disk cannot keep, and what that means; None when everything is saved. `data_dir`
-    is why the data dir is not private ("mode 0755, and it belongs to another user"), if it is not."""
+def storage_words(
+    *,
+    session: str | None,
+    drafts_in_memory: bool,
+    drafts_failing: bool = False,
+    data_dir: str | None = None,
+) -> str | None:
+    """What this disk cannot keep, and what that means; None when everything is saved.
+    `drafts_failing`: the latest save of the booking draft was refused. `data_dir` is why the data
+    dir is not private ("mode 0755, and it belongs to another user"), if it is not."""
+    if drafts_failing:
+        return (
+            "Your booking draft can't be saved on this disk right now; the form still holds it. "
+            "Saving is tried again at every change."
+        )
     if session is not None:
         return (
             "This session won't survive a restart: it can't be saved on this disk. "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import signal
 import socket
@@ -254,6 +255,26 @@ def _app_log_to_stderr() -> Iterator[None]:
         logger.setLevel(previous)
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may well resolve to an address others reach
+
+
+def exposure_warning(command: str, host: str, port: int, what: str) -> str | None:
+    """The warning for listening where others can reach `what`; None on loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"sessionkeeper {command}: warning: listening on {host}: anyone who can reach this machine on"
+        f" port {port} {what} (bind to 127.0.0.1 to keep it to yourself)"
+    )
+
+
 def serve_forever(host: str, port: int, ttl_s: float) -> int:
     """`sessionkeeper backend`: serve in the foreground until Ctrl+C (or SIGTERM).
 
@@ -261,6 +282,12 @@ def serve_forever(host: str, port: int, ttl_s: float) -> int:
     The access log shows method, path and status only: tokens travel in the Authorization
     header and JSON bodies, never in a URL, so none is printed.
     """
+    # Its /__qa routes need no token: they reset it, revoke every session and move its clock.
+    warning = exposure_warning(
+        "backend", host, port, "can reset it, revoke its sessions and move its clock through /__qa"
+    )
+    if warning is not None:
+        print(warning, file=sys.stderr)
     problem = bind_problem(host, port)
     if problem is not None:
         print(f"sessionkeeper backend: {problem}", file=sys.stderr)

@@ -83,3 +83,27 @@ async def test_a_timeline_file_that_cannot_be_written_leaves_the_app_and_its_tim
         assert isinstance(h.app.screen, FlightsStep)
         names = h.client.manager.timeline.names()
         assert names.count("timeline_file_failed") == 1 and "call_answered" in names
+
+
+async def test_a_drafts_store_that_refuses_every_keystroke_says_so_once_and_recovers(tmp_path: Path) -> None:
+    # Issue 16, item 8: a full disk showed a toast on every keystroke (16 draft_save_failed).
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        store = h.app.services.store
+        assert store is not None
+        store._conn.execute("PRAGMA query_only = ON")  # every write refused, as by a full disk
+        await h.pilot.press(*"LHR")
+        h.app.screen.query_one("#destination").focus()
+        await h.pilot.press(*"CDG")
+        await h.pilot.pause()
+        assert h.notes == []  # not a toast a keystroke
+        assert h.client.manager.timeline.names().count("draft_save_failed") == 1
+        assert "draft can't be saved on this disk" in h.text("#banner")
+        store._conn.execute("PRAGMA query_only = OFF")
+        await h.pilot.press("x")
+        await h.pilot.pause()
+        assert "draft_save_recovered" in h.client.manager.timeline.names()
+        assert not h.app.screen.query_one("#banner").display
+        draft = h.app.saved_draft()
+        assert draft is not None and draft.data["destination"] == "CDGx"

@@ -15,7 +15,7 @@ from session.engine import SessionEngine
 from tui.cli import main
 from tui.scenario.command import run_command
 from tui.scenario.evidence import chart_svg
-from tui.scenario.loader import ScenarioError, find, load, shipped
+from tui.scenario.loader import ScenarioError, find, is_key, load, shipped
 from tui.scenario.recipes import BEGIN, END, NotOnTheKeyboard, markdown_table, recipe
 from tui.scenario.runner import Sample, run
 
@@ -70,6 +70,15 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_every_key_the_app_binds_or_a_person_types_is_a_key_and_a_typo_is_not() -> None:
+    from tests.tui.monkey import MOVING, TYPED, binding_keys
+
+    for key in (*binding_keys(), *TYPED, *MOVING, "ctrl+q", "plus", "minus", "equals_sign"):
+        assert is_key(key), key
+    for typo in ("ctrl+nn", "entr", "ctrl+", "cmd+n", "f2f", "shift+tabb", ""):
+        assert not is_key(typo), typo
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -96,6 +105,13 @@ def write(tmp_path: Path, text: str) -> Path:
         ("[[step]]\nrestart = false\n", "line 4: step 1: 'restart' must be true, got False"),
         ('[[step]]\npress = "b"\ndetach = true\n', "line 5: step 1: 'detach' goes only with 'qa'"),
         ('[[step]]\nqa = "burst"\ndetach = "yes"\n', "line 5: step 1: 'detach' must be true or false"),
+        # Issue 16, item 13: a key that does not exist loaded, and the scenario passed.
+        (
+            '[[step]]\npress = "ctrl+nn"\n',
+            "line 4: step 1: 'ctrl+nn' is not a key; a key is one character ('a', 'A', '/'), a key name",
+        ),
+        ('[[step]]\npress = ["tab", "entr"]\n', "line 4: step 1: 'entr' is not a key;"),
+        ('[[step]]\npress = "cmd+n"\n', "'ctrl+n', 'shift+tab'"),
     ],
 )
 def test_a_bad_file_is_refused_with_where_and_what_is_valid(tmp_path: Path, body: str, message: str) -> None:

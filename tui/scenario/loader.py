@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from textual.keys import REPLACED_KEYS, Keys, key_to_character
+
 from api.qa import ACTIONS_BY_NAME
 from tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Condition, Scenario, Step
 
@@ -18,6 +20,26 @@ TOP_KEYS = ("title", "covers", "ttl", "warn", "step")
 ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart")
 STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]")
+
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+KEY_FORMS = (
+    "a key is one character ('a', 'A', '/'), a key name as Textual names it (enter, escape, tab, "
+    "backspace, space, up, pageup, f1, plus, left_square_bracket...), or either after "
+    "ctrl+, shift+ or alt+ ('ctrl+n', 'shift+tab')"
+)
+# The key names Textual sends that are not characters: enter, f12, pageup... (modifiers cut off).
+_NAMED_KEYS = frozenset(key.value.rpartition("+")[2] for key in Keys)
+
+
+def is_key(name: str) -> bool:
+    """True if Textual could send `name` as a key: "ctrl+nn" is not one, and would never match."""
+    *modifiers, base = name.split("+")
+    if not base or any(modifier not in MODIFIERS for modifier in modifiers):
+        return name == "+"  # the plus key itself, typed as its character
+    if len(base) == 1:
+        return base.isprintable()
+    return base in _NAMED_KEYS or key_to_character(REPLACED_KEYS.get(base, base)) is not None
 
 
 class ScenarioError(Exception):
@@ -171,6 +193,9 @@ class _Reader:
                 raise self.fail(
                     line(action), f"{number}: 'press' must be a key or a list of keys, got {value!r}"
                 )
+            for key in keys:
+                if not is_key(key):
+                    raise self.fail(line(action), f"{number}: {key!r} is not a key; {KEY_FORMS}")
             return Step(at, press=tuple(keys))
         if action == "qa":
             return self.qa_step(at, number, raw, line)

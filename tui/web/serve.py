@@ -24,7 +24,6 @@ from typing import Any, TextIO
 
 import httpx
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # app_index.html: the page of every tab
 BACKEND_START_S = 20.0
 
@@ -147,13 +146,11 @@ def serve(
     err: TextIO | None = None,
 ) -> int:
     err = err if err is not None else sys.stderr
-    if host not in LOCAL_HOSTS:
-        print(
-            f"sessionkeeper serve: warning: listening on {host}: anyone who can reach this machine on port"
-            f" {port} gets the app, and its QA panel (bind to 127.0.0.1 to keep it to yourself)",
-            file=err,
-        )
-    from api.backend.serve import bind_problem
+    from api.backend.serve import bind_problem, exposure_warning
+
+    warning = exposure_warning("serve", host, port, "gets the app, and its QA panel")
+    if warning is not None:
+        print(warning, file=err)
 
     problem = bind_problem(host, port)
     if problem is not None:

@@ -21,6 +21,7 @@ from api.backend.serve import (
     EmbeddedBackend,
     PortUnavailableError,
     find_free_port,
+    is_loopback,
     port_is_free,
     serve_forever,
 )
@@ -297,3 +298,34 @@ async def test_the_embedded_server_wakes_once_a_second_yet_stops_at_once(
     assert set(naps) == {1.0}  # uvicorn's own loop sleeps 0.1 s between its ticks
     await real_wait_for(backend.stop(), timeout=0.5)  # not held by the one-second wait
     assert not backend.running
+
+
+def test_serve_forever_off_loopback_warns_that_its_qa_routes_are_open(
+    busy_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 16, item 9: `sessionkeeper backend --host 0.0.0.0` said nothing.
+    assert serve_forever("0.0.0.0", busy_port, 60.0) == 2
+    warning = capsys.readouterr().err.splitlines()[0]
+    assert warning == (
+        f"sessionkeeper backend: warning: listening on 0.0.0.0: anyone who can reach this machine on port "
+        f"{busy_port} can reset it, revoke its sessions and move its clock through /__qa "
+        "(bind to 127.0.0.1 to keep it to yourself)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
+def test_only_loopback_addresses_go_unwarned(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
