@@ -211,19 +211,18 @@ def prompt_words(guest: bool) -> tuple[str, str, str]:
 
 
 def prompt_note(*, interrupted: bool, ignored: int, guarded: bool) -> str:
-    """The line under the prompt's countdown. While it ignores keys (it just appeared), why; once
-    it takes them, that what was typed is kept."""
+    """The line under the prompt's countdown. While it ignores keys (it just appeared, or the person
+    types on), why; once it takes them, that what was typed is kept."""
     kept = "Your booking form is kept either way."
     if not (interrupted or ignored):
         return kept
+    dropped = f" ({ignored} key{'s' if ignored != 1 else ''} ignored)" if ignored else ""
     if guarded:
-        dropped = f" ({ignored} key{'s' if ignored != 1 else ''} ignored)" if ignored else ""
         return (
-            f"This interrupted your typing, so keys do nothing for a moment{dropped}: none of them "
-            "answers this by accident. What you typed is kept."
+            f"You were typing: keys do nothing until you pause{dropped}, so none answers this by "
+            "accident. What you typed is kept."
         )
-    dropped = f" {ignored} key{'s were' if ignored != 1 else ' was'} ignored." if ignored else ""
-    return f"This interrupted your typing; what you typed is kept.{dropped} Now choose: y or n."
+    return f"You were typing; what you typed is kept{dropped}. Now choose: y or n."
 
 
 def ended_words(was_user: bool, draft_kept: bool) -> str:

@@ -37,7 +37,7 @@ async def test_n_typed_as_the_prompt_appears_ends_nothing_and_the_field_keeps_it
 ) -> None:
     async with running(tmp_path, prompt_guard_s=GUARD_S) as h:
         prompt = await typing_as_the_prompt_appears(h)
-        assert "interrupted your typing" in note(prompt)
+        assert "You were typing" in note(prompt)
         for key in ("n", "n", "enter", "y"):  # "Ann" and more, typed on
             await h.pilot.press(key)
         await h.pilot.pause()
@@ -73,3 +73,18 @@ async def test_a_prompt_that_interrupted_nothing_says_only_that_the_form_is_kept
         prompt = h.app.screen
         assert isinstance(prompt, ExpiryPrompt)
         assert note(prompt) == "Your booking form is kept either way."
+
+
+async def test_typing_on_past_the_first_second_still_answers_nothing_until_it_stops(tmp_path: Path) -> None:
+    async with running(tmp_path, prompt_guard_s=GUARD_S) as h:
+        prompt = await typing_as_the_prompt_appears(h)
+        for _ in range(6):  # "nnnnnn", one key every half second: three seconds of typing on
+            await h.pilot.press("n")
+            await h.advance(0.5)
+        assert h.app.screen is prompt and "6 keys ignored" in note(prompt)
+        assert h.client.manager.view().state is State.WARNING
+        await h.advance(GUARD_S)  # the person stops, reads, and answers
+        await h.pilot.press("y")
+        await h.settle()
+        assert isinstance(h.app.screen, SearchStep)
+        assert (await h.counters())["refreshes"] == 1

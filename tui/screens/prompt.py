@@ -8,8 +8,9 @@ work here.
 It may pop up while the person is typing into the form. For `guard_s` after it appears it takes
 no key and no click (the app drops them before any binding sees them), as browsers do with their
 permission and download prompts (Firefox's `security.dialog_enable_delay` is one second): typing
-"Ann" must not answer "n" to it. When that happens it says so; what was typed before stays in the
-field underneath.
+"Ann" must not answer "n" to it. A key dropped so starts the wait again: someone who types on,
+not having seen it yet, answers nothing until they stop for `guard_s`. When keys are dropped it
+says so; what was typed before stays in the field underneath.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         self._still_wanted = still_wanted or (lambda _prompt: True)
         self._now = now
         self.shown_at = now()
+        self._quiet_since = self.shown_at  # since the prompt appeared, or the latest key it dropped
         self.guard_s = guard_s
         self.interrupted = interrupted
         self.ignored = 0  # keys and clicks dropped while guarded
@@ -60,11 +62,12 @@ class ExpiryPrompt(ModalScreen[bool | None]):
     @property
     def guarded(self) -> bool:
         """True while keys and clicks are still ignored."""
-        return self._now() - self.shown_at < self.guard_s
+        return self._now() - self._quiet_since < self.guard_s
 
     def ignore(self) -> None:
-        """A key or click arrived while guarded: dropped, and said."""
+        """A key or click arrived while guarded: dropped, said, and the wait starts again."""
         self.ignored += 1
+        self._quiet_since = self._now()
         self.show_guard()
 
     def show_guard(self) -> None:
