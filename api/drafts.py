@@ -443,6 +443,9 @@ class DraftSync:
         self._rest = rest
         self._graphql = graphql
         self._locks: dict[str, asyncio.Lock] = {}
+        # Server copies made for a local draft whose seat could not be held again yet: (owner,
+        # local id) -> server id, used again by the next push.
+        self._unheld: dict[tuple[str, str], str] = {}
 
     @property
     def rest(self) -> RestClient:
@@ -486,10 +489,13 @@ class DraftSync:
                         return await self.rest.update_draft(local.server_id, local.step, local.data)
                     except NotFound:
                         pass  # rule 11: the server lost its copy; recreate it below
-                draft = await self.rest.create_draft(local.step, local.data)
+                draft = await self._new_copy(owner, local, local_id)
                 try:
                     taken = await self._hold_again(local, draft.id)
                 except self._NOT_NOW:
+                    # Made but not held: the next push uses this copy again, rather than leave
+                    # one behind on the server per try (50 a owner at most).
+                    self._unheld[(owner, local_id)] = draft.id
                     raise
                 except ApiError:
                     # The copy stands; what refused the seat will refuse it again: not retried.
@@ -497,9 +503,21 @@ class DraftSync:
                     raise
             except self._NOT_NOW:
                 return None
+            self._unheld.pop((owner, local_id), None)
             if not self.store._attach(owner, local_id, local.server_id, draft.id) or taken is None:
                 return draft
             return await self._give_up_seat(owner, local_id, draft, taken)
+
+    async def _new_copy(self, owner: str, local: LocalDraft, local_id: str) -> Draft:
+        """A server copy for a draft that has none (or lost it): the one an earlier push made and
+        could not hold the seat for, if the server still has it, else a new one."""
+        made = self._unheld.get((owner, local_id))
+        if made is not None:
+            try:
+                return await self.rest.update_draft(made, local.step, local.data)
+            except NotFound:
+                del self._unheld[(owner, local_id)]
+        return await self.rest.create_draft(local.step, local.data)
 
     async def _hold_again(self, local: LocalDraft, server_id: str) -> str | None:
         """Hold the draft's seat for its new server copy; the seat if someone else has it now."""

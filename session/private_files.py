@@ -120,6 +120,13 @@ def open_private(path: Path, flags: int, *, create: bool = False) -> int:
     return fd
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd` (os.write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def examine(path: Path) -> str | None:
     """What is at `path` if it is not a regular file ("a symlink"), or None: a regular file, or
     nothing. Opens a regular file to tighten it as `open_private` does; never follows a link."""

@@ -40,7 +40,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from session.events import SessionKind
-from session.private_files import DIRECTORY, SYMLINK, NotARegularFile, make_dirs, move_aside, open_private
+from session.private_files import (
+    DIRECTORY,
+    SYMLINK,
+    NotARegularFile,
+    make_dirs,
+    move_aside,
+    open_private,
+    write_all,
+)
 from session.secrets import Secret
 
 VERSION = 1
@@ -157,7 +165,7 @@ class SessionStore:
         fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
         try:
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -319,12 +327,6 @@ def _strerror(exc: OSError) -> str:
     if exc.errno:
         return os.strerror(exc.errno)
     return type(exc).__name__
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(directory: Path) -> None:

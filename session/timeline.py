@@ -41,7 +41,7 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
-from session.private_files import DIRECTORY, NotARegularFile, make_dirs, move_aside, open_private
+from session.private_files import DIRECTORY, NotARegularFile, make_dirs, move_aside, open_private, write_all
 from session.secrets import Secret
 
 DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
@@ -336,7 +336,7 @@ class Timeline:
 
     def _write(self, line: bytes) -> None:
         assert self._file is not None
-        _write_all(self._file.fileno(), line)
+        write_all(self._file.fileno(), line)
         self._size += len(line)
 
     def _drop_file(self) -> None:
@@ -354,12 +354,6 @@ class Timeline:
         return TimelineEntry(after.at, after.wall, name, detail)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 _TAIL = 65_536  # far longer than any entry
 _MAX_PENDING = 2_000  # entries kept waiting at most, whatever the clock says
 
@@ -375,7 +369,7 @@ def _drop_partial_line(fd: int, size: int) -> int:
         return size
     cut = tail.rfind(b"\n")
     if cut < 0 and start > 0:  # no line end in sight: end the line rather than cut blind
-        _write_all(fd, b"\n")
+        write_all(fd, b"\n")
         return size + 1
     os.ftruncate(fd, start + cut + 1)
     return start + cut + 1

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
+from tui.settings import CALL_DEADLINE_S
+
 if TYPE_CHECKING:
     from tui.app import SessionKeeperApp
 
@@ -146,10 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--call-deadline",
         type=_call_deadline,
-        default=15.0,
+        default=CALL_DEADLINE_S,
         metavar="SECONDS",
         help="the longest one call to the backend may take, answer read whole, before it counts as "
-        "no answer (banner, retries); 1 s to 300 s (default 15)",
+        f"no answer (banner, retries); 1 s to 300 s (default {CALL_DEADLINE_S:g})",
     )
     sub = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
     backend = sub.add_parser("backend", help="run the mock backend alone, in the foreground")

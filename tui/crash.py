@@ -17,8 +17,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+from session.private_files import open_private, write_all
 
 
 def report_text(
@@ -50,16 +49,14 @@ def write_report(directory: Path, text: str, *, wall: float) -> Path:
     while True:
         path = directory / (f"crash-{stamp}.txt" if n == 1 else f"crash-{stamp}-{n}.txt")
         try:
-            fd = os.open(path, _FLAGS, 0o600)
+            # A new file only: never through a link, never over another report.
+            fd = open_private(path, os.O_WRONLY | os.O_EXCL, create=True)
         except FileExistsError:
             n += 1
             continue
         break
     try:
-        data = text.encode("utf-8", errors="replace")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, text.encode("utf-8", errors="replace"))
     finally:
         os.close(fd)
     return path

@@ -97,7 +97,10 @@ class Keeper(Protocol):
         """Run a QA action to its end, panel open or not; its result is said when it is done."""
         ...
 
-    def to_the_end(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    def to_the_end(self, coro: Coroutine[Any, Any, T], *, finish_on_quit: bool = False) -> asyncio.Task[T]:
         """Run `coro` to its end whatever becomes of the screen that started it (leaving a screen
-        cancels its workers): a payment, a QA action. Await it through `asyncio.shield`."""
+        cancels its workers): a payment, a QA action. Await it through `asyncio.shield`. An error
+        other than an ApiError ends the app as any unhandled error does. `finish_on_quit`: quitting
+        waits for it (up to the call deadline) rather than cancelling it (a payment the server may
+        have taken must reach the draft)."""
         ...

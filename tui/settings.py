@@ -12,6 +12,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("sessionkeeper", appauthor=False))
 
 
+# api.network.DEFAULT_CALL_DEADLINE_S (a test keeps them equal), not imported from there: httpx is
+# not loaded before the first frame.
+CALL_DEADLINE_S = 15.0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     ttl_s: float = 900.0
@@ -22,8 +27,7 @@ class Settings:
     # How long the expiry prompt ignores keys and clicks after it appears (tui.screens.prompt).
     prompt_guard_s: float = 1.0
     # The most one exchange with the backend takes, answer read whole; past it, no answer.
-    # api.network.DEFAULT_CALL_DEADLINE_S, not imported: httpx is not loaded before the first frame.
-    call_deadline_s: float = 15.0
+    call_deadline_s: float = CALL_DEADLINE_S
 
     @property
     def data_path(self) -> Path:

@@ -203,6 +203,13 @@ def seat_released(seat: str, *, go_back: bool) -> str:
     return f"Seat {seat} was released when your session ended and is taken now: {next_move}."
 
 
+def qa_server_problem(exc: ApiError) -> str:
+    """Why the backend could not do what QA asked (the QA panel's words, for testers)."""
+    if isinstance(exc, BackendUnreachable):
+        return str(exc)  # "the server is unreachable", "the server did not answer in time"
+    return f"the server could not do it ({type(exc).__name__}: {exc})"
+
+
 def prompt_words(guest: bool) -> tuple[str, str, str]:
     """The prompt's title and its two buttons: guests are not "signed in"."""
     if guest:

@@ -281,7 +281,7 @@ class BookingDesk:
         hold = self._live_hold(flight_id, seat)
         if hold is None or hold.owner != owner:
             return False
-        del self._holds[(flight_id, seat)]
+        self._holds.pop((flight_id, seat), None)
         return True
 
     def hold_expires_in(self, hold: Hold) -> float:
@@ -294,11 +294,12 @@ class BookingDesk:
         hold = self._holds.get((flight_id, seat))
         if hold is None:
             return None
+        # pop, not del: REST routes run in a thread pool, so two reads may drop the same hold.
         if hold.expires_at <= self._clock.now():
-            del self._holds[(flight_id, seat)]
+            self._holds.pop((flight_id, seat), None)
             return None
         if not self._owner_alive(hold.owner):
-            del self._holds[(flight_id, seat)]
+            self._holds.pop((flight_id, seat), None)
             log.info("seat %s on %s released: its holder's session ended", seat, flight_id)
             return None
         return hold

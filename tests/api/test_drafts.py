@@ -718,6 +718,8 @@ async def test_a_seat_that_cannot_be_held_again_yet_is_tried_again_on_the_next_p
         assert again is not None and again.id != old_id
         assert must_load(store, GUEST).server_id == again.id
         assert await seat_status(w, seat) == "HELD_BY_YOU"
+        # The copy the failed try made was used again, not left behind beside a second one.
+        assert [d.id for d in await w.client.rest.list_drafts()] == [again.id]
 
 
 async def test_a_seat_only_typed_at_the_seat_step_is_not_held_when_the_draft_is_recreated(

@@ -8,6 +8,7 @@ Bursts are sent as a terminal sends them: every key queued before the app handle
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Button, Input, OptionList
@@ -63,6 +64,8 @@ async def test_every_tab_stop_of_a_booking_step_is_a_field_or_button_in_view(
         # Tab through every stop and once round: each one in turn takes the focus and is shown.
         for _ in range(len(chain) + 1):
             await burst(h, "tab")
+            await settled(h)  # a flight highlighted on the way loads its fares: laid out after
+            await h.pilot.pause()
             focused = h.app.focused
             assert isinstance(focused, Input | Button | OptionList), f"{step}: the focus went to {focused!r}"
             assert focused.region.area > 0, f"{step}: {focused!r} has the focus but is not in view"
@@ -124,3 +127,35 @@ async def test_keys_after_b_on_home_are_typed_into_the_search_form(tmp_path: Pat
         await burst(h, "b", "L", "H", "R")
         assert isinstance(h.app.screen, SearchStep)
         assert h.app.screen.query_one("#origin", Input).value == "LHR"
+
+
+async def test_a_key_typed_while_the_app_changes_the_screen_keeps_its_place_in_line(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        push = h.app.push_screen
+
+        def push_while_typing(*args: Any, **kwargs: Any) -> Any:
+            post_key(h.app, "H")  # arrives while the app is in the middle of opening the flow
+            h.app.push_screen = push  # type: ignore[method-assign]
+            return push(*args, **kwargs)
+
+        h.app.push_screen = push_while_typing  # type: ignore[method-assign]
+        await burst(h, "b", "L")
+        await burst(h, "R")
+        assert isinstance(h.app.screen, SearchStep)
+        assert h.app.screen.query_one("#origin", Input).value == "LHR"
+
+
+async def test_text_pasted_right_after_ctrl_n_lands_in_the_next_step(tmp_path: Path) -> None:
+    from textual import events
+
+    async with running(tmp_path) as h:
+        assert h.app.drafts is not None
+        h.app.drafts.save("flights", DRAFT)
+        h.app.post_message(OpenFlow("flights"))
+        await settled(h)
+        assert isinstance(h.app.screen, FlightsStep) and h.app.screen.fares
+        post_key(h.app, "ctrl+n")
+        h.app.post_message(events.Paste("Grace Hopper"))
+        await settled(h)
+        assert isinstance(h.app.screen, PassengersStep)
+        assert h.app.screen.query_one("#name", Input).value.endswith("Grace Hopper")

@@ -109,3 +109,71 @@ def test_an_unexpected_error_exits_non_zero_with_one_line_naming_a_private_repor
     assert "test-secret-" not in text  # the backend's tokens in these tests all start so
     timeline = (tmp_path / "timeline.jsonl").read_text()
     assert '"event": "app_crashed"' in timeline and report.name in timeline
+
+
+REVIEW = {
+    "flight_id": "LHR-CDG-20300501-1",
+    "fare_code": "ECONOMY_LIGHT",
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+}
+
+
+async def at_review_with_a_card(h: Harness) -> None:
+    from tui.messages import OpenFlow
+    from tui.screens.booking import ReviewStep
+
+    assert h.app.drafts is not None
+    h.app.drafts.save("review", REVIEW)
+    h.app.post_message(OpenFlow("review"))
+    await h.pilot.pause()
+    assert isinstance(h.app.screen, ReviewStep)
+    await h.fill("card_number", "4111 1111 1111 1111")
+    await h.fill("expiry", "12/30")
+    await h.fill("cvc", "123")
+
+
+async def until_the_booking_is_out(h: Harness) -> None:
+    """Until the booking itself is held on its way out (the draft goes to the server first)."""
+    for _ in range(200):
+        sent = [e.detail.get("call") for e in h.client.manager.timeline if e.name == "call_sent"]
+        if "POST /api/bookings" in sent and h.client.network.holding:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the booking never went out")
+
+
+async def test_pay_pressed_twice_books_once_and_shows_the_confirmation(tmp_path: Path) -> None:
+    from tui.scenario.probe import handled, post_key
+    from tui.screens.booking import ConfirmationStep
+
+    async with running(tmp_path) as h:
+        await at_review_with_a_card(h)
+        h.client.network.hold_s = 0.3  # the payment is still out at the second press
+        post_key(h.app, "ctrl+n")
+        await until_the_booking_is_out(h)
+        post_key(h.app, "ctrl+n")
+        await handled(h.app)
+        for _ in range(100):  # the held call lands over loopback
+            if isinstance(h.app.screen, ConfirmationStep):
+                break
+            await asyncio.sleep(0.02)
+        assert isinstance(h.app.screen, ConfirmationStep)
+        assert len(await h.client.rest.list_bookings()) == 1
+
+
+async def test_leaving_review_while_paying_still_records_the_booking_in_the_draft(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await at_review_with_a_card(h)
+        h.client.network.hold_s = 0.3
+        await h.pilot.press("ctrl+n")
+        await until_the_booking_is_out(h)
+        await h.pilot.press("escape")  # back to the seat step while the booking is out
+        for _ in range(100):
+            draft = h.app.saved_draft()
+            if draft is not None and draft.step == "confirmation":
+                break
+            await asyncio.sleep(0.02)
+        draft = h.app.saved_draft()
+        assert draft is not None and draft.step == "confirmation" and draft.data["record_locator"]
+        assert h.app.return_code is None

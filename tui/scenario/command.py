@@ -64,6 +64,7 @@ def play_command(name: str, *, speed: float, err: TextIO | None = None) -> int:
     import tempfile
 
     from tui.app import build_app
+    from tui.cli import run_app
     from tui.scenario.play import Player, PlayError
     from tui.settings import Settings
 
@@ -78,10 +79,11 @@ def play_command(name: str, *, speed: float, err: TextIO | None = None) -> int:
     try:
         app = build_app(Settings(ttl_s=scenario.ttl, warn_s=scenario.warn, data_dir=data))
         app.director = player
-        app.run()
+        app.reports_dir = Path(tempfile.gettempdir())  # the data dir goes when the play ends
+        status = run_app(app)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    return 0
+    return status
 
 
 def record_command(
@@ -92,6 +94,7 @@ def record_command(
     import tempfile
 
     from tui.app import build_app
+    from tui.cli import run_app
     from tui.scenario.record import Recorder
     from tui.settings import Settings
 
@@ -110,10 +113,13 @@ def record_command(
     try:
         app = build_app(Settings(ttl_s=ttl, warn_s=warn, data_dir=data))
         app.director = recorder
-        app.run()
+        app.reports_dir = Path(tempfile.gettempdir())  # the data dir goes when the recording ends
+        status = run_app(app)
     finally:
         recorder.close()
         shutil.rmtree(data, ignore_errors=True)
+    if status != 0:
+        return status
     print(
         f"{len(recorder.steps)} steps recorded in {path}; replay: sessionkeeper scenario run {path}", file=out
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
@@ -30,6 +30,9 @@ from session.kinds import State
 from tui import wording
 from tui.messages import GoBack, GoHome, NextStep, ShowBookings
 from tui.screens.base import AppScreen
+
+if TYPE_CHECKING:
+    from api.client import BackendClient
 
 AIRPORTS = ("LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK")
 STEPS = ("search", "flights", "passengers", "seats", "review", "confirmation")
@@ -450,7 +453,7 @@ class SeatsStep(BookingStep):
         except ApiError as exc:
             self.api_failed(exc)
             return
-        self.keeper.save_draft("review", {"seat": seat})
+        self.keeper.save_draft("review", {"seat": seat, SEAT_RELEASED: None})  # a seat again
         self.go("review")
 
 
@@ -459,6 +462,7 @@ class ReviewStep(BookingStep):
     NEXT_LABEL = "Pay"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Pay", priority=True)]
     FIELDS = ("expiry",)  # the card number and the CVC are never stored
+    _paying: asyncio.Task[None] | None = None  # the payment out (or the last one made) from here
 
     def compose_step(self) -> Iterable[Widget]:
         data = self.data
@@ -485,45 +489,58 @@ class ReviewStep(BookingStep):
         client = self.keeper.client
         if client is None:
             return
-        self.step_error("Paying…")
-        server_id = await self.outcome(self.keeper.push_draft())
-        data = self.data  # read after the push: carrying the draft over may have given its seat up
-        if not data.get("seat") and data.get(SEAT_RELEASED):
-            self.step_error(wording.seat_released(str(data[SEAT_RELEASED]), go_back=True))
-            return
-        passenger = forms.parse_passenger(str(data.get("name", "")), str(data.get("email", "")))
-        if isinstance(passenger, dict):
-            self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
-            return
-
-        async def book() -> None:
-            # Runs to its end even if this screen is left meanwhile: once the server has booked,
-            # the draft must say so (else paying again would meet "draft already booked").
-            booking = await client.rest.create_booking(
-                flight_id=str(data.get("flight_id", "")),
-                fare_code=str(data.get("fare_code", "")),
-                passengers=[passenger.as_json()],
-                seats=[str(data["seat"])] if data.get("seat") else [],
-                payment=payment.as_json(),
-                draft_id=server_id,
+        paying = self._paying
+        if paying is None or paying.cancelled() or (paying.done() and paying.exception() is not None):
+            # No payment out, or the last one failed: this is a new one. (A second Pay while one is
+            # out cancels the first worker, not its payment: it waits for the same one below.)
+            self.step_error("Paying…")
+            server_id = await self.outcome(self.keeper.push_draft())
+            data = self.data  # read after the push: carrying the draft over may have given its seat up
+            if not data.get("seat") and data.get(SEAT_RELEASED):
+                self.step_error(wording.seat_released(str(data[SEAT_RELEASED]), go_back=True))
+                return
+            passenger = forms.parse_passenger(str(data.get("name", "")), str(data.get("email", "")))
+            if isinstance(passenger, dict):
+                self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
+                return
+            paying = self._paying = self.keeper.to_the_end(
+                self._book(client, data, passenger, payment, server_id), finish_on_quit=True
             )
-            self.keeper.save_draft(
-                "confirmation",
-                {
-                    "record_locator": booking.record_locator,
-                    "total": str(booking.total),
-                    "points_earned": booking.points_earned,
-                },
-            )
-            if booking.points_earned:
-                await client.resync_profile()  # the new points balance, for home and "My bookings"
-
         try:
-            await self.outcome(asyncio.shield(self.keeper.to_the_end(book())))
+            await self.outcome(asyncio.shield(paying))
         except ApiError as exc:
             self.api_failed(exc)
             return
         self.go("confirmation")
+
+    async def _book(
+        self,
+        client: BackendClient,
+        data: dict[str, Any],
+        passenger: forms.Passenger,
+        payment: forms.Payment,
+        server_id: str | None,
+    ) -> None:
+        """Runs to its end even if this screen is left meanwhile: once the server has booked, the
+        draft must say so (else paying again would meet "draft already booked")."""
+        booking = await client.rest.create_booking(
+            flight_id=str(data.get("flight_id", "")),
+            fare_code=str(data.get("fare_code", "")),
+            passengers=[passenger.as_json()],
+            seats=[str(data["seat"])] if data.get("seat") else [],
+            payment=payment.as_json(),
+            draft_id=server_id,
+        )
+        self.keeper.save_draft(
+            "confirmation",
+            {
+                "record_locator": booking.record_locator,
+                "total": str(booking.total),
+                "points_earned": booking.points_earned,
+            },
+        )
+        if booking.points_earned:
+            await client.resync_profile()  # the new points balance, for home and "My bookings"
 
 
 class ConfirmationStep(BookingStep):

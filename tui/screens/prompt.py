@@ -53,8 +53,8 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         super().__init__()
         self._still_wanted = still_wanted or (lambda _prompt: True)
         self._now = now
-        self.shown_at = now()
-        self._quiet_since = self.shown_at  # since the prompt appeared, or the latest key it dropped
+        self._quiet_since = now()  # since the prompt appeared, or the latest key it dropped
+        self._note = ""  # the note shown now (it is looked at every second)
         self.guard_s = guard_s
         self.interrupted = interrupted
         self.ignored = 0  # keys and clicks dropped while guarded
@@ -72,10 +72,10 @@ class ExpiryPrompt(ModalScreen[bool | None]):
 
     def show_guard(self) -> None:
         """The note under the countdown: why keys do nothing yet, then that they work again."""
-        if self.is_mounted:
-            self.query_one("#prompt-note", Label).update(
-                wording.prompt_note(interrupted=self.interrupted, ignored=self.ignored, guarded=self.guarded)
-            )
+        note = wording.prompt_note(interrupted=self.interrupted, ignored=self.ignored, guarded=self.guarded)
+        if self.is_mounted and note != self._note:
+            self._note = note
+            self.query_one("#prompt-note", Label).update(note)
 
     def compose(self) -> ComposeResult:
         title, stay, leave = wording.prompt_words(self.GUEST)

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from api.errors import ApiError, BackendUnreachable
+from api.errors import ApiError
 from api.qa import ACTIONS, ServerState
 from tui import wording
 from tui.messages import GoBack, PinExpectation
@@ -108,7 +108,7 @@ class QAPanel(AppScreen):
         try:
             server = await self.outcome(qa.control.state())
         except ApiError as exc:  # the panel keeps working while the backend is down
-            self.server_problem = _server_problem(exc)
+            self.server_problem = wording.qa_server_problem(exc)
         else:
             self.server, self.server_problem = server, None
             # The drift compares the two sides at one moment: the client's remaining time is
@@ -258,9 +258,3 @@ class QAPanel(AppScreen):
         if qa is not None and name.startswith("burst"):
             self.note(f"burst of {qa.amount} calls (REST and GraphQL) in flight…")
         self.keeper.run_qa(name)
-
-
-def _server_problem(exc: ApiError) -> str:
-    if isinstance(exc, BackendUnreachable):
-        return str(exc)  # "the server is unreachable", "the server did not answer in time"
-    return f"the server could not do it ({type(exc).__name__}: {exc})"
