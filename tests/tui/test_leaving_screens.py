@@ -177,3 +177,21 @@ async def test_leaving_review_while_paying_still_records_the_booking_in_the_draf
         draft = h.app.saved_draft()
         assert draft is not None and draft.step == "confirmation" and draft.data["record_locator"]
         assert h.app.return_code is None
+
+
+async def test_a_prompt_hidden_as_it_comes_up_starts_nothing_and_the_app_runs_on(tmp_path: Path) -> None:
+    # Found by the monkey: the engine refreshed in the moment the prompt was being mounted, and
+    # its on_mount met no buttons (NoMatches ended the app).
+    from session import decisions as d
+    from tui.screens.booking import SearchStep
+
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep)
+        h.app._on_decision(d.ShowPrompt(seconds_left=19.0))
+        h.app._on_decision(d.HidePrompt())
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep)
+        assert h.app.return_code is None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterable, Iterator
-from typing import ClassVar, TypeVar, cast
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -20,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header
+from textual.worker import Worker
 
 from tui.keeper import Keeper
 from tui.messages import FlowEntered, Navigation
@@ -29,6 +32,29 @@ from tui.widgets.countdown import Countdown
 from tui.widgets.footer import FittingFooter
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="AppScreen")
+
+
+def screen_work(
+    *, group: str, exclusive: bool = True
+) -> Callable[
+    [Callable[Concatenate[S, P], Coroutine[Any, Any, None]]], Callable[Concatenate[S, P], Worker[None]]
+]:
+    """`@work` for a screen's calls: a worker that starts after its screen was left (popped in the
+    moment between asking and starting) does nothing; its widgets are going."""
+
+    def decorate(
+        method: Callable[Concatenate[S, P], Coroutine[Any, Any, None]],
+    ) -> Callable[Concatenate[S, P], Worker[None]]:
+        @functools.wraps(method)
+        async def start(screen: S, *args: P.args, **kwargs: P.kwargs) -> None:
+            if not screen.gone:
+                await method(screen, *args, **kwargs)
+
+        return work(start, group=group, exclusive=exclusive)
+
+    return decorate
 
 
 class Body(VerticalScroll):
@@ -77,6 +103,15 @@ class AppScreen(Screen[None]):
         if not self.QA_TOOL:  # the QA panel keeps the flow kind of the screen it covers
             self.post_message(FlowEntered(active_flow=self.ACTIVE_FLOW))
         self.keeper.refresh_chrome()
+
+    def on_mount(self) -> None:
+        # A screen can be left before it is mounted (a prompt hidden as it comes up, a key that
+        # changed the screen twice): then its widgets are already gone, and it starts nothing.
+        if not self.gone:
+            self.mounted()
+
+    def mounted(self) -> None:
+        """The screen's own start, its widgets there: focus, what it loads."""
 
     def ticked(self) -> None:
         """The app's once-a-second tick, while this screen is in front: in the same callback as

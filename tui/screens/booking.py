@@ -15,7 +15,6 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -29,7 +28,7 @@ from api.models import Fare, Flight
 from session.kinds import State
 from tui import wording
 from tui.messages import GoBack, GoHome, NextStep, ShowBookings
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, screen_work
 
 if TYPE_CHECKING:
     from api.client import BackendClient
@@ -89,16 +88,16 @@ class BookingStep(AppScreen):
         yield Static("", id=f"{name}-error", classes="field-error", markup=False)
 
     # Textual calls an `on_*` handler of every class in the MRO: steps override the hooks below
-    # (`mounted`, `BUTTONS`), never the handlers themselves.
+    # (`started`, `BUTTONS`), never the handlers themselves.
     BUTTONS: ClassVar[dict[str, str]] = {"next": "next", "back": "back"}  # button id -> action
 
-    def on_mount(self) -> None:
-        self.mounted()
+    def mounted(self) -> None:
+        self.started()
         inputs = list(self.query(Input))
         if inputs:
             inputs[0].focus()
 
-    def mounted(self) -> None:
+    def started(self) -> None:
         """The step's own start: load what it shows."""
 
     def resumed(self) -> None:
@@ -236,7 +235,7 @@ class FlightsStep(BookingStep):
                 yield Static("Fare                 Price", classes="list-header")
                 yield OptionList(id="fares")
 
-    def mounted(self) -> None:
+    def started(self) -> None:
         self.flights: list[Flight] = []
         self.fares: list[Fare] = []
         self.load_flights()
@@ -253,7 +252,7 @@ class FlightsStep(BookingStep):
         self.fares = []
         self.query_one("#fares", OptionList).clear_options()
 
-    @work(exclusive=True, group="flights")
+    @screen_work(group="flights")
     async def load_flights(self) -> None:
         data = self.data
         flights = self.query_one("#flights", OptionList)
@@ -301,7 +300,7 @@ class FlightsStep(BookingStep):
         elif event.option_list.id == "fares":
             self.action_next()
 
-    @work(exclusive=True, group="fares")
+    @screen_work(group="fares")
     async def load_fares(self, flight_id: str) -> None:
         client = self.keeper.client
         fares = self.query_one("#fares", OptionList)
@@ -363,7 +362,7 @@ class PassengersStep(BookingStep):
         yield from self.field("name", "Full name", "e.g. Ada Lovelace")
         yield from self.field("email", "Email", "e.g. ada@example.com")
 
-    def mounted(self) -> None:
+    def started(self) -> None:
         data = self.data
         client = self.keeper.client
         profile = client.profile if client is not None else None
@@ -388,7 +387,7 @@ class SeatsStep(BookingStep):
         yield Static("", id="seat-map", markup=False)
         yield from self.field("seat", "Seat", "e.g. 12C")
 
-    def mounted(self) -> None:
+    def started(self) -> None:
         self.available: set[str] = set()
         self.load_seats()
 
@@ -405,7 +404,7 @@ class SeatsStep(BookingStep):
             self.available = set()
             self.load_seats()
 
-    @work(exclusive=True, group="seats")
+    @screen_work(group="seats")
     async def load_seats(self) -> None:
         client = self.keeper.client
         seat_map_box = self.query_one("#seat-map", Static)
@@ -437,7 +436,7 @@ class SeatsStep(BookingStep):
     def advance(self, parsed: str) -> None:
         self.hold(parsed)
 
-    @work(exclusive=True, group="hold")
+    @screen_work(group="hold")
     async def hold(self, seat: str) -> None:
         client = self.keeper.client
         if client is None:
@@ -484,7 +483,7 @@ class ReviewStep(BookingStep):
     def advance(self, parsed: forms.Payment) -> None:
         self.pay(parsed)
 
-    @work(exclusive=True, group="pay")
+    @screen_work(group="pay")
     async def pay(self, payment: forms.Payment) -> None:
         client = self.keeper.client
         if client is None:
@@ -572,7 +571,7 @@ class ConfirmationStep(BookingStep):
 
     BUTTONS: ClassVar[dict[str, str]] = {"next": "next", "bookings": "bookings"}
 
-    def mounted(self) -> None:
+    def started(self) -> None:
         self.call_after_refresh(self.query_one("#next", Button).focus)
 
     def parse(self) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -15,7 +14,7 @@ from textual.widgets import Button, Static
 from api.errors import ApiError
 from tui import wording
 from tui.messages import GoBack
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, screen_work
 
 
 class BookingsScreen(AppScreen):
@@ -35,7 +34,7 @@ class BookingsScreen(AppScreen):
                 yield Button("Back (esc)", id="back")
                 yield Button("Reload (r)", id="reload")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.query_one("#back", Button).focus()
         self.load()
 
@@ -52,7 +51,7 @@ class BookingsScreen(AppScreen):
     def action_reload(self) -> None:
         self.load()
 
-    @work(exclusive=True, group="bookings")
+    @screen_work(group="bookings")
     async def load(self) -> None:
         client = self.keeper.client
         listing = self.query_one("#bookings-list", Static)

@@ -42,7 +42,7 @@ class HomeScreen(AppScreen):
             yield Button("My bookings (m)", id="bookings")
             yield Button("Sign in (s)", id="sign")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.show_state()
 
     def resumed(self) -> None:

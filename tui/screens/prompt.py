@@ -93,11 +93,15 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         yield FittingFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#stay", Button).focus()
+        # Hidden as it came up (the engine refreshed meanwhile): its buttons are gone already.
+        if self.is_attached and self in self.app.screen_stack:
+            self.query_one("#stay", Button).focus()
 
     def on_screen_resume(self) -> None:
-        if not self._still_wanted(self):
-            self.dismiss(None)  # hidden by the engine while the QA panel covered it
+        # Hidden by the engine while the QA panel covered it: it closes itself now. Only if it is
+        # in front: one dismissed already (as it came up) would pop the screen under it instead.
+        if not self._still_wanted(self) and self.app.screen is self:
+            self.dismiss(None)
 
     def show_remaining(self, seconds: float | None) -> None:
         if self.is_mounted:

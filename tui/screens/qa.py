@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -24,7 +23,7 @@ from api.errors import ApiError
 from api.qa import ACTIONS, ServerState
 from tui import wording
 from tui.messages import GoBack, PinExpectation
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, screen_work
 from tui.widgets.line_box import LineBox, update_in_place
 from tui.widgets.remaining_chart import RemainingChart
 
@@ -75,7 +74,7 @@ class QAPanel(AppScreen):
             yield Static("", id="qa-action")
             yield Static("", id="qa-timeline")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         self.ACTIVE_FLOW = bool(getattr(below, "ACTIVE_FLOW", False))
         self._fit_chart()
@@ -98,7 +97,7 @@ class QAPanel(AppScreen):
             self.redraw()
         self.poll_server()
 
-    @work(exclusive=True, group="qa-poll")
+    @screen_work(group="qa-poll")
     async def poll_server(self) -> None:
         """Read the server's truth, and show it with the client's side of the same moment."""
         qa = self.keeper.qa

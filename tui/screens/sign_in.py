@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -15,7 +14,7 @@ from api import forms
 from api.errors import ApiError, LoginFailed
 from tui import wording
 from tui.messages import GoHome, SignInSucceeded
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, screen_work
 
 DEMO_HINT = "Demo users: ada / lovelace · grace / hopper · alan / turing"
 
@@ -39,7 +38,7 @@ class SignInScreen(AppScreen):
                 yield Button("Back (esc)", id="back")
                 yield Button("Sign in (enter)", id="submit", variant="primary")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.query_one("#username", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -73,7 +72,7 @@ class SignInScreen(AppScreen):
         status.update("Signing in…")
         self.sign_in(parsed)
 
-    @work(exclusive=True)
+    @screen_work(group="sign-in")
     async def sign_in(self, credentials: forms.Credentials) -> None:
         status = self.query_one("#sign-in-error", Static)
         client = self.keeper.client

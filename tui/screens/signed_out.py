@@ -49,7 +49,7 @@ class SignedOutScreen(AppScreen):
                 yield Button("Sign in (s)", id="sign-in", variant="primary")
                 yield Button("Home (esc)", id="home")
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.query_one("#sign-in", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
