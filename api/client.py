@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 import httpx
 
@@ -190,10 +190,33 @@ class BackendClient:
             listener(profile)
 
     def _on_decision(self, decision: d.Decision) -> None:
-        if isinstance(decision, d.ResyncProfile):
-            self._spawn(self.resync_profile())
-        elif isinstance(decision, d.SignOut):
-            self._set_profile(None)
+        match decision:
+            case d.ResyncProfile():
+                self._spawn(self.resync_profile())
+            case d.SignOut():
+                self._set_profile(None)
+            case (
+                d.Proceed()
+                | d.AwaitFlight()
+                | d.StartRefresh()
+                | d.StartReauth()
+                | d.StartGuestSession()
+                | d.Replay()
+                | d.GiveUp()
+                | d.ShowPrompt()
+                | d.WarningWindow()
+                | d.HidePrompt()
+                | d.DiscardSession()
+                | d.DeadlineMoved()
+                | d.TTLLowered()
+                | d.RefreshRetryScheduled()
+                | d.SessionLapsed()
+                | d.ConnectivityChanged()
+                | d.BackgroundEnded()
+            ):
+                pass  # the profile follows only who holds the session
+            case _:
+                assert_never(decision)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -1,21 +1,12 @@
 """The async manager: carries out the engine's decisions and does all the waiting.
 
-It owns the token and reauth key (as `Secret`s), runs at most one refresh or re-authentication at a
-time and shares its outcome with every caller that waits on it (rule 8), schedules wake-ups from
-the deadline rather than counting down, keeps the stored session for restarts (rule 10) and writes
-every event to the timeline (rule 13).
-
-The stored session never takes a call down with it: a disk that refuses a write (or a sign-out's
-removal) leaves the session going on in memory, with one `session_store_failed` on the timeline
-until a write works again (`session_store_recovered`) and `persistence_problem` saying why
-meanwhile; a failed write is tried again at the next chance, throttle or not. A damaged stored
-session reads as none (`session_store_corrupt`: the file was moved aside) and a new one starts.
-
-Once `close()` begins, the manager is done: nothing it is told (a tick, user activity, an answer
-that lands late, the flight it cancels) reaches the engine, arms a wake-up or is published.
-
-A flight's port must not send through the middleware: a refresh made that way would wait for
-itself. A call made from inside the flight is refused at once with `FlightReentry`.
+It owns the token and reauth key (as `Secret`s), turns what the UI and the middleware report into
+engine events, and carries out what the engine decides, writing every event to the timeline
+(rule 13). The rest is in parts of its own, each with one job:
+- `session.flights`: at most one refresh or re-authentication out, its outcome shared (rule 8);
+- `session.wakeups`: one timer to the next moment that matters, and a machine that slept;
+- `session.stored`: the stored session for restarts (rule 10), and its disk's failures;
+- `session.decision_log`: what each decision leaves on the timeline.
 """
 
 from __future__ import annotations
@@ -23,26 +14,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from session import decisions as d
 from session import events as e
 from session.clock import Clock, skip_offset
+from session.decision_log import entry
 from session.engine import Flight, SessionEngine, SessionView, State, Status, failure_event, success_event
 from session.events import SessionKind, Source
+from session.flights import FlightOutcome, FlightReentry, Flights
 from session.policy import Policy
 from session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
 from session.secrets import Secret
-from session.store import SessionStore, StoredSession, StoreError
+from session.store import SessionStore, StoredSession
+from session.stored import StoredSessionKeeper
 from session.timeline import Timeline
+from session.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
-# How often, at most, an extension alone rewrites the stored session (token changes always do).
-_STORE_EVERY_S = 15.0
 # acquire() rounds: a flight, then a chained one, then the call; more means something is wrong.
 _ACQUIRE_ROUNDS = 4
 
@@ -54,13 +46,6 @@ class Ticket:
     token: Secret
     generation: int
     sent_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class FlightOutcome:
-    flight: Flight
-    ok: bool
-    error: BaseException | None = None
 
 
 class SessionEnded(Exception):
@@ -82,40 +67,9 @@ class SessionClosed(SessionUnavailable):
         super().__init__("the session is closed", transport=False)
 
 
-class FlightReentry(RuntimeError):
-    """A call made from inside the session's own flight: it would wait for that flight forever.
-    A bug in the wiring (the session port sends through the session middleware), never the
-    server's doing; every caller waiting on the flight sees it too."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "a call was made from inside the session's own refresh or recovery, which it would wait "
-            "for forever: the session port must not send through the session middleware"
-        )
-
-
 DecisionListener = Callable[[d.Decision], None]
 # What the engine answers a call that may go out, or must wait: nothing to write down or re-arm.
 _ROUTINE = (d.Proceed, d.AwaitFlight)
-
-_DECISION_LOG: dict[type[Any], str] = {
-    d.StartRefresh: "refresh_started",
-    d.StartReauth: "reauth_started",
-    d.StartGuestSession: "guest_session_started",
-    d.ShowPrompt: "prompt_shown",
-    d.HidePrompt: "prompt_hidden",
-    d.WarningWindow: "warning",
-    d.SignOut: "signed_out",
-    d.ResyncProfile: "profile_resync",
-    d.DeadlineMoved: "deadline_moved",
-    d.TTLLowered: "ttl_lowered",
-    d.RefreshRetryScheduled: "refresh_retry_scheduled",
-    d.SessionLapsed: "session_lapsed",
-    d.ConnectivityChanged: "connectivity",
-    d.BackgroundEnded: "resumed",
-    d.Replay: "call_replay",
-    d.GiveUp: "call_given_up",
-}
 
 
 class SessionManager:
@@ -134,30 +88,34 @@ class SessionManager:
         give one that lags the session clock, as a machine's sleep makes the real one do."""
         self.port = port
         self.clock = clock
-        self._loop_time = loop_time
-        self._drift: float | None = None  # session clock minus loop clock, as last seen
         self.engine = SessionEngine(policy, now=clock.now())
-        self.store = store
         self.timeline = timeline if timeline is not None else Timeline()
-        self.auto_wake = auto_wake
         self.user: dict[str, Any] = {}
         self.former_user: dict[str, Any] = {}  # whoever was signed out last (their draft is kept)
         self._token: Secret | None = None
         self._reauth_key: Secret | None = None
-        self._flight_task: asyncio.Task[FlightOutcome] | None = None
-        # Flights asked for while one was out, in order: each goes out after the one before it
-        # (a rejected refresh -> re-auth; a new guest after a flight abandoned at sign-out), so
-        # their outcomes reach the engine in the order it asked for them.
-        self._chained: deque[Flight] = deque()
+        self._flights = Flights(self._attempt, on_idle=self._reschedule)
+        self._wakeups = Wakeups(
+            clock,
+            self._on_wake,
+            stop_gap_s=self.engine.policy.stop_gap_s,
+            enabled=auto_wake,
+            loop_time=loop_time,
+        )
+        self._stored = StoredSessionKeeper(store, clock, self._record)
         self._listeners: list[DecisionListener] = []
         self._background: set[asyncio.Task[Any]] = set()
-        self._wake: asyncio.TimerHandle | None = None
-        self._wake_at = float("inf")
         self._alive_at: float | None = None
         self._restore_done = False
-        self._saved_token: Secret | None = None
-        self._saved_at = float("-inf")
         self._closed = False
+
+    @property
+    def store(self) -> SessionStore | None:
+        return self._stored.store
+
+    @property
+    def auto_wake(self) -> bool:
+        return self._wakeups.enabled
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -182,14 +140,12 @@ class SessionManager:
 
     @property
     def flight_in_progress(self) -> bool:
-        return self._flight_task is not None and not self._flight_task.done()
+        return self._flights.in_progress
 
     @property
     def scheduled_wake_in(self) -> float | None:
         """Seconds of loop time until the next scheduled wake-up, or None when none is due."""
-        if self._wake is None:
-            return None
-        return self._wake.when() - asyncio.get_running_loop().time()
+        return self._wakeups.armed_in
 
     def subscribe(self, listener: DecisionListener) -> None:
         """Be told of every decision (prompt, sign-out, resync...), in order, as it is made."""
@@ -210,7 +166,7 @@ class SessionManager:
         if self._restore_done:
             return False
         self._restore_done = True
-        stored = self._load_stored()
+        stored = self._stored.load()
         if stored is None:
             return False
         self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
@@ -222,24 +178,19 @@ class SessionManager:
     async def close(self) -> None:
         # First: the flight cancelled below, and anything told meanwhile, must not re-arm or publish.
         self._closed = True
-        if self._wake is not None:
-            self._wake.cancel()
-            self._wake = None
-        for task in [*self._background, *([self._flight_task] if self._flight_task else [])]:
+        self._wakeups.disarm()
+        for task in self._background:
             task.cancel()
+        await self._flights.cancel()
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._flight_task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._flight_task
         # Never raises: the app is on its way out. A disk that refuses is a StoreError, handled
-        # by _save and the store; this guard is for the unexpected (a bug must not stop the exit).
+        # by the stored-session keeper; this guard is for the unexpected (a bug must not stop the exit).
         try:
             self._save(force=True)
-            store = self.store
-            if self._token is None and store is not None and store.error is not None:
-                store.clear()  # a sign-out could not forget the stored session: once more
+            if self._token is None:
+                self._stored.clear_if_stuck()  # a sign-out could not forget the stored session
         except Exception as exc:
             log.warning("storing the session on close failed: %s", type(exc).__name__)
         try:
@@ -282,30 +233,8 @@ class SessionManager:
 
     def clock_jumped(self) -> None:
         """The QA clock skipped ahead: look at the deadlines again now, and re-arm the timer."""
-        self._disarm()
-        self._drift = None  # a skip on purpose, not a sleep
+        self._wakeups.skipped()
         self._handle(e.Tick())
-
-    def _disarm(self) -> None:
-        if self._wake is not None:
-            self._wake.cancel()
-            self._wake = None
-        self._wake_at = float("inf")
-
-    def _slept(self) -> bool:
-        """True when the session clock ran ahead of the event loop's since the last look: the
-        machine slept (CLOCK_BOOTTIME counts it, asyncio's CLOCK_MONOTONIC does not). Only with
-        wake-ups of our own to keep true."""
-        if not self.auto_wake:
-            return False
-        try:
-            loop_now = self._loop_time() if self._loop_time else asyncio.get_running_loop().time()
-        except RuntimeError:
-            return False
-        # A QA skip ahead moves the session clock on purpose: it is not a sleep.
-        drift = self.clock.now() - skip_offset(self.clock) - loop_now
-        previous, self._drift = self._drift, drift
-        return previous is not None and drift - previous > self.engine.policy.stop_gap_s
 
     async def login(self, username: str, password: Secret) -> dict[str, Any]:
         """Sign in (the password is passed through, never kept). Raises SessionRejected if wrong."""
@@ -327,17 +256,7 @@ class SessionManager:
 
     async def wait_for_flight(self) -> FlightOutcome | None:
         """Wait for the refresh or re-authentication in flight, if any; its outcome is shared."""
-        task = self._flight_task
-        if task is None:
-            return None
-        self._refuse_reentry()
-        return await asyncio.shield(task)
-
-    def _refuse_reentry(self) -> None:
-        """A call from inside the flight's own task would wait for it forever: refused at once."""
-        task = self._flight_task
-        if task is not None and not task.done() and asyncio.current_task() is task:
-            raise FlightReentry()
+        return await self._flights.wait()
 
     # -- what the middleware reports ----------------------------------------------------------------
 
@@ -345,7 +264,7 @@ class SessionManager:
         """A token to send a call with, after any refresh or recovery the engine asks for."""
         if self._closed:
             raise SessionClosed()
-        self._refuse_reentry()
+        self._flights.refuse_reentry()
         self._restore()
         for _ in range(_ACQUIRE_ROUNDS):
             for decision in self._handle(e.CallStarting()):
@@ -415,10 +334,10 @@ class SessionManager:
         After close() it does nothing: no decision is made, carried out, published or woken for."""
         if self._closed:
             return []
-        if self._slept():
+        if self._wakeups.slept():
             # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
             # it from the session clock, and take the sleep for what it is, a time away (rule 9).
-            self._disarm()
+            self._wakeups.disarm()
             if not isinstance(event, e.Resumed):
                 self._handle(e.Resumed(alive_at=self._alive_at))
             if isinstance(event, e.Tick):
@@ -436,37 +355,39 @@ class SessionManager:
         return decisions
 
     def _carry_out(self, decision: d.Decision) -> None:
-        name = _DECISION_LOG.get(type(decision))
-        if name is not None:
-            self._record(name, **_details(decision, self.clock.now()))
-        if isinstance(decision, d.StartRefresh):
-            self._start_flight(Flight.REFRESH)
-        elif isinstance(decision, d.StartReauth):
-            self._start_flight(Flight.REAUTH)
-        elif isinstance(decision, d.StartGuestSession):
-            self._start_flight(Flight.NEW_GUEST)
-        elif isinstance(decision, d.SignOut):
-            self._signed_out(decision.reason)
-        elif isinstance(decision, d.DeadlineMoved):
-            self._save()
-
-    def _start_flight(self, flight: Flight) -> None:
-        if self.flight_in_progress:
-            self._chained.append(flight)
-            return
-        self._flight_task = asyncio.get_running_loop().create_task(self._run_flights(flight))
-
-    async def _run_flights(self, flight: Flight) -> FlightOutcome:
-        try:
-            while True:
-                outcome = await self._attempt(flight)
-                if not self._chained:
-                    return outcome
-                flight = self._chained.popleft()
-        finally:
-            self._chained.clear()  # empty unless cancelled (at close): nothing is left to send
-            self._flight_task = None
-            self._reschedule()
+        logged = entry(decision, self.clock.now())
+        if logged is not None:
+            self._record(logged[0], **logged[1])
+        match decision:
+            case d.StartRefresh():
+                self._flights.start(Flight.REFRESH)
+            case d.StartReauth():
+                self._flights.start(Flight.REAUTH)
+            case d.StartGuestSession():
+                self._flights.start(Flight.NEW_GUEST)
+            case d.SignOut(reason=reason):
+                self._signed_out(reason)
+            case d.DeadlineMoved():
+                self._save()
+            case (
+                d.Proceed()
+                | d.AwaitFlight()
+                | d.Replay()
+                | d.GiveUp()
+                | d.ShowPrompt()
+                | d.WarningWindow()
+                | d.HidePrompt()
+                | d.DiscardSession()  # taken by the flight it answers (`_attempt`'s `adopt`)
+                | d.ResyncProfile()
+                | d.TTLLowered()
+                | d.RefreshRetryScheduled()
+                | d.SessionLapsed()
+                | d.ConnectivityChanged()
+                | d.BackgroundEnded()
+            ):
+                pass  # for the caller (acquire, rejected) or the listeners (the UI, the client)
+            case _:
+                assert_never(decision)
 
     async def _attempt(self, flight: Flight) -> FlightOutcome:
         sent_at = self.clock.now()
@@ -540,8 +461,7 @@ class SessionManager:
     def _signed_out(self, reason: d.SignOutReason) -> None:
         token, self._token, self._reauth_key = self._token, None, None
         self.former_user, self.user = self.user, {}
-        if self.store is not None:
-            self.store.clear()
+        self._stored.clear()
         if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
             # Best effort: a signed-out user must not leave a live token behind on the server.
             self._spawn(self._revoke(token))
@@ -561,55 +481,26 @@ class SessionManager:
     # -- wake-ups and storage -----------------------------------------------------------------------
 
     def _reschedule(self) -> None:
-        if not self.auto_wake or self._closed:
-            return
-        when = self.engine.next_wakeup()  # the one engine query besides the view: it is on every call's path
-        if when is None:
-            if self._wake is not None:
-                self._wake.cancel()
-                self._wake = None
-            return
-        if self._wake is not None and self._wake_at <= when:
-            # A timer already fires no later than needed; when it does, the tick finds nothing
-            # due and schedules the next one. Accepted calls push the deadline later, so this is
-            # the common case and costs a call nothing.
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._wake is not None:
-            self._wake.cancel()
-        # From the deadline, not counted down: one timer to the next moment that matters.
-        self._wake = loop.call_later(max(0.0, when - self.clock.now()) + 0.001, self._on_wake)
-        self._wake_at = when
+        if not self._closed:
+            # The one engine query besides the view: it is on every call's path.
+            self._wakeups.arm(self.engine.next_wakeup())
 
-    def _on_wake(self) -> None:
-        self._wake = None
-        # Telling the engine when this wake-up was due lets it notice a stop from outside.
-        self._handle(e.Tick(scheduled_for=self._wake_at, alive_at=self._alive_at))
+    def _on_wake(self, due: float | None = None) -> None:
+        """The timer fired (`due`: when it was due; by default the armed timer's moment). Telling
+        the engine when it was due lets it notice a stop from outside."""
+        when = self._wakeups.due if due is None else due
+        self._handle(e.Tick(scheduled_for=when, alive_at=self._alive_at))
 
     def _save(self, force: bool = False) -> None:
+        self._stored.save(self._token, self._snapshot, force=force)
+
+    def _snapshot(self) -> StoredSession | None:
         now = self.clock.now()
-        store = self._watched_store()
-        if store is None or self._token is None:
-            return
-        fresh_token = self._token is not self._saved_token
-        # A failed write is retried at the next chance, inside the throttle window too.
-        failing = store.error is not None
-        if not (force or fresh_token or failing or now - self._saved_at >= _STORE_EVERY_S):
-            return  # the common case, on every accepted call: decided before any other work
         view = self.engine.view(now)
-        if view.kind is None or view.last_extension_sent is None:
-            return
+        if self._token is None or view.kind is None or view.last_extension_sent is None:
+            return None
         wall = self.clock.wall() - (now - view.last_extension_sent)
-        try:
-            store.save(StoredSession(view.kind, self._token, self._reauth_key, wall, dict(self.user)))
-        except StoreError:
-            # The call that got here was accepted: the session goes on in memory. The store told
-            # the timeline (once), `persistence_problem` says why, and the next save tries again.
-            return
-        self._saved_token, self._saved_at = self._token, now
+        return StoredSession(view.kind, self._token, self._reauth_key, wall, dict(self.user))
 
     def record(self, name: str, **detail: Any) -> None:
         """Put an event of the caller's on the timeline (an app error, a failed draft save)."""
@@ -629,34 +520,7 @@ class SessionManager:
         """Why this session would not survive a restart: the stored copy's latest write failed
         ("cannot write session.json: No space left on device"). None when it worked or none was tried.
         """
-        return self.store.error if self.store is not None else None
-
-    def _watched_store(self) -> SessionStore | None:
-        """The store, with the timeline told of its failures and recoveries (once each)."""
-        store = self.store
-        if store is not None:
-            store.watch(self._store_health_changed)
-        return store
-
-    def _store_health_changed(self, error: str | None) -> None:
-        if error is None:
-            self._record("session_store_recovered")
-        else:
-            self._record("session_store_failed", error=error)
-
-    def _load_stored(self) -> StoredSession | None:
-        """The stored session to resume, if any; a damaged or unreadable file goes on the timeline."""
-        store = self._watched_store()
-        if store is None:
-            return None
-        # The real calendar time names a damaged file moved aside; a QA skip ahead is not mixed in.
-        result = store.read(now_wall=self.clock.wall() - skip_offset(self.clock))
-        if result.damaged:
-            moved_to = result.moved_to.name if result.moved_to is not None else None
-            self._record("session_store_corrupt", moved_to=moved_to, reason=result.reason)
-        elif result.reason is not None:
-            self._record("session_store_unreadable", reason=result.reason)
-        return result.stored
+        return self._stored.problem
 
 
 def _describe(error: BaseException | None) -> str:
@@ -667,29 +531,6 @@ def _describe(error: BaseException | None) -> str:
     if isinstance(error, SessionRejected):
         return "rejected"
     return type(error).__name__
-
-
-def _details(decision: d.Decision, now: float) -> dict[str, Any]:
-    if isinstance(decision, d.DeadlineMoved):
-        return {"remaining_s": round(decision.deadline - now, 3)}
-    if isinstance(decision, d.ShowPrompt | d.WarningWindow):
-        extra = {"action": decision.action} if isinstance(decision, d.WarningWindow) else {}
-        return {"seconds_left": round(decision.seconds_left, 3), **extra}
-    if isinstance(decision, d.SignOut):
-        return {"reason": decision.reason.value}
-    if isinstance(decision, d.TTLLowered):
-        return {"old_s": round(decision.old_s, 3), "new_s": round(decision.new_s, 3)}
-    if isinstance(decision, d.RefreshRetryScheduled):
-        return {"in_s": round(decision.at - now, 3), "failures": decision.failures}
-    if isinstance(decision, d.SessionLapsed):
-        return {"kind": decision.kind.value}
-    if isinstance(decision, d.ConnectivityChanged):
-        return {"online": decision.online, "link": decision.link.value}
-    if isinstance(decision, d.BackgroundEnded):
-        return {"away_s": round(decision.away_s, 3), "detected": decision.detected}
-    if isinstance(decision, d.GiveUp):
-        return {"reason": decision.reason}
-    return {}
 
 
 __all__ = [

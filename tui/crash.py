@@ -16,8 +16,12 @@ import platform
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from session.private_files import open_private, write_all
+
+if TYPE_CHECKING:
+    from tui.app import SessionKeeperApp
 
 
 def report_text(
@@ -70,3 +74,25 @@ def one_line(error: BaseException, report: Path | None, problem: str | None = No
         f"sessionkeeper: unexpected error ({type(error).__name__}: {error}); "
         f"no report could be written ({problem or 'unknown reason'})"
     )
+
+
+def report(app: SessionKeeperApp, error: BaseException) -> str:
+    """Write the report of `error` for `app` (its reports dir, or its data dir); the stderr line."""
+    from session.clock import skip_offset
+
+    client = app.client
+    redact = client.manager.redact if client is not None else (lambda text: text)
+    clock = app.services.clock
+    wall = clock.wall() - skip_offset(clock)
+    context = ["screens   " + " > ".join(type(screen).__name__ for screen in app.screen_stack)]
+    if client is not None:
+        context += ["", "timeline (latest last):"]
+        context += [entry.as_json() for entry in list(client.manager.timeline)[-40:]]
+    text = report_text(error, wall=wall, context=context, redact=redact)
+    try:
+        path: Path | None = write_report(app.reports_dir or app.settings.data_path, text, wall=wall)
+        problem = None
+    except OSError as exc:
+        path, problem = None, exc.strerror or type(exc).__name__
+    app.record("app_crashed", error=type(error).__name__, report=path.name if path else None)
+    return redact(one_line(error, path, problem))

@@ -189,8 +189,9 @@ async def test_a_prompt_hidden_as_it_comes_up_starts_nothing_and_the_app_runs_on
         await h.pilot.press("b")
         await h.pilot.pause()
         assert isinstance(h.app.screen, SearchStep)
-        h.app._on_decision(d.ShowPrompt(seconds_left=19.0))
-        h.app._on_decision(d.HidePrompt())
+        assert h.app.presenter is not None
+        h.app.presenter.on_decision(d.ShowPrompt(seconds_left=19.0))
+        h.app.presenter.on_decision(d.HidePrompt())
         await h.pilot.pause()
         await h.pilot.pause()
         assert isinstance(h.app.screen, SearchStep)

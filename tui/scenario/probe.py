@@ -14,6 +14,7 @@ from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_fro
 from textual.widgets import Button, Input, Static
 
 from api.errors import ApiError
+from session.kinds import SessionKind
 from tui.scenario.model import Condition
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ async def check(app: SessionKeeperApp, want: Condition) -> list[str]:
     if want.state is not None and view.state.value != want.state:
         differ("state", want.state, view.state.value)
     if want.user is not None:
-        seen = "none" if view.kind is None else ("guest" if view.kind.value == "guest" else client.username)
+        seen = holder(app)
         if seen != want.user:
             differ("user", want.user, seen)
     if want.remaining is not None:
@@ -83,6 +84,14 @@ async def _check_server(app: SessionKeeperApp, want: Condition, problems: list[s
         sign = "0" if abs(drift) < 1.0 else ("+" if drift > 0 else "-")
         if sign != want.drift:
             problems.append(f"expected drift {want.drift}, seen {drift:+.1f} s")
+
+
+def holder(app: SessionKeeperApp) -> str:
+    """Who holds the session, as a scenario names it: "none", "guest" or the user's name."""
+    client, view = app.client, app.view()
+    if client is None or view is None or view.kind is None:
+        return "none"
+    return "guest" if view.kind is SessionKind.GUEST else (client.username or "none")
 
 
 def screen_text(app: SessionKeeperApp) -> str:

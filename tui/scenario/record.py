@@ -27,6 +27,8 @@ from textual.widgets import Input, Static
 
 from api.errors import ApiError
 from tui.director import Caption
+from tui.scenario.probe import holder
+from tui.screens.base import is_qa_tool
 
 if TYPE_CHECKING:
     from session import decisions as d
@@ -72,7 +74,7 @@ class Recorder:
 
     def key(self, event: events.Key) -> bool:
         app = self._app
-        if app is None or event.key in NOT_RECORDED or getattr(app.screen, "QA_TOOL", False):
+        if app is None or event.key in NOT_RECORDED or is_qa_tool(app.screen):
             return False  # QA panel keys are written as the QA actions they run
         if event.is_printable and event.character and isinstance(app.focused, Input):
             self._typing = (self._typing or "") + event.character
@@ -181,9 +183,7 @@ async def expectation_now(app: SessionKeeperApp) -> dict[str, Any]:
     if client is None or view is None:
         return want
     want["state"] = view.state.value
-    want["user"] = (
-        "none" if view.kind is None else ("guest" if view.kind.value == "guest" else client.username)
-    )
+    want["user"] = holder(app)
     want["prompt"] = view.prompt_visible
     if view.remaining_s is not None and view.state.value not in ("signed_out", "no_session"):
         left = view.remaining_s
@@ -207,7 +207,7 @@ async def expectation_now(app: SessionKeeperApp) -> dict[str, Any]:
 def _title(app: SessionKeeperApp) -> str | None:
     """The title of the screen the tester is looking at (under the QA panel, if it is open)."""
     for screen in reversed(app.screen_stack[1:]):
-        if getattr(screen, "QA_TOOL", False) or isinstance(screen, ModalScreen):
+        if is_qa_tool(screen) or isinstance(screen, ModalScreen):
             continue  # the flow's title: a replay sees it whether the prompt is over it or not
         for widget in screen.query(Static):
             if widget.has_class("title") or (widget.id or "").endswith("-title"):

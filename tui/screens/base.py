@@ -169,3 +169,13 @@ class AppScreen(Screen[None]):
         finally:
             if widget.is_attached:
                 widget.loading = False
+
+
+def is_qa_tool(screen: object) -> bool:
+    """The QA panel: keys pressed there are the tester's, not the person's."""
+    return isinstance(screen, AppScreen) and screen.QA_TOOL
+
+
+def is_active_flow(screen: object) -> bool:
+    """A booking step (or the QA panel over one): near expiry, the prompt appears here."""
+    return isinstance(screen, AppScreen) and screen.ACTIVE_FLOW

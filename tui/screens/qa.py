@@ -23,7 +23,7 @@ from api.errors import ApiError
 from api.qa import ACTIONS, ServerState
 from tui import wording
 from tui.messages import GoBack, PinExpectation
-from tui.screens.base import AppScreen, screen_work
+from tui.screens.base import AppScreen, is_active_flow, screen_work
 from tui.widgets.line_box import LineBox, update_in_place
 from tui.widgets.remaining_chart import RemainingChart
 
@@ -76,7 +76,7 @@ class QAPanel(AppScreen):
 
     def mounted(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        self.ACTIVE_FLOW = bool(getattr(below, "ACTIVE_FLOW", False))
+        self.ACTIVE_FLOW = is_active_flow(below)
         self._fit_chart()
         self.poll_server()
         self.redraw()

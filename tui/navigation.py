@@ -1,0 +1,100 @@
+"""Moving between screens, as the screens ask with `tui.messages` (they never move themselves: a
+screen that awaited its own replacement would wait for itself forever).
+
+The app's message handlers hand each request here; this decides which screen comes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui.messages import GoBack, NextStep, OpenFlow, ShowSignIn, SignInSucceeded
+
+if TYPE_CHECKING:
+    from tui.app import SessionKeeperApp
+
+
+class Navigator:
+    def __init__(self, app: SessionKeeperApp) -> None:
+        self._app = app
+        # True while screens are closed on the way home: the ones uncovered are not being opened.
+        self.going_home = False
+
+    async def open_flow(self, message: OpenFlow) -> None:
+        """The booking flow, at the asked step, or the saved draft's (or the start)."""
+        from tui.screens.booking import screen_for
+
+        app = self._app
+        if app.client is None:
+            app.notify("Still connecting to the server; one moment.")
+            return
+        draft = app.saved_draft()
+        step = message.step or (draft.step if draft else "search")
+        await self.back_home()
+        await app.push_screen(screen_for(step))
+
+    async def next_step(self, message: NextStep) -> None:
+        from tui.screens.booking import screen_for
+
+        await self._app.push_screen(screen_for(message.step))
+
+    async def go_back(self, message: GoBack) -> None:
+        from tui.screens.booking import STEPS, BookingStep, screen_for
+
+        app = self._app
+        screen = app.screen
+        below = app.screen_stack[-2] if len(app.screen_stack) > 2 else None
+        if isinstance(screen, BookingStep) and not isinstance(below, BookingStep) and screen.STEP != "search":
+            # A flow reopened at a later step (from a draft) goes back step by step, not home.
+            await app.switch_screen(screen_for(STEPS[STEPS.index(screen.STEP) - 1]))
+        elif len(app.screen_stack) > 2:
+            await app.pop_screen()
+
+    async def show_sign_in(self, message: ShowSignIn) -> None:
+        from tui.screens.sign_in import SignInScreen
+
+        if message.replace:
+            await self._app.switch_screen(SignInScreen())
+        else:
+            await self._app.push_screen(SignInScreen())
+
+    async def show_bookings(self) -> None:
+        from tui.screens.bookings import BookingsScreen
+
+        await self.back_home()
+        await self._app.push_screen(BookingsScreen())
+
+    async def signed_in(self, message: SignInSucceeded) -> None:
+        """Home, then a saved draft reopens at its step with its values (rule 5)."""
+        from tui.screens.booking import screen_for
+
+        app = self._app
+        await self.back_home()
+        app.notify(f"Signed in as {message.username}.")
+        draft = app.saved_draft()
+        if draft is not None and draft.step != "confirmation":
+            await app.push_screen(screen_for(draft.step))
+
+    async def back_home(self) -> None:
+        from tui.screens.home import HomeScreen
+
+        app = self._app
+        # Screens uncovered on the way are not being opened: they must not save their step.
+        self.going_home = True
+        try:
+            while len(app.screen_stack) > 2 and not isinstance(app.screen, HomeScreen):
+                await app.pop_screen()
+        finally:
+            self.going_home = False
+        app.refresh_chrome()
+
+    def toggle_qa_panel(self) -> None:
+        """F2: the QA panel opens over any screen, and closes again. Synchronous: a key right
+        after it goes to the screen that is in front then."""
+        from tui.screens.qa import QAPanel
+
+        app = self._app
+        if isinstance(app.screen, QAPanel):
+            app.pop_screen()
+        elif app.client is not None:
+            app.push_screen(QAPanel())
