@@ -3,7 +3,7 @@
 Parse, don't validate: each `parse_*` returns either the normalised, typed value that must be sent,
 or an `Invalid` (a whole form: `FormErrors`). A form sends what its parser returned, never the raw text.
 
-Messages are short, fit to show inline under the field (DESIGN edge case 19: bad input never reaches
+Messages are short, fit to show inline under the field (edge case 19 of docs/rules.md: bad input never reaches
 the backend). "Today" is always a parameter: the caller decides which calendar the check uses. The
 rules are never looser than the backend's (docs/backend.md, api/backend/), so a parsed value is not
 answered 422 for the same field. Build the form dataclasses through their parsers only.

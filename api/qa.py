@@ -73,7 +73,7 @@ class ServerState:
 
 
 class QAControl:
-    """The `/__qa` routes of CONTRACT.md section 4."""
+    """The `/__qa` routes of docs/backend.md section 4."""
 
     def __init__(
         self,

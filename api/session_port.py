@@ -1,4 +1,4 @@
-"""The session endpoints of CONTRACT.md section 2 over HTTP: the manager's port, filled in.
+"""The session endpoints of docs/backend.md section 2 over HTTP: the manager's port, filled in.
 
 These calls do not go through the middleware (they are how it gets its tokens), so they use a
 plain client of their own; one that does go through it is refused when the port is built. Answers

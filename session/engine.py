@@ -1,7 +1,7 @@
 """The session engine: a pure state machine. Events and clock readings in, decisions out; no I/O.
 
 It holds the one client-side deadline (rule 1) and decides, for every event, what the client must
-do next (rules 1 to 10 and 13 of DESIGN.md). It never sleeps, never reads a clock, never talks to
+do next (rules 1 to 10 and 13 of docs/rules.md). It never sleeps, never reads a clock, never talks to
 the network: the async manager around it does that and reports back with events.
 
 What it holds is one `Status` (stored), plus the few values that are independent of it: the

@@ -1,6 +1,6 @@
 """The `sessionkeeper` command line: parse and validate arguments, then start the TUI or the backend.
 
-Bad arguments exit with status 2 and one line naming the problem (CONTRACT.md section 1).
+Bad arguments exit with status 2 and one line naming the problem (docs/backend.md section 1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""QA control under /__qa (contract section 4): state, clock, faults, revoke, reset.
+"""QA control under /__qa (docs/backend.md section 4): state, clock, faults, revoke, reset.
 
 No token is needed here, and no token or reauth key can appear in an answer: the session
 store only holds their digests, and sessions are listed by their opaque ids.

@@ -1,4 +1,4 @@
-"""The REST API under /api: session endpoints (contract section 2) and the airline's routes.
+"""The REST API under /api: session endpoints (docs/backend.md section 2) and the airline's routes.
 
 Auth was decided by the gate before any route runs; a route only asks which session the gate
 accepted. Every request and response has a pydantic model, so /openapi.json shows the shapes.
@@ -123,7 +123,7 @@ def build_rest_router(state: BackendState) -> APIRouter:
     router = APIRouter(prefix="/api", responses=error_responses(413, 503))
     sessions = state.sessions
 
-    # -- session (contract section 2) ---------------------------------------------------
+    # -- session (docs/backend.md section 2) --------------------------------------------
 
     @router.post(
         "/session/guest",

@@ -1,4 +1,4 @@
-"""The parity suite: DESIGN.md edge cases 1, 2, 3, 8, 9, 12, 13, 14, 15, 16 and 18 as one table of
+"""The parity suite: docs/rules.md's edge cases 1, 2, 3, 8, 9, 12, 13, 14, 15, 16 and 18 as one table of
 scenarios, run over REST and over GraphQL against the real mock backend on a loopback port.
 
 Time moves on both sides together (the client's fake clock and `/__qa/clock`); faults come from

@@ -1,4 +1,4 @@
-"""An in-memory backend that follows CONTRACT.md section 2, for testing the manager without HTTP.
+"""An in-memory backend that follows docs/backend.md section 2, for testing the manager without HTTP.
 
 Its truth is its own: sessions slide on every accepted call, refresh rotates with a grace period,
 reauth keys rotate on use. It reads the same fake clock as the client, as a real server's clock

@@ -1,4 +1,4 @@
-"""A small model of the server's session truth (CONTRACT.md section 2), for property tests.
+"""A small model of the server's session truth (docs/backend.md section 2), for property tests.
 
 Written from the contract alone and sharing no code with `session/` (nor with `fake_backend.py`):
 if the engine and this model agreed by construction, one bug could hide in both. It has no clock

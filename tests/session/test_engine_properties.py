@@ -5,7 +5,7 @@ difference to the engine), their delivery to the server and their answers, rando
 passes between sending, delivery and answer), time passing with or without the manager's wake-ups,
 user activity, screen changes, background and resume, the near-expiry prompt, login and sign-out,
 refresh faults (ok / 503 / 401), transport failures and server-side revocation. The server is
-`ModelServer` (tests/session/session_model.py), written from CONTRACT.md alone.
+`ModelServer` (tests/session/session_model.py), written from docs/backend.md alone.
 
 Client and server share one simulated time `t`. Every request is a message: created and sent at
 `t` (the engine decided it), delivered later (the server processes it at that `t`), answered later

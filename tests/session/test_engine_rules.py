@@ -1,4 +1,4 @@
-"""One test (or a few) per session rule of DESIGN.md, on the pure engine and exact decisions."""
+"""One test (or a few) per session rule of docs/rules.md, on the pure engine and exact decisions."""
 
 from __future__ import annotations
 

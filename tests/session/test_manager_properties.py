@@ -10,7 +10,7 @@ The harness, in a few lines:
 - API calls are tasks doing what `api/middleware.py`'s `async_auth_flow` does: `acquire()`, `sent()`,
   then, once the test answers, `accepted()`, `failed()`, or `rejected()` and one replay if told so.
 - Each request is delivered (the server processes it then: `ModelServer` from session_model.py
-  decides, written from CONTRACT.md alone) and answered later, with latency (the fake clock moves,
+  decides, written from docs/backend.md alone) and answered later, with latency (the fake clock moves,
   the manager is ticked at each moment that matters on the way); or lost, or answered with a 5xx.
 - Each rule runs in an event loop the machine owns: the step's work, then every task runs until
   nothing is ready. Tasks parked on the port stay parked between steps: that is the interleaving.
@@ -22,7 +22,7 @@ The harness, in a few lines:
 - What the client holds is learned only from the manager's public face: the port's answers, the
   decisions it announces (`subscribe`), `view()`, the tickets it hands out and its timeline.
 
-Invariants, from DESIGN.md; checked after every step, or at the moment the thing happens:
+Invariants, from docs/rules.md; checked after every step, or at the moment the thing happens:
 1. Rule 1: the client's deadline is never later than the server's real deadline for the session it
    holds; when the server's TTL is shorter than assumed, the estimate still starts no later than the
    server's last extension (send time, never the answer's arrival).

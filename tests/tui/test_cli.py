@@ -1,4 +1,4 @@
-"""The command line: bad arguments exit 2 with one line naming the problem (CONTRACT.md 1)."""
+"""The command line: bad arguments exit 2 with one line naming the problem (docs/backend.md section 1)."""
 
 from __future__ import annotations
 

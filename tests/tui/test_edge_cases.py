@@ -1,4 +1,4 @@
-"""The edge cases of DESIGN.md that involve the UI (4, 5, 6, 7, 10, 11, 16, 17, 19, 20), driven
+"""The edge cases of docs/rules.md that involve the UI (4, 5, 6, 7, 10, 11, 16, 17, 19, 20), driven
 through the real app with Pilot, the embedded backend on loopback, and time moved on fake clocks.
 Each asserts what is on screen and what the server saw.
 """

@@ -65,7 +65,7 @@ class Step:
 class Scenario:
     name: str  # the file's stem
     title: str
-    covers: tuple[int, ...]  # edge cases of DESIGN.md
+    covers: tuple[int, ...]  # edge cases of docs/rules.md
     ttl: float
     warn: float
     steps: tuple[Step, ...]

@@ -158,7 +158,7 @@ class Recorder:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
             f"title = {_toml(f'Recorded {stamp}: say here what it shows')}",
-            "covers = []  # the edge cases of DESIGN.md it shows, if any",
+            "covers = []  # the edge cases of docs/rules.md it shows, if any",
             f"ttl = {self.ttl:g}",
             f"warn = {self.warn:g}",
         ]

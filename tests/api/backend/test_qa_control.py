@@ -1,4 +1,4 @@
-"""CONTRACT.md section 4 (/__qa/*), row by row, and the exact meaning of each counter."""
+"""docs/backend.md section 4 (/__qa/*), row by row, and the exact meaning of each counter."""
 
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ async def test_revoke_all(client: httpx.AsyncClient) -> None:
 
 
 async def test_revoke_keeps_reauth_keys_unless_asked(client: httpx.AsyncClient) -> None:
-    """A revoked user recovers by re-auth (DESIGN case 13); `reauth_keys: true` prevents it."""
+    """A revoked user recovers by re-auth (edge case 13); `reauth_keys: true` prevents it."""
     user = await login(client)
     await client.post("/__qa/revoke", json={"session_id": "s1"})
     r = await client.post("/api/session/reauth", json={"reauth_key": user["reauth_key"]})

@@ -1,4 +1,4 @@
-"""CONTRACT.md section 2, row by row, plus sliding expiry and rotation-with-grace.
+"""docs/backend.md section 2, row by row, plus sliding expiry and rotation-with-grace.
 
 Time moves through POST /__qa/clock (the server's own clock), never by sleeping.
 """
@@ -288,7 +288,7 @@ async def test_a_rejected_request_extends_nothing(client: httpx.AsyncClient) -> 
 async def test_a_4xx_that_is_not_an_auth_rejection_still_extends(
     client: httpx.AsyncClient,
 ) -> None:
-    """The client treats such answers as 'the server accepted the token' (DESIGN rule 2)."""
+    """The client treats such answers as 'the server accepted the token' (rule 2)."""
     token = await guest_token(client)
     cases = [
         client.get("/api/no-such-route", headers=bearer(token)),
