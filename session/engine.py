@@ -6,8 +6,11 @@ the network: the async manager around it does that and reports back with events.
 
 What it holds is one `Status` (stored), plus the few values that are independent of it: the
 deadline and the TTL estimate, the prompt, the time it went to the background, the link, and the
-refresh retry. `TRANSITIONS` is the table of which event each status accepts and which handler
-takes it; anything else raises `SessionProtocolError`. docs/engine.md walks through it.
+refresh retry. `TRANSITIONS` is the whole of what happens: for each event, the statuses that take
+it and, per group of statuses that behave alike, a cell with the method that does it and the
+outcome in words (a condition beyond the status is a guard on the cell). Anything the table does
+not take raises `SessionProtocolError`. `describe_transitions()` prints it for docs/engine.md,
+which walks through it.
 """
 
 from __future__ import annotations
@@ -234,34 +237,25 @@ class SessionEngine:
     def handle(self, event: e.Event, now: float) -> list[d.Decision]:
         if now < self._now:
             raise SessionProtocolError(f"time went backwards: {now} after {self._now}")
-        if self.abandoned and answers(event, self.abandoned[0]):
-            # The outcome of a flight that was out when its session ended: it changes nothing,
-            # and a session it brought must not sign anyone back in.
-            self._previous_now, self._now = self._now, now
-            del self.abandoned[0]
-            issued = isinstance(event, e.SessionIssued | e.RefreshSucceeded)
-            return [d.DiscardSession()] if issued else []
-        handler = self._check(event)
+        cell = self._cell(event)
         self._previous_now, self._now = self._now, now
-        return handler(self, event, now)
+        return cell.handler(self, event, now)
 
-    def _check(self, event: e.Event) -> _Handler:
-        handler = TRANSITIONS[self.status].get(type(event))
-        if handler is None:
-            raise SessionProtocolError(f"{type(event).__name__} is not legal in status {self.status.value}")
-        if isinstance(event, e.SessionIssued) and event.source not in (
-            Source.LOGIN,
-            _ISSUED_BY.get(self.status),
-        ):
-            flight = self.flight.value if self.flight else "none"
-            raise SessionProtocolError(f"a session from {event.source.value} while the flight is {flight}")
-        if isinstance(event, e.PromptAnswered) and not self.prompt_visible:
-            raise SessionProtocolError("PromptAnswered while no prompt is shown")
-        if isinstance(event, e.SessionRestored) and self.generation != 0:
-            raise SessionProtocolError("a stored session can only be restored at start-up")
-        return handler
+    def _cell(self, event: e.Event) -> Cell:
+        """The table's cell for `event` in the status now: the first listed whose guard holds.
 
-    # -- small steps the handlers share -------------------------------------------------------------
+        With none, the event is not legal here: this raises, and nothing has changed yet.
+        """
+        row = row_of(event)
+        cells = cells_for(row, self.status)
+        for cell in cells:
+            if cell.guard is None or cell.guard.holds(self, event):
+                return cell
+        unless = " or ".join(cell.guard.words for cell in cells if cell.guard is not None)
+        refusal = f"{row_name(row)} is not legal in status {self.status.value}"
+        raise SessionProtocolError(f"{refusal} unless {unless}" if unless else refusal)
+
+    # -- small steps the cells share -----------------------------------------------------------------
 
     def _fly(self, flight: Flight) -> d.Decision:
         """Start a flight from the current status."""
@@ -273,6 +267,10 @@ class SessionEngine:
             Flight.NEW_GUEST: d.StartGuestSession(),
         }
         return starts[flight]
+
+    def _recover(self) -> list[d.Decision]:
+        """Rule 7: the token is gone; get a new session in one flight."""
+        return [self._fly(Flight.REAUTH if self.kind is SessionKind.USER else Flight.NEW_GUEST)]
 
     def _hide_prompt(self) -> list[d.Decision]:
         if not self.prompt_visible:
@@ -302,24 +300,6 @@ class SessionEngine:
         answer is unknown, and the client says so (rule 6)."""
         return self._set_link(d.Link.UNREACHABLE if transport else d.Link.FAILING)
 
-    def _mark_rejected(self) -> None:
-        """The current token was rejected: no call may use it again."""
-        if self.status in (Status.LIVE, Status.LAPSED):
-            self.status = Status.REJECTED
-        elif self.status is Status.REFRESHING:
-            self.before_flight = Status.REJECTED  # if the refresh fails, the token is still dead
-
-    def _holds(self, status: Status) -> bool:
-        """The status now (a method, so that a check after a handler call reads it afresh)."""
-        return self.status is status
-
-    def _token_known_rejected(self) -> bool:
-        return self.status is Status.REJECTED or (
-            self.status in IN_FLIGHT and self.before_flight is Status.REJECTED
-        )
-
-    # -- the session ------------------------------------------------------------------------------
-
     def _issue(self, kind: SessionKind, sent_at: float) -> list[d.Decision]:
         """A fresh token: everything about the old one is forgotten."""
         self.status = Status.LIVE
@@ -329,57 +309,6 @@ class SessionEngine:
         self.last_extension_sent = sent_at
         self._quiet_refresh()
         return [*self._hide_prompt(), d.DeadlineMoved(self.deadline)]
-
-    def _on_issued(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
-        if ev.source is Source.LOGIN and self.flight is not None:
-            # A login answered while a flight was out (it was asked for before the flight began):
-            # the login's session wins, and whatever the flight brings is void.
-            self.abandoned.append(self.flight)
-        out = self._online() + self._issue(ev.kind, ev.sent_at)
-        if ev.source is Source.REAUTH:
-            # Rule 9: a silent re-auth re-syncs the user's data, whatever triggered it.
-            out.append(d.ResyncProfile())
-        return out
-
-    def _on_restored(self, ev: e.SessionRestored, now: float) -> list[d.Decision]:
-        elapsed = ev.elapsed_wall_s
-        self.kind = ev.kind
-        self.generation = 1
-        if 0 <= elapsed < self.ttl_s:
-            # Rule 10: within the TTL, resume it, refreshing it first.
-            self.deadline = now + (self.ttl_s - elapsed)
-            self.last_extension_sent = now - elapsed
-            self.status = Status.LIVE
-            return [d.DeadlineMoved(self.deadline), self._fly(Flight.REFRESH)]
-        # Rule 3: a negative or absurd wall-clock gap is treated as expired; then rule 9's path.
-        self.deadline = now
-        self.status = Status.REJECTED
-        return self._recover()
-
-    def _recover(self) -> list[d.Decision]:
-        """Rule 7: the token is gone; get a new session in one flight."""
-        return [self._fly(Flight.REAUTH if self.kind is SessionKind.USER else Flight.NEW_GUEST)]
-
-    def _on_call(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
-        if self.status in IN_FLIGHT:
-            return [d.AwaitFlight()]
-        if self.status in (Status.NO_SESSION, Status.SIGNED_OUT):
-            return [self._fly(Flight.NEW_GUEST)]
-        if self.status in (Status.REJECTED, Status.LAPSED):
-            return self._recover()
-        assert self.deadline is not None
-        if now >= self.deadline:
-            if self.refresh_failures > 0:
-                # Rule 6: refreshes kept failing until the deadline. The server's verdict is
-                # unknown, so nobody is signed out for it: recover now, as on any later action.
-                out = self._expire()
-                if self._holds(Status.LAPSED):
-                    out += self._recover()
-                return out
-            # Our estimate is conservative: the server may hold the session a little longer.
-            # One refresh tells; a rejection leads to recovery (rule 7).
-            return [self._fly(Flight.REFRESH)]
-        return [d.Proceed(self.generation)]
 
     def _extend(self, sent_at: float) -> list[d.Decision]:
         assert self.deadline is not None
@@ -394,42 +323,6 @@ class SessionEngine:
             out += self._hide_prompt()
         return out
 
-    def _on_accepted(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
-        out = self._online()
-        # Rule 1: only an answer to the current token moves the deadline, from the send time.
-        # A call made with a rotated-out token (still in grace) says nothing about the new one.
-        usable = self.status is Status.LIVE or (
-            self.status is Status.REFRESHING and self.before_flight is Status.LIVE
-        )
-        if ev.generation == self.generation and usable:
-            out += self._extend(ev.sent_at)
-        return out
-
-    def _on_failed(self, ev: e.ResponseFailed, now: float) -> list[d.Decision]:
-        # Rule 2: a transport failure or 5xx moves nothing: the server may never have seen it.
-        return self._unanswered(transport=ev.transport)
-
-    def _on_rejected(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
-        out = self._online()
-        current = ev.generation == self.generation
-        if ev.attempt >= 2:
-            # Never loop: the replay was rejected too. The token it used is dead.
-            if current and self.kind is not None:
-                self._mark_rejected()
-            return [*out, d.GiveUp("rejected again after one replay")]
-        if not current:
-            # Rule 7, rotation: the token was replaced while this call was out. Replay, no refresh.
-            return [*out, d.Replay()]
-        if self.kind is None:
-            return [*out, d.GiveUp("no session")]
-        if not self._token_known_rejected():
-            out += self._maybe_lower_ttl(ev.sent_at)
-        self._mark_rejected()
-        out += self._hide_prompt()
-        if self.status not in IN_FLIGHT:
-            out += self._recover()
-        return [*out, d.Replay()]
-
     def _maybe_lower_ttl(self, sent_at: float) -> list[d.Decision]:
         if self.deadline is None or self.last_extension_sent is None or sent_at >= self.deadline:
             return []
@@ -443,46 +336,6 @@ class SessionEngine:
             return []
         old, self.ttl_s = self.ttl_s, new
         return [d.TTLLowered(old_s=old, new_s=new)]
-
-    # -- flights coming back ----------------------------------------------------------------------
-
-    def _on_refresh_ok(self, ev: e.RefreshSucceeded, now: float) -> list[d.Decision]:
-        assert self.kind is not None
-        return self._online() + self._issue(self.kind, ev.sent_at)
-
-    def _on_refresh_failed(self, ev: e.RefreshFailed, now: float) -> list[d.Decision]:
-        self.status = Status.REJECTED if self.before_flight is Status.REJECTED else Status.LIVE
-        if ev.rejected:
-            # Rule 6: a rejected refresh means the session is gone; rule 7.
-            self.status = Status.REJECTED
-            return [*self._online(), *self._recover()]
-        out = self._unanswered(transport=ev.transport)
-        self.refresh_failures += 1
-        assert self.deadline is not None
-        retry = now + self.policy.backoff(self.refresh_failures)
-        if now >= self.deadline:
-            return out + self._expire()
-        if retry < self.deadline:
-            self.retry_at = retry
-            out.append(d.RefreshRetryScheduled(at=retry, failures=self.refresh_failures))
-        else:
-            self.retry_at = None  # the deadline tick will apply rule 5
-        return out
-
-    def _on_recovery_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
-        flight = self.flight
-        # The flight is over: out of its status first, so a sign-out below abandons nothing.
-        self.status = Status.REJECTED if self.kind is not None else self.before_flight
-        if ev.rejected:
-            out = self._online()
-            if flight is Flight.REAUTH:
-                return out + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
-            return out
-        # The network or the server failed us, not the credentials: no sign-out for that alone
-        # (edge case 16). Recovery is tried again on the next call.
-        return self._unanswered(transport=ev.transport)
-
-    # -- the deadline -------------------------------------------------------------------------------
 
     def _expire(self) -> list[d.Decision]:
         """Rule 5, at the deadline with no refresh."""
@@ -519,6 +372,7 @@ class SessionEngine:
         )
 
     def _in_warning(self, now: float) -> bool:
+        # The status is read, not assumed: a cell asks this after `_due`, which may have moved it.
         return (
             self.status is Status.LIVE
             and self.deadline is not None
@@ -539,20 +393,13 @@ class SessionEngine:
             return [d.WarningWindow(left, "refresh"), self._fly(Flight.REFRESH)]
         return [d.WarningWindow(left, "lapse")]  # an idle user's session is allowed to lapse
 
-    def _on_tick(self, ev: e.Tick, now: float) -> list[d.Decision]:
-        due = ev.scheduled_for
-        if due is not None and self.paused_since is None and now - due > self.policy.stop_gap_s:
-            # Stopped from outside (no suspend came first) and woken: this is a resume (rule 9),
-            # whatever the deadline says, or a user would be signed out instead of re-authenticated.
-            return self._returned(now, self._last_alive(ev.alive_at), detected=True)
-        return self._due(now)
-
     def _due(self, now: float) -> list[d.Decision]:
-        """What the clock alone calls for now: the deadline, a retry, the warning window. A Tick
-        asks this; so does every event of the user's, since a wake-up can come late (a sleeping
-        machine stops the event loop's clock but not the session's)."""
-        if self.paused_since is not None or self.status is not Status.LIVE:
-            return []  # rule 9: nothing while away; a flight's outcome comes as its own event
+        """What the clock alone calls for now on a live token: the deadline, a retry, the warning
+        window. A Tick asks this; so does every event of the user's, since a wake-up can come late
+        (a sleeping machine stops the event loop's clock but not the session's). Only the `live`
+        cells call it: in any other status the clock has nothing to do."""
+        if self.paused_since is not None:
+            return []  # rule 9: nothing while away
         assert self.deadline is not None
         if now >= self.deadline:
             return self._expire()
@@ -563,41 +410,12 @@ class SessionEngine:
             return self._warn(now)
         return []
 
-    # -- the user -----------------------------------------------------------------------------------
-
-    def _on_activity(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
-        self.last_activity = now
-        out = self._due(now)
-        # A user who comes back to life inside the warning window on a passive screen.
-        if self.warned and not self.active_flow and self.paused_since is None and self._in_warning(now):
-            return [*out, self._fly(Flight.REFRESH)]
-        return out
-
-    def _on_screen(self, ev: e.ScreenChanged, now: float) -> list[d.Decision]:
-        self.active_flow = ev.active_flow
-        out = self._due(now)
-        if not self._in_warning(now) or self.paused_since is not None:
-            return out
-        if ev.active_flow:
-            return out + self._warn(now)
-        if self.prompt_visible:
-            # Leaving the flow from the prompt is itself an action: a passive screen refreshes.
-            return [*out, *self._hide_prompt(), *self._warn(now)]
-        return out
-
-    def _on_background(self, ev: e.Backgrounded, now: float) -> list[d.Decision]:
-        if self.paused_since is not None:
-            return []
-        out = self._due(now)  # a deadline already passed is applied before going away
+    def _pause(self, now: float) -> list[d.Decision]:
+        """Rule 9: away. The warning is handled afresh on return, so a prompt goes with it."""
         self.paused_since = now
         self.warned = False
         self.stay_pending = False
-        return out + self._hide_prompt()
-
-    def _on_resume(self, ev: e.Resumed, now: float) -> list[d.Decision]:
-        if self.paused_since is not None:
-            return self._returned(now, self.paused_since, detected=False)
-        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+        return self._hide_prompt()
 
     def _last_alive(self, heartbeat: float | None) -> float:
         """The latest moment the process is known to have run: its last event or heartbeat.
@@ -609,109 +427,658 @@ class SessionEngine:
         return min(known, self._now)
 
     def _returned(self, now: float, since: float, *, detected: bool) -> list[d.Decision]:
-        """Rule 9: back in the foreground after being away since `since`."""
+        """Rule 9: back in the foreground after being away since `since`. What the token needs
+        then depends on the status: the cells that call this add it."""
         self.paused_since = None
-        out: list[d.Decision] = [d.BackgroundEnded(away_s=now - since, detected=detected)]
-        if self.status not in (Status.LIVE, Status.LAPSED, Status.REJECTED):
-            return out  # no session, signed out, or a flight already out
-        assert self.deadline is not None
-        if self.status is not Status.LIVE or now >= self.deadline:
-            # Expired: a guest gets a new session; a user is re-authenticated silently.
-            self.status = Status.REJECTED
-            return out + self._recover()
-        # Still valid: refresh and restart.
-        return [*out, self._fly(Flight.REFRESH)]
+        return [d.BackgroundEnded(away_s=now - since, detected=detected)]
 
-    def _on_prompt_answer(self, ev: e.PromptAnswered, now: float) -> list[d.Decision]:
+    def _back(self, ev: e.Resumed, now: float) -> list[d.Decision]:
+        if self.paused_since is not None:
+            return self._returned(now, self.paused_since, detected=False)
+        # No Backgrounded came first: the process was stopped from outside, some time after it
+        # was last seen alive.
+        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+
+    def _woke_late(self, ev: e.Tick, now: float) -> bool:
+        """A wake-up much later than it was due, with no suspend before it: the process was
+        stopped from outside. That is a resume (rule 9), whatever the deadline says, or a user
+        would be signed out instead of re-authenticated."""
+        due = ev.scheduled_for
+        return due is not None and self.paused_since is None and now - due > self.policy.stop_gap_s
+
+    def _woken(self, ev: e.Tick, now: float) -> list[d.Decision]:
+        """Back after a stop from outside that a late wake-up revealed: away since last seen alive."""
+        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+
+    def _live_on_return(self, now: float) -> list[d.Decision]:
+        assert self.deadline is not None
+        if now >= self.deadline:
+            # Expired while away: a guest gets a new session; a user is re-authenticated
+            # silently, not signed out (nobody was there to be asked).
+            self.status = Status.REJECTED
+            return self._recover()
+        return [self._fly(Flight.REFRESH)]  # still valid: refresh and restart
+
+    def _spent_on_return(self) -> list[d.Decision]:
+        self.status = Status.REJECTED
+        return self._recover()
+
+    # -- the cells: one method per distinct behaviour, in the table's order ----------------------------
+    # The table below says which status takes which; a cell's words there say what it does.
+
+    # SessionRestored, SessionIssued from a login
+
+    def _restore(self, ev: e.SessionRestored, now: float) -> list[d.Decision]:
+        elapsed = ev.elapsed_wall_s
+        self.kind = ev.kind
+        self.generation = 1
+        if 0 <= elapsed < self.ttl_s:
+            # Rule 10: within the TTL, resume it, refreshing it first.
+            self.deadline = now + (self.ttl_s - elapsed)
+            self.last_extension_sent = now - elapsed
+            self.status = Status.LIVE
+            return [d.DeadlineMoved(self.deadline), self._fly(Flight.REFRESH)]
+        # Rule 3: a negative or absurd wall-clock gap is treated as expired; then rule 9's path.
+        self.deadline = now
+        self.status = Status.REJECTED
+        return self._recover()
+
+    def _login(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        return self._online() + self._issue(ev.kind, ev.sent_at)
+
+    def _login_in_flight(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        # The login was asked for before the flight began: its session wins, and whatever the
+        # flight brings is void.
+        assert self.flight is not None
+        self.abandoned.append(self.flight)
+        return self._login(ev, now)
+
+    # CallStarting
+
+    def _call_without_session(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
+        return [self._fly(Flight.NEW_GUEST)]
+
+    def _call_live(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
+        assert self.deadline is not None
+        if now < self.deadline:
+            return [d.Proceed(self.generation)]
+        if self.refresh_failures > 0:
+            # Rule 6: refreshes kept failing until the deadline. The server's verdict is unknown,
+            # so nobody is signed out for it (with failures behind it, expiry lapses the session):
+            # recover now, as on any later action.
+            return self._expire() + self._recover()
+        # Our estimate is conservative: the server may hold the session a little longer. One
+        # refresh tells; a rejection leads to recovery (rule 7).
+        return [self._fly(Flight.REFRESH)]
+
+    def _call_spent(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
+        return self._recover()  # recovery waits for an action, and a call is one
+
+    def _call_in_flight(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
+        return [d.AwaitFlight()]  # rule 8: one flight at a time; the call goes out after it
+
+    # ResponseAccepted
+
+    def _accepted_live(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
+        out = self._online()
+        # Rule 1: only an answer to the current token moves the deadline, from the send time.
+        # A call made with a rotated-out token (still in grace) says nothing about the new one.
+        if ev.generation == self.generation:
+            out += self._extend(ev.sent_at)
+        return out
+
+    def _accepted_refreshing(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
+        if self.before_flight is Status.LIVE:
+            return self._accepted_live(ev, now)
+        return self._online()  # a call's 401 came during the refresh: that token stays dead
+
+    def _accepted_elsewhere(self, ev: e.ResponseAccepted, now: float) -> list[d.Decision]:
+        return self._online()  # no live token to extend: it lapsed, was rejected, or is none
+
+    # ResponseRejected. Whatever the status, a replay rejected too gives up (never a loop), and a
+    # rejection of a token already replaced (rule 7, rotation) only replays.
+
+    def _rejected_without_session(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
+        out = self._online()
+        if ev.attempt >= 2:
+            return [*out, d.GiveUp(_REJECTED_TWICE)]
+        if ev.generation != self.generation:
+            return [*out, d.Replay()]
+        return [*out, d.GiveUp("no session")]
+
+    def _rejected_live(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
+        out = self._online()
+        current = ev.generation == self.generation
+        if ev.attempt >= 2:
+            if current:
+                self.status = Status.REJECTED  # the token the replay used is dead
+            return [*out, d.GiveUp(_REJECTED_TWICE)]
+        if not current:
+            return [*out, d.Replay()]
+        out += self._maybe_lower_ttl(ev.sent_at)
+        self.status = Status.REJECTED
+        return [*out, *self._hide_prompt(), *self._recover(), d.Replay()]
+
+    def _rejected_again(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
+        out = self._online()
+        if ev.attempt >= 2:
+            return [*out, d.GiveUp(_REJECTED_TWICE)]
+        if ev.generation != self.generation:
+            return [*out, d.Replay()]
+        # Known dead already, so it says nothing new about the TTL. Recovery was waiting for a
+        # call, and this is one.
+        return [*out, *self._hide_prompt(), *self._recover(), d.Replay()]
+
+    def _rejected_refreshing(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
+        out = self._online()
+        current = ev.generation == self.generation
+        if ev.attempt >= 2:
+            if current:
+                self.before_flight = Status.REJECTED
+            return [*out, d.GiveUp(_REJECTED_TWICE)]
+        if not current:
+            return [*out, d.Replay()]
+        if self.before_flight is not Status.REJECTED:
+            out += self._maybe_lower_ttl(ev.sent_at)
+        # The refresh presents this same token: if it fails, the token is still dead.
+        self.before_flight = Status.REJECTED
+        return [*out, *self._hide_prompt(), d.Replay()]
+
+    def _rejected_recovering(self, ev: e.ResponseRejected, now: float) -> list[d.Decision]:
+        out = self._online()
+        if ev.attempt >= 2:
+            return [*out, d.GiveUp(_REJECTED_TWICE)]
+        if ev.generation != self.generation:
+            return [*out, d.Replay()]
+        if self.kind is None:
+            return [*out, d.GiveUp("no session")]  # a first guest session on its way
+        if self.before_flight is not Status.REJECTED:
+            # The recovery began from a lapse: this is the first the server said of the token.
+            out += self._maybe_lower_ttl(ev.sent_at)
+        return [*out, *self._hide_prompt(), d.Replay()]
+
+    # ResponseFailed
+
+    def _failed(self, ev: e.ResponseFailed, now: float) -> list[d.Decision]:
+        # Rule 2: a transport failure or 5xx moves nothing: the server may never have seen it.
+        return self._unanswered(transport=ev.transport)
+
+    # The flights' outcomes, and those of flights voided earlier
+
+    def _discard_voided(self, ev: e.SessionIssued | e.RefreshSucceeded, now: float) -> list[d.Decision]:
+        # The session a flight brought after its own session ended must not sign anyone back in.
+        del self.abandoned[0]
+        return [d.DiscardSession()]
+
+    def _drop_voided(self, ev: e.RefreshFailed | e.RecoveryFailed, now: float) -> list[d.Decision]:
+        del self.abandoned[0]
+        return []
+
+    def _refresh_lands(self, ev: e.RefreshSucceeded, now: float) -> list[d.Decision]:
+        assert self.kind is not None
+        return self._online() + self._issue(self.kind, ev.sent_at)
+
+    def _refresh_failed(self, ev: e.RefreshFailed, now: float) -> list[d.Decision]:
+        self.status = Status.REJECTED if self.before_flight is Status.REJECTED else Status.LIVE
+        if ev.rejected:
+            # Rule 6: a rejected refresh means the session is gone; rule 7.
+            self.status = Status.REJECTED
+            return [*self._online(), *self._recover()]
+        out = self._unanswered(transport=ev.transport)
+        self.refresh_failures += 1
+        assert self.deadline is not None
+        retry = now + self.policy.backoff(self.refresh_failures)
+        if now >= self.deadline:
+            return out + self._expire()
+        if retry < self.deadline:
+            self.retry_at = retry
+            out.append(d.RefreshRetryScheduled(at=retry, failures=self.refresh_failures))
+        else:
+            self.retry_at = None  # the deadline tick will apply rule 5
+        return out
+
+    def _reauth_lands(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        # Rule 9: a silent re-auth re-syncs the user's data, whatever triggered it.
+        return [*self._online(), *self._issue(ev.kind, ev.sent_at), d.ResyncProfile()]
+
+    def _guest_lands(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        return self._online() + self._issue(ev.kind, ev.sent_at)
+
+    def _reauth_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
+        # The flight is over: out of its status first, so the sign-out below voids nothing.
+        self.status = Status.REJECTED
+        if ev.rejected:
+            return self._online() + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
+        # The network or the server failed us, not the credentials: no sign-out for that alone
+        # (edge case 16). Recovery is tried again on the next call.
+        return self._unanswered(transport=ev.transport)
+
+    def _guest_failed(self, ev: e.RecoveryFailed, now: float) -> list[d.Decision]:
+        # A guest's expired session stays rejected; with none (a first session, or one after a
+        # sign-out) the engine is back where it was. Either way the next call tries again.
+        self.status = Status.REJECTED if self.kind is not None else self.before_flight
+        if ev.rejected:
+            return self._online()
+        return self._unanswered(transport=ev.transport)
+
+    # UserActivity, ScreenChanged, PromptAnswered, SignOutRequested
+
+    def _activity_live(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
+        self.last_activity = now
+        out = self._due(now)
+        # A user who comes back to life inside the warning window on a passive screen.
+        if self.warned and not self.active_flow and self.paused_since is None and self._in_warning(now):
+            return [*out, self._fly(Flight.REFRESH)]
+        return out
+
+    def _activity(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
+        self.last_activity = now  # rule 4's idle test reads it once a token is live again
+        return []
+
+    def _screen_live(self, ev: e.ScreenChanged, now: float) -> list[d.Decision]:
+        self.active_flow = ev.active_flow
+        out = self._due(now)
+        if not self._in_warning(now) or self.paused_since is not None:
+            return out
+        if ev.active_flow:
+            return out + self._warn(now)
+        if self.prompt_visible:
+            # Leaving the flow from the prompt is itself an action: a passive screen refreshes.
+            return [*out, *self._hide_prompt(), *self._warn(now)]
+        return out
+
+    def _screen(self, ev: e.ScreenChanged, now: float) -> list[d.Decision]:
+        self.active_flow = ev.active_flow  # rule 4 reads it when a token is live again
+        return []
+
+    def _answer_live(self, ev: e.PromptAnswered, now: float) -> list[d.Decision]:
         self.prompt_visible = False
         if not ev.stay:
             return self._sign_out(d.SignOutReason.USER_CHOICE)
         self.last_activity = now
-        out: list[d.Decision] = [d.HidePrompt()]
-        if self.status is Status.LIVE:
-            assert self.deadline is not None
-            if now >= self.deadline:
-                return out + self._expire()
-            self.stay_pending = True
-            out.append(self._fly(Flight.REFRESH))
-        return out
+        assert self.deadline is not None
+        if now >= self.deadline:
+            return [d.HidePrompt(), *self._expire()]  # too late to stay: as the deadline's tick
+        self.stay_pending = True  # no new prompt for this deadline while its refresh is tried
+        return [d.HidePrompt(), self._fly(Flight.REFRESH)]
 
-    def _on_sign_out(self, ev: e.SignOutRequested, now: float) -> list[d.Decision]:
-        if self.kind is None:
-            return []
+    def _answer(self, ev: e.PromptAnswered, now: float) -> list[d.Decision]:
+        self.prompt_visible = False
+        if not ev.stay:
+            return self._sign_out(d.SignOutReason.USER_CHOICE)
+        # The token is spent or a flight is out: staying needs nothing more from the engine.
+        self.last_activity = now
+        return [d.HidePrompt()]
+
+    def _sign_out_nothing(self, ev: e.SignOutRequested, now: float) -> list[d.Decision]:
+        return []
+
+    def _sign_out_now(self, ev: e.SignOutRequested, now: float) -> list[d.Decision]:
         return self._sign_out(d.SignOutReason.USER_CHOICE)
 
+    def _sign_out_in_flight(self, ev: e.SignOutRequested, now: float) -> list[d.Decision]:
+        if self.kind is None:
+            return []  # a first guest session on its way: nobody to sign out yet
+        return self._sign_out(d.SignOutReason.USER_CHOICE)
+
+    # Backgrounded, Resumed, Tick
+
+    def _background_live(self, ev: e.Backgrounded, now: float) -> list[d.Decision]:
+        if self.paused_since is not None:
+            return []
+        out = self._due(now)  # a deadline already passed is applied before going away
+        return out + self._pause(now)
+
+    def _background(self, ev: e.Backgrounded, now: float) -> list[d.Decision]:
+        if self.paused_since is not None:
+            return []
+        return self._pause(now)
+
+    def _resume_live(self, ev: e.Resumed, now: float) -> list[d.Decision]:
+        return self._back(ev, now) + self._live_on_return(now)
+
+    def _resume_spent(self, ev: e.Resumed, now: float) -> list[d.Decision]:
+        return self._back(ev, now) + self._spent_on_return()
+
+    def _resume(self, ev: e.Resumed, now: float) -> list[d.Decision]:
+        return self._back(ev, now)  # no session, or a flight already out: nothing to start
+
+    def _tick_live(self, ev: e.Tick, now: float) -> list[d.Decision]:
+        if self._woke_late(ev, now):
+            return self._woken(ev, now) + self._live_on_return(now)
+        return self._due(now)
+
+    def _tick_spent(self, ev: e.Tick, now: float) -> list[d.Decision]:
+        if self._woke_late(ev, now):
+            return self._woken(ev, now) + self._spent_on_return()
+        return []  # recovery waits for an action, not for the clock
+
+    def _tick(self, ev: e.Tick, now: float) -> list[d.Decision]:
+        if self._woke_late(ev, now):
+            return self._woken(ev, now)
+        return []
+
+
+_REJECTED_TWICE = "rejected again after one replay"
+
+# -- the table ---------------------------------------------------------------------------------------
 
 _Handler = Callable[[SessionEngine, Any, float], list[d.Decision]]
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A condition beyond the status that a cell applies under; `words` say it in the table."""
+
+    holds: Callable[[SessionEngine, Any], bool]
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """What the engine does on one event in some statuses: the code, and the outcome in words."""
+
+    handler: _Handler
+    outcome: str
+    guard: Guard | None = None
+
+
+# A row of the table: an event type, or, for a session issued, the type and where the session
+# came from. Which of those a status takes depends on the flight out, so each gets its own row.
+Row = type[e.Event] | tuple[type[e.SessionIssued], Source]
+
+
+def row_of(event: e.Event) -> Row:
+    """The row of the table that takes `event`."""
+    if isinstance(event, e.SessionIssued):
+        return (e.SessionIssued, event.source)
+    return type(event)
+
+
+def row_name(row: Row) -> str:
+    """How the grid and the refusals name a row: `RefreshFailed`, `SessionIssued (login)`."""
+    if isinstance(row, tuple):
+        return f"{row[0].__name__} ({row[1].value})"
+    return row.__name__
+
+
+def _voided(flight: str) -> Guard:
+    """The outcome of a flight that was out when its session ended (a sign-out, or a login that
+    won). Such flights are kept oldest first, and the manager sends flights one at a time, so the
+    next outcome of that kind belongs to the oldest of them, before any flight started since."""
+    return Guard(
+        lambda engine, event: bool(engine.abandoned) and answers(event, engine.abandoned[0]),
+        f"the oldest voided flight is {flight}",
+    )
+
+
 E = SessionEngine
+S = Status
+_ANY = tuple(Status)
+_NOT_LIVE = tuple(status for status in Status if status is not S.LIVE)
+_PROMPT_SHOWN = Guard(lambda engine, event: engine.prompt_visible, "the prompt is shown")
+# Words that recur in the cells.
+_RECOVERY = "recovery starts (user: re-auth; guest: a new guest session)"
+_NEW_TOKEN = (
+    "a new token, deadline = its send time + TTL, warning and retries reset, prompt hidden, link online"
+)
 
-# The flight whose session a status waits for. A login is taken in every status: the user may
-# have asked for it before a flight began.
-_ISSUED_BY = {Status.REAUTHENTICATING: Source.REAUTH, Status.STARTING_GUEST: Source.GUEST}
-
-# Events that can arrive at any moment, whatever the status: answers to calls made earlier, what
-# the user and the terminal do, time passing, and a sign-out.
-_ANYTIME: dict[type[e.Event], _Handler] = {
-    e.CallStarting: E._on_call,
-    e.ResponseAccepted: E._on_accepted,
-    e.ResponseRejected: E._on_rejected,
-    e.ResponseFailed: E._on_failed,
-    e.UserActivity: E._on_activity,
-    e.ScreenChanged: E._on_screen,
-    e.Backgrounded: E._on_background,
-    e.Resumed: E._on_resume,
-    e.Tick: E._on_tick,
-    e.SignOutRequested: E._on_sign_out,
+# event -> statuses -> cell: in those statuses, that event does what the cell says. A status a row
+# does not name, or names only under a guard that does not hold, refuses the event: it raises
+# SessionProtocolError and changes nothing. Where a status is named under a guard and without one,
+# the guarded cell comes first and wins when its guard holds. The rows run in the order of a
+# session's life: it begins, calls go out and come back, flights land, the user acts, time passes.
+TRANSITIONS: dict[Row, dict[tuple[Status, ...], Cell]] = {
+    e.SessionRestored: {
+        (S.NO_SESSION,): Cell(
+            E._restore,
+            "within the TTL: resumed with the time left, and a refresh starts (rule 10); past it, or"
+            f" a wall-clock gap below zero: the token counts as rejected, and {_RECOVERY}",
+            Guard(lambda engine, event: engine.generation == 0, "nothing has been issued yet (start-up)"),
+        ),
+    },
+    (e.SessionIssued, Source.LOGIN): {
+        (S.NO_SESSION, S.LIVE, S.LAPSED, S.REJECTED, S.SIGNED_OUT): Cell(
+            E._login, f"the user's session starts: {_NEW_TOKEN}"
+        ),
+        (S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._login_in_flight,
+            "the login wins: the user's session starts as above; the flight out is voided (its"
+            " outcome, when it comes, is discarded)",
+        ),
+    },
+    e.CallStarting: {
+        (S.NO_SESSION, S.SIGNED_OUT): Cell(E._call_without_session, "a new guest session starts"),
+        (S.LIVE,): Cell(
+            E._call_live,
+            "before the deadline: it goes out (Proceed); past it: a refresh starts (the server may"
+            " hold the session a little longer); past it after failed refreshes: the session lapses"
+            f" and {_RECOVERY}, nobody signed out (rule 6)",
+        ),
+        (S.LAPSED, S.REJECTED): Cell(E._call_spent, _RECOVERY),
+        (S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._call_in_flight, "it waits for the flight (AwaitFlight, rule 8)"
+        ),
+    },
+    e.ResponseAccepted: {
+        (S.LIVE,): Cell(
+            E._accepted_live,
+            "link online; an answer to the current token moves the deadline to its send time + TTL"
+            " when that is later (rule 1): warning, retries and a pending Stay reset, a prompt now"
+            " outside the window hidden; an older token's answer: nothing more",
+        ),
+        (S.REFRESHING,): Cell(
+            E._accepted_refreshing,
+            "as in `live` if the refresh began from a live token; if a call's 401 came during it:"
+            " link online, nothing more",
+        ),
+        (S.NO_SESSION, S.LAPSED, S.REJECTED, S.SIGNED_OUT, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._accepted_elsewhere, "link online; nothing more (no live token to extend)"
+        ),
+    },
+    e.ResponseRejected: {
+        (S.NO_SESSION, S.SIGNED_OUT): Cell(
+            E._rejected_without_session,
+            "link online; a replay's rejection: give up; an older token's: replay; the current"
+            " token's: give up (no session)",
+        ),
+        (S.LIVE, S.LAPSED): Cell(
+            E._rejected_live,
+            "link online; a replay's rejection: the token (if current) becomes `rejected`, give up;"
+            " an older token's: replay (rotation); the current token's: the TTL estimate may lower"
+            f" (rule 7), the token becomes `rejected`, prompt hidden, {_RECOVERY}, replay",
+        ),
+        (S.REJECTED,): Cell(
+            E._rejected_again,
+            "link online; a replay's rejection: give up; an older token's: replay; the current"
+            f" token's: prompt hidden, {_RECOVERY}, replay",
+        ),
+        (S.REFRESHING,): Cell(
+            E._rejected_refreshing,
+            "link online; a replay's rejection: the token (if current) is marked dead, give up; an"
+            " older token's: replay; the current token's: the TTL estimate may lower (unless"
+            " already marked), the token is marked dead (a failed refresh then lands in"
+            " `rejected`), prompt hidden, replay after the refresh",
+        ),
+        (S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._rejected_recovering,
+            "link online; a replay's rejection: give up; an older token's: replay; the current"
+            " token's, no session yet: give up (no session); otherwise the TTL estimate may lower"
+            " (if the flight began from `lapsed`), prompt hidden, replay after the flight",
+        ),
+    },
+    e.ResponseFailed: {
+        _ANY: Cell(E._failed, "link unreachable (no answer) or failing (a 5xx); nothing moves (rule 2)"),
+    },
+    e.RefreshSucceeded: {
+        _ANY: Cell(E._discard_voided, "discarded (DiscardSession), nothing else", _voided("a refresh")),
+        (S.REFRESHING,): Cell(E._refresh_lands, f"the refresh lands: {_NEW_TOKEN}"),
+    },
+    e.RefreshFailed: {
+        _ANY: Cell(E._drop_voided, "nothing happens", _voided("a refresh")),
+        (S.REFRESHING,): Cell(
+            E._refresh_failed,
+            "401: the session is gone: link online, the token counts as rejected, and"
+            f" {_RECOVERY} (rules 6, 7); no verdict: link unreachable or failing, back to `live`"
+            " (`rejected` if a call's 401 came during it), a retry scheduled with backoff if it"
+            " falls before the deadline; already past the deadline: the session lapses (recovered"
+            " on the next action)",
+        ),
+    },
+    (e.SessionIssued, Source.REAUTH): {
+        _ANY: Cell(
+            E._discard_voided, "discarded (DiscardSession), nobody signed back in", _voided("a re-auth")
+        ),
+        (S.REAUTHENTICATING,): Cell(
+            E._reauth_lands, f"the re-auth lands: {_NEW_TOKEN}; the profile is re-synced (rule 9)"
+        ),
+    },
+    (e.SessionIssued, Source.GUEST): {
+        _ANY: Cell(
+            E._discard_voided, "discarded (DiscardSession), nothing else", _voided("a new guest session")
+        ),
+        (S.STARTING_GUEST,): Cell(E._guest_lands, f"the guest session starts: {_NEW_TOKEN}"),
+    },
+    e.RecoveryFailed: {
+        _ANY: Cell(E._drop_voided, "nothing happens", _voided("a re-auth or a new guest session")),
+        (S.REAUTHENTICATING,): Cell(
+            E._reauth_failed,
+            "back to `rejected`; 401: link online, signed out (rule 7); no verdict: link unreachable"
+            " or failing, nobody signed out, tried again on the next call",
+        ),
+        (S.STARTING_GUEST,): Cell(
+            E._guest_failed,
+            "back to `rejected` (a guest's expired session) or to where it began (`no_session`,"
+            " `signed_out`); 401: link online; no verdict: link unreachable or failing; tried again"
+            " on the next call",
+        ),
+    },
+    e.UserActivity: {
+        (S.LIVE,): Cell(
+            E._activity_live,
+            "noted; the clock's due work first (as a Tick); then, if the token is still live inside"
+            " the window, already warned, on a passive screen and not away: a refresh starts (rule 4)",
+        ),
+        _NOT_LIVE: Cell(E._activity, "noted (for rule 4's idle test); nothing more"),
+    },
+    e.ScreenChanged: {
+        (S.LIVE,): Cell(
+            E._screen_live,
+            "noted; the clock's due work first (as a Tick); then, if the token is still live inside"
+            " the window and not away: to a booking step, the prompt shows (unless shown, or a Stay's"
+            " refresh is pending); from the prompt to a passive screen, the prompt hides and a"
+            " refresh starts if the user was active since the last extension, else the session is"
+            " left to lapse (rule 4)",
+        ),
+        _NOT_LIVE: Cell(E._screen, "noted; nothing more"),
+    },
+    e.PromptAnswered: {
+        (S.LIVE,): Cell(
+            E._answer_live,
+            "sign out: signed out; stay: prompt hidden, a refresh starts (past the deadline"
+            " already: the deadline's outcome, as a Tick)",
+            _PROMPT_SHOWN,
+        ),
+        (S.LAPSED, S.REJECTED, S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._answer,
+            "sign out: signed out (a flight out is voided); stay: prompt hidden, nothing more",
+            _PROMPT_SHOWN,
+        ),
+    },
+    e.SignOutRequested: {
+        (S.NO_SESSION, S.SIGNED_OUT): Cell(E._sign_out_nothing, "nothing (no session)"),
+        (S.LIVE, S.LAPSED, S.REJECTED): Cell(
+            E._sign_out_now, "signed out: prompt hidden, the session forgotten"
+        ),
+        (S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._sign_out_in_flight,
+            "signed out as in `live`, the flight out voided (its outcome is discarded); a first guest"
+            " session on its way: nothing (no session yet)",
+        ),
+    },
+    e.Backgrounded: {
+        (S.LIVE,): Cell(
+            E._background_live,
+            "already away: nothing; otherwise the clock's due work first (as a Tick), then away:"
+            " prompt hidden, the warning and a pending Stay forgotten (handled afresh on return)",
+        ),
+        _NOT_LIVE: Cell(
+            E._background,
+            "already away: nothing; otherwise away: prompt hidden, the warning and a pending Stay forgotten",
+        ),
+    },
+    e.Resumed: {
+        (S.LIVE,): Cell(
+            E._resume_live,
+            "back (BackgroundEnded; with no Backgrounded before it, a stop from outside, away since"
+            " the last sign of life); before the deadline: a refresh starts; past it: the token"
+            f" counts as rejected, and {_RECOVERY} (rule 9)",
+        ),
+        (S.LAPSED, S.REJECTED): Cell(
+            E._resume_spent, f"back (as in `live`); the token counts as rejected, and {_RECOVERY}"
+        ),
+        (S.NO_SESSION, S.SIGNED_OUT, S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._resume, "back (as in `live`); nothing more"
+        ),
+    },
+    e.Tick: {
+        (S.LIVE,): Cell(
+            E._tick_live,
+            "away: nothing; a wake-up more than the stop gap late: as Resumed; otherwise the clock's"
+            " due work: past the deadline, a user is signed out (rule 5) unless the link is down or a"
+            " refresh got no verdict, and then the session lapses, as a guest's does; a retry due:"
+            " a refresh starts; the window open and not yet warned: the warning (rule 4: the prompt"
+            " on a booking step, a refresh if the user was active since the last extension, else"
+            " the session is left to lapse)",
+        ),
+        (S.LAPSED, S.REJECTED): Cell(
+            E._tick_spent, "a wake-up more than the stop gap late, not away: as Resumed; otherwise nothing"
+        ),
+        (S.NO_SESSION, S.SIGNED_OUT, S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._tick, "a wake-up more than the stop gap late, not away: as Resumed; otherwise nothing"
+        ),
+    },
 }
-# A login can come in any status (see _ISSUED_BY); in a flight's, it voids the flight.
-_LOGIN: dict[type[e.Event], _Handler] = {e.SessionIssued: E._on_issued}
-# A prompt can be answered wherever one can be shown (`_check` also wants it shown).
-_PROMPT: dict[type[e.Event], _Handler] = {e.PromptAnswered: E._on_prompt_answer}
 
-# status -> event -> handler. An event not listed for the status raises SessionProtocolError
-# and changes nothing. Read a row as "in this status, the engine takes these events".
-TRANSITIONS: dict[Status, dict[type[e.Event], _Handler]] = {
-    Status.NO_SESSION: {**_ANYTIME, **_LOGIN, e.SessionRestored: E._on_restored},
-    Status.LIVE: {**_ANYTIME, **_LOGIN, **_PROMPT},
-    Status.LAPSED: {**_ANYTIME, **_LOGIN, **_PROMPT},
-    Status.REJECTED: {**_ANYTIME, **_LOGIN, **_PROMPT},
-    Status.SIGNED_OUT: {**_ANYTIME, **_LOGIN},
-    Status.REFRESHING: {
-        **_ANYTIME,
-        **_LOGIN,
-        **_PROMPT,
-        e.RefreshSucceeded: E._on_refresh_ok,
-        e.RefreshFailed: E._on_refresh_failed,
-    },
-    Status.REAUTHENTICATING: {
-        **_ANYTIME,
-        **_PROMPT,
-        e.SessionIssued: E._on_issued,  # from the re-auth, or a login
-        e.RecoveryFailed: E._on_recovery_failed,
-    },
-    Status.STARTING_GUEST: {
-        **_ANYTIME,
-        **_PROMPT,
-        e.SessionIssued: E._on_issued,  # the new guest session, or a login
-        e.RecoveryFailed: E._on_recovery_failed,
-    },
-}
+
+def _index() -> dict[tuple[Row, Status], tuple[Cell, ...]]:
+    """(row, status) -> the cells that may take it, in the table's order: what `handle` reads."""
+    cells: dict[tuple[Row, Status], tuple[Cell, ...]] = {}
+    for row, by_status in TRANSITIONS.items():
+        for statuses, cell in by_status.items():
+            for status in statuses:
+                cells[row, status] = (*cells.get((row, status), ()), cell)
+    return cells
+
+
+_CELLS = _index()
+
+
+def cells_for(row: Row, status: Status) -> tuple[Cell, ...]:
+    """The cells that may take `row` in `status`, first to last; none: the event is refused there."""
+    return _CELLS.get((row, status), ())
 
 
 def describe_transitions() -> str:
-    """The table as a Markdown grid: an event per row, a status per column, the handler that takes
-    it in each cell (`-` where the event is illegal). docs/engine.md shows it; a test keeps the two
-    the same."""
-    events: list[type[e.Event]] = []
-    for row in TRANSITIONS.values():
-        events += [event for event in row if event not in events]
-    statuses = list(TRANSITIONS)
-    lines = [
-        "| event | " + " | ".join(status.value for status in statuses) + " |",
-        "| --- | " + " | ".join("---" for _ in statuses) + " |",
-    ]
-    for event in events:
-        cells = [TRANSITIONS[status].get(event) for status in statuses]
-        names = [f"`{cell.__name__.removeprefix('_on_')}`" if cell else "-" for cell in cells]
-        lines.append(f"| {event.__name__} | " + " | ".join(names) + " |")
-    return "\n".join(lines)
+    """The table in words, event by event: for each, the statuses that take it and what happens,
+    then the statuses that refuse it. docs/engine.md shows it; a test keeps the two the same."""
+
+    def names(statuses: tuple[Status, ...] | list[Status]) -> str:
+        return "any status" if set(statuses) == set(Status) else ", ".join(f"`{s.value}`" for s in statuses)
+
+    blocks: list[str] = []
+    for row, by_status in TRANSITIONS.items():
+        lines = [f"**{row_name(row)}**", ""]
+        for statuses, cell in by_status.items():
+            guard = f", if {cell.guard.words}" if cell.guard is not None else ""
+            lines.append(f"- {names(statuses)}{guard}: {cell.outcome}")
+        taken = {status for status in Status for cell in cells_for(row, status) if cell.guard is None}
+        named = {status for statuses in by_status for status in statuses}
+        never = [status for status in Status if status not in named]
+        otherwise = [status for status in Status if status in named and status not in taken]
+        if never:
+            lines.append(f"- {names(never)}: refused")
+        if otherwise:
+            lines.append(f"- {names(otherwise)}, otherwise: refused")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -21,7 +21,8 @@ Checked after every step, or at the moment the thing happens:
 4. a rejected call is replayed at most once, and never sent after a GiveUp;
 5. a signed-in user is not signed out while the server still holds a valid session for them,
    unless the deadline passed without a successful refresh;
-6. (beyond the issue's list) a user who was signed out is signed in again only by logging in.
+6. (beyond the issue's list) a user who was signed out is signed in again only by logging in;
+7. the status agrees with the session it holds, as the engine's table takes for granted.
 An engine that raises `SessionProtocolError` for an event the caller had every right to send also
 fails the test: the harness only sends what the manager would.
 
@@ -558,6 +559,28 @@ class SessionMachine(RuleBasedStateMachine):
         """Sign-out leaves no session behind in the engine."""
         if self.engine.signed_out:
             assert self.engine.kind is None and self.engine.deadline is None
+
+    @invariant()
+    def the_status_says_what_session_there_is(self) -> None:
+        """What the table's cells take for granted of a status, so each cell can be written for
+        its status alone: `no_session` and `signed_out` hold no session; every status but those
+        and `starting_guest` holds one with a deadline (a re-auth's is a user's); a new guest
+        session is asked for with no session or a guest's; a refresh starts from a live token and
+        ends back there, or in `rejected` if a call's 401 came meanwhile; nothing is issued before
+        `no_session` ends."""
+        eng = self.engine
+        if eng.status in (Status.NO_SESSION, Status.SIGNED_OUT):
+            assert eng.kind is None, (eng.status, eng.kind)
+        elif eng.status is Status.STARTING_GUEST:
+            assert eng.kind is not SessionKind.USER, "a user's session is recovered by a re-auth"
+        else:
+            assert eng.kind is not None and eng.deadline is not None, (eng.status, eng.kind, eng.deadline)
+        if eng.status is Status.REAUTHENTICATING:
+            assert eng.kind is SessionKind.USER
+        if eng.status is Status.REFRESHING:
+            assert eng.before_flight in (Status.LIVE, Status.REJECTED), eng.before_flight
+        if eng.status is Status.NO_SESSION:
+            assert eng.generation == 0, eng.generation
 
 
 SessionMachine.TestCase.settings = settings(max_examples=500, stateful_step_count=60, deadline=None)

@@ -1,17 +1,29 @@
-"""The engine's table (status x event -> handler): every pair the table leaves out raises and
-changes nothing, every status is reachable, and the flight outcomes are taken only in their flight."""
+"""The engine's table (event x status -> cell): every pair the table leaves out raises and changes
+nothing, every status is reachable, the flight outcomes are taken only in their flight, and the
+grid printed from the table answers every (status, event) pair once."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from session import decisions as d
 from session import events as e
-from session.engine import TRANSITIONS, SessionEngine, SessionProtocolError, Status, describe_transitions
+from session.engine import (
+    TRANSITIONS,
+    Row,
+    SessionEngine,
+    SessionProtocolError,
+    Status,
+    cells_for,
+    describe_transitions,
+    row_name,
+    row_of,
+)
 from session.events import SessionKind, Source
 from session.policy import Policy
 
@@ -51,8 +63,10 @@ BUILDERS: dict[Status, Callable[[], SessionEngine]] = {
     Status.STARTING_GUEST: lambda: _then(SessionEngine(POLICY, now=0.0), e.CallStarting(), at=0.0),
 }
 
-SAMPLES: dict[type[e.Event], e.Event] = {
-    e.SessionIssued: e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=0.0),
+SAMPLES: dict[Row, e.Event] = {
+    (e.SessionIssued, Source.LOGIN): e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=0.0),
+    (e.SessionIssued, Source.REAUTH): e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at=0.0),
+    (e.SessionIssued, Source.GUEST): e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=0.0),
     e.SessionRestored: e.SessionRestored(SessionKind.GUEST, 1.0),
     e.CallStarting: e.CallStarting(),
     e.ResponseAccepted: e.ResponseAccepted(0.0, 1),
@@ -70,30 +84,38 @@ SAMPLES: dict[type[e.Event], e.Event] = {
     e.Tick: e.Tick(),
 }
 
-ILLEGAL = [
-    (status, event_type)
-    for status in Status
-    for event_type in SAMPLES
-    if event_type not in TRANSITIONS[status]
-]
+
+def _taken(status: Status, row: Row) -> bool:
+    """Whether the engine `BUILDERS` makes for `status` takes the sample: a cell names the status,
+    with no guard or one that holds there (the builders void no flight, show no prompt, and only
+    `no_session`'s has issued nothing yet)."""
+    eng = BUILDERS[status]()
+    return any(cell.guard is None or cell.guard.holds(eng, SAMPLES[row]) for cell in cells_for(row, status))
 
 
-def test_every_status_has_a_row_a_builder_and_every_event_a_sample() -> None:
-    assert set(TRANSITIONS) == set(Status) == set(BUILDERS)
-    assert set(SAMPLES) == {event for row in TRANSITIONS.values() for event in row}
+ILLEGAL = [(status, row) for status in Status for row in SAMPLES if not _taken(status, row)]
+
+
+def test_every_status_has_a_builder_and_every_row_a_sample_of_its_own() -> None:
+    assert set(SAMPLES) == set(TRANSITIONS)
+    assert all(row_of(sample) == row for row, sample in SAMPLES.items())
+    assert {row if isinstance(row, type) else row[0] for row in TRANSITIONS} == set(get_args(e.Event))
+    assert (
+        set(BUILDERS)
+        == set(Status)
+        == {status for row in TRANSITIONS.values() for st in row for status in st}
+    )
     for status, build in BUILDERS.items():
         eng = build()
         assert eng.status is status, (status, eng.status)
 
 
-@pytest.mark.parametrize(("status", "event_type"), ILLEGAL, ids=lambda x: getattr(x, "__name__", str(x)))
-def test_illegal_event_raises_and_leaves_the_engine_unchanged(
-    status: Status, event_type: type[e.Event]
-) -> None:
+@pytest.mark.parametrize(("status", "row"), ILLEGAL, ids=lambda x: getattr(x, "value", None) or row_name(x))
+def test_illegal_event_raises_and_leaves_the_engine_unchanged(status: Status, row: Row) -> None:
     eng = BUILDERS[status]()
     before = copy.deepcopy(vars(eng))
     with pytest.raises(SessionProtocolError, match="not legal"):
-        eng.handle(SAMPLES[event_type], eng.now)
+        eng.handle(SAMPLES[row], eng.now)
     assert vars(eng) == before
 
 
@@ -102,15 +124,50 @@ def test_the_table_takes_flight_outcomes_only_in_their_flight() -> None:
     assert (Status.REAUTHENTICATING, e.RefreshFailed) in ILLEGAL
     assert (Status.STARTING_GUEST, e.RefreshSucceeded) in ILLEGAL
     assert (Status.REFRESHING, e.RecoveryFailed) in ILLEGAL
+    assert (Status.REAUTHENTICATING, (e.SessionIssued, Source.GUEST)) in ILLEGAL
+    assert (Status.STARTING_GUEST, (e.SessionIssued, Source.REAUTH)) in ILLEGAL
     for status in (Status.NO_SESSION, Status.LIVE, Status.LAPSED, Status.REJECTED, Status.SIGNED_OUT):
-        assert e.RecoveryFailed in {event for (st, event) in ILLEGAL if st is status}
+        assert {e.RecoveryFailed, (e.SessionIssued, Source.REAUTH)} <= {
+            row for (st, row) in ILLEGAL if st is status
+        }
+
+
+def test_no_cell_is_hidden_behind_another() -> None:
+    """For each row and status, at most one cell without a guard, and after any guarded ones: a
+    guarded cell below it could never be reached."""
+    for row in TRANSITIONS:
+        for status in Status:
+            guards = [cell.guard for cell in cells_for(row, status)]
+            assert None not in guards[:-1], (row_name(row), status)
+
+
+def test_the_grid_answers_every_status_for_every_event_exactly_once() -> None:
+    """Per event, each status is named on exactly one line that holds without a condition: its
+    outcome, or "refused". Lines with a condition ("if ...") come before and say when they win."""
+    text = describe_transitions()
+    blocks = text.split("\n\n**")
+    assert len(blocks) == len(TRANSITIONS)
+    for block, row in zip(blocks, TRANSITIONS, strict=True):
+        title, *lines = block.strip("*").splitlines()
+        assert title.rstrip("*") == row_name(row)
+        answered: list[Status] = []
+        for line in filter(None, lines):
+            where, outcome = line.removeprefix("- ").split(": ", 1)
+            assert outcome
+            if ", if " in where:
+                continue
+            names = where.removesuffix(", otherwise")
+            answered += (
+                list(Status) if names == "any status" else [Status(n.strip("` ")) for n in names.split(",")]
+            )
+        assert sorted(answered, key=list(Status).index) == list(Status), (row_name(row), answered)
 
 
 def test_the_table_prints_as_a_grid_and_docs_engine_md_shows_it_as_it_is() -> None:
     text = describe_transitions()
-    header = text.splitlines()[0]
-    assert all(status.value in header for status in Status)
-    assert "| RefreshSucceeded | - | - | - | - | - | `refresh_ok` | - | - |" in text
+    assert "**RefreshSucceeded**\n\n" in text
+    assert "\n- `refreshing`: the refresh lands: a new token" in text
+    assert "\n- `no_session`, `signed_out`: a new guest session starts\n" in text
     doc = (Path(__file__).resolve().parents[2] / "docs" / "engine.md").read_text()
     assert text in doc, "docs/engine.md shows an old table: paste describe_transitions() into it"
 
