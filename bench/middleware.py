@@ -11,7 +11,13 @@ prints one JSON line.
   passed (the server still holds the session): how many refreshes the server saw, the failed
   calls by exception type, and the burst's wall time beside the same burst with a fresh session.
 
-Run: python bench/middleware.py [--calls 1000] [--burst 500] [--burst-reps 5]
+- In process (issue 19, item 7): the middleware as the app wires it, over an `httpx.MockTransport`
+  that answers at once, against httpx with a static header on the same transport stack; no
+  network, no server, so the figure is the middleware's own cost against httpx's own. Reported:
+  CPU per call on each side (process time over blocks of calls, the sides interleaved block by
+  block) and the added CPU as a share of httpx's per-call CPU (target <= 15 %).
+
+Run: python bench/middleware.py [--calls 1000] [--burst 500] [--burst-reps 5] [--in-process-only]
 """
 
 from __future__ import annotations
@@ -115,6 +121,57 @@ async def overhead(client: BackendClient, url: str, calls: int) -> dict[str, Any
     return figures
 
 
+def _instant(request: httpx.Request) -> httpx.Response:
+    """The backend's answers, made at once in memory: a guest session, and a whoami for any call."""
+    if request.url.path == "/api/session/guest":
+        return httpx.Response(201, json={"token": "in-process-token-" + "x" * 32, "kind": "guest"})
+    return httpx.Response(200, json={"kind": "guest", "user": None, "session_id": "s1"})
+
+
+async def in_process(calls: int, blocks: int = 20) -> dict[str, Any]:
+    """CPU per call, through the middleware and with a static header, over an instant transport."""
+    with tempfile.TemporaryDirectory() as data:
+        client = BackendClient(
+            "http://in-process.invalid",
+            clock=QAClock(),
+            policy=Policy(ttl_s=TTL, warn_s=60.0),
+            store=SessionStore(Path(data) / "session.json", scope="in-process"),
+            timeline=Timeline(Path(data) / "timeline.jsonl", flush_every_s=1.0),
+            inner_transport=lambda: httpx.MockTransport(_instant),
+        )
+        await client.start()
+        through = client.rest.http
+        plain = httpx.AsyncClient(
+            base_url="http://in-process.invalid",
+            headers={"Authorization": "Bearer in-process-token-" + "x" * 32},
+            timeout=call_timeout(10.0),
+            transport=client.connection(),
+        )
+        per_block = max(1, calls // blocks)
+        cpu = {"middleware": 0.0, "plain": 0.0}
+        sides = [("middleware", through), ("plain", plain)]
+        for _ in range(50):  # warm-up
+            for _name, http in sides:
+                await http.get("/api/session")
+        for block in range(blocks):
+            for name, http in sides if block % 2 == 0 else list(reversed(sides)):
+                start = time.process_time()
+                for _ in range(per_block):
+                    await http.get("/api/session")
+                cpu[name] += time.process_time() - start
+        await plain.aclose()
+        await client.aclose()
+    n = per_block * blocks
+    through_us, plain_us = cpu["middleware"] / n * 1e6, cpu["plain"] / n * 1e6
+    return {
+        "in_process_calls_per_side": n,
+        "in_process_cpu_us_per_call_middleware": round(through_us, 1),
+        "in_process_cpu_us_per_call_plain": round(plain_us, 1),
+        "in_process_added_cpu_us": round(through_us - plain_us, 1),
+        "in_process_added_share": round((through_us - plain_us) / plain_us, 4),
+    }
+
+
 async def burst(client: BackendClient, n: int) -> tuple[float, Counter[str]]:
     calls = [client.rest.whoami() if i % 2 == 0 else client.graphql.me() for i in range(n)]
     start = time.perf_counter()
@@ -162,7 +219,12 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="calls per side, per protocol")
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--burst-reps", type=int, default=5)
+    parser.add_argument("--in-process-only", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
+    figures = await in_process(max(args.calls, 2000) * 5)
+    if args.in_process_only:
+        print(json.dumps(figures))
+        return
     with tempfile.TemporaryDirectory() as data:
         async with EmbeddedBackend(ttl_s=TTL) as backend:
             clock = QAClock()
@@ -176,7 +238,7 @@ async def main() -> None:
             )
             await client.start()
             async with httpx.AsyncClient(base_url=backend.url) as qa:
-                figures = await overhead(client, backend.url, args.calls)
+                figures.update(await overhead(client, backend.url, args.calls))
                 figures.update(await bursts(client, qa, clock, args.burst, args.burst_reps))
             await client.aclose()
     print(json.dumps(figures))

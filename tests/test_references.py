@@ -332,3 +332,35 @@ def test_an_anchor_is_the_one_github_makes() -> None:
     assert anchor("2. Session endpoints") == "2-session-endpoints"
     assert anchor("4. QA control (`/__qa`)") == "4-qa-control-__qa"
     assert anchor("How a request is handled (the gate)") == "how-a-request-is-handled-the-gate"
+
+
+# -- names of the code the docs point at --------------------------------------------------------
+
+_NAMED = re.compile(r"`(SessionEngine|SessionManager|SessionAuth|Flights|Wakeups|StoredSessionKeeper)\.(\w+)")
+
+
+def test_every_method_the_docs_name_exists() -> None:
+    """docs/*.md name the methods that decide a rule (`SessionEngine._call_live`): a method renamed
+    or gone leaves a newcomer looking for nothing."""
+    from api.middleware import SessionAuth
+    from session.engine import SessionEngine
+    from session.flights import Flights
+    from session.manager import SessionManager
+    from session.stored import StoredSessionKeeper
+    from session.wakeups import Wakeups
+
+    classes: dict[str, type] = {
+        "SessionEngine": SessionEngine,
+        "SessionManager": SessionManager,
+        "SessionAuth": SessionAuth,
+        "Flights": Flights,
+        "Wakeups": Wakeups,
+        "StoredSessionKeeper": StoredSessionKeeper,
+    }
+    missing = []
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        for number, line in enumerate(doc.read_text().splitlines(), 1):
+            for owner, name in _NAMED.findall(line):
+                if not hasattr(classes[owner], name):
+                    missing.append(f"{doc.relative_to(ROOT)}:{number}: {owner}.{name}")
+    assert missing == []
