@@ -28,3 +28,26 @@ def test_ruff_format_changes_nothing() -> None:
 def test_mypy_strict_finds_nothing() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_imports_a_private_name_of_textual() -> None:
+    """Textual's private names (`textual.keys._character_to_key`...) change without notice: the
+    project uses its public API only."""
+    import ast
+
+    found = []
+    for folder in ("session", "api", "tui", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("textual"):
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    private += [part for part in (node.module or "").split(".") if part.startswith("_")]
+                    if private:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {', '.join(private)}")
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.name.startswith("textual") and any(
+                            p.startswith("_") for p in alias.name.split(".")
+                        ):
+                            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name}")
+    assert found == []

@@ -10,7 +10,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from textual import events
-from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, key_to_character
 from textual.widgets import Button, Input, Static
 
 from api.errors import ApiError
@@ -163,14 +163,22 @@ def post_key(app: SessionKeeperApp, key: str) -> events.Key:
 
 
 def key_event(key: str) -> events.Key:
-    """The Key event Textual's own `App._press_keys` builds for `key` (a name or a character)."""
+    """The Key event a terminal's driver makes for `key` (a key name, or a character)."""
     if len(key) == 1 and not key.isalnum():
-        key = _character_to_key(key)
+        key = character_key(key)
+    return events.Key(key, key_to_character(REPLACED_KEYS.get(key, key)))
+
+
+def character_key(character: str) -> str:
+    """The key name Textual gives a character ("/" is "slash", "[" "left_square_bracket"), from
+    its Unicode name, as Textual's own drivers name it (with Textual's public replacements)."""
+    if character.isalnum():
+        return character
     try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    return events.Key(key, char)
+        name = unicodedata.name(character).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        return "tab" if character == "\t" else character
+    return KEY_NAME_REPLACEMENTS.get(name, name)
 
 
 def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:
