@@ -15,6 +15,7 @@ from api.backend.gate import GRAPHQL_PATH, MAX_BODY_BYTES, Gate
 from api.backend.graphql_api import OPENAPI_EXTRA, build_graphql_schema, graphql_endpoint
 from api.backend.qa import build_qa_router
 from api.backend.rest import build_rest_router
+from api.backend.sessions import DEFAULT_LIFETIME_S
 from api.backend.state import BackendState
 
 DESCRIPTION = """\
@@ -28,6 +29,7 @@ def create_app(
     *,
     ttl_s: float = 900.0,
     grace_s: float = 30.0,
+    lifetime_s: float = DEFAULT_LIFETIME_S,
     clock: Callable[[], float] | None = None,
     token_factory: Callable[[], str] | None = None,
     today: Callable[[], date] | None = None,
@@ -39,7 +41,14 @@ def create_app(
     on top. `token_factory` makes tokens and reauth keys (default `secrets.token_urlsafe`).
     `today` is the calendar date for card expiry checks (default: today, UTC, plus the offset).
     """
-    state = BackendState(ttl_s=ttl_s, grace_s=grace_s, clock=clock, token_factory=token_factory, today=today)
+    state = BackendState(
+        ttl_s=ttl_s,
+        grace_s=grace_s,
+        lifetime_s=lifetime_s,
+        clock=clock,
+        token_factory=token_factory,
+        today=today,
+    )
     return app_for(state, max_body_bytes=max_body_bytes)
 
 

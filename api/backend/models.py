@@ -208,6 +208,7 @@ class FaultsIn(_In):
     down: StrictBool | None = None
     graphql_auth_error: Literal["extensions", "http"] | None = None
     ttl_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+    lifetime_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class FaultsOut(BaseModel):
@@ -216,6 +217,7 @@ class FaultsOut(BaseModel):
     down: bool
     graphql_auth_error: Literal["extensions", "http"]
     ttl_s: float
+    lifetime_s: float
 
 
 class RevokeIn(_In):
@@ -241,6 +243,10 @@ class QaSessionOut(BaseModel):
     kind: Literal["guest", "user"]
     user: str | None
     expires_in_s: float = Field(description="deadline minus now, server clock; <= 0 if expired")
+    lifetime_left_s: float = Field(
+        description="the absolute lifetime's end minus now: counted from the sign-in (a guest's "
+        "creation), kept by a re-auth; <= 0 once reached"
+    )
     revoked: bool
     ended: str | None = Field(description="signed_out, revoked_by_qa or upgraded_to_user")
 
@@ -264,6 +270,7 @@ class CountersOut(BaseModel):
 class StateOut(BaseModel):
     now: float
     ttl_s: float
+    lifetime_s: float
     grace_s: float
     faults: FaultsOut
     sessions: list[QaSessionOut]

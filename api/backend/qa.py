@@ -39,6 +39,7 @@ def build_qa_router(state: BackendState) -> APIRouter:
             down=f.down,
             graphql_auth_error=f.graphql_auth_error,
             ttl_s=state.sessions.ttl_s,
+            lifetime_s=state.sessions.lifetime_s,
         )
 
     # The two read routes are `async def`: they only read memory, and a plain `def` would cost a
@@ -50,6 +51,7 @@ def build_qa_router(state: BackendState) -> APIRouter:
         return StateOut(
             now=state.clock.now(),
             ttl_s=sessions.ttl_s,
+            lifetime_s=sessions.lifetime_s,
             grace_s=sessions.grace_s,
             faults=faults_out(),
             sessions=[
@@ -58,6 +60,7 @@ def build_qa_router(state: BackendState) -> APIRouter:
                     kind=s.kind,
                     user=s.user,
                     expires_in_s=sessions.expires_in(s),
+                    lifetime_left_s=sessions.lifetime_left(s),
                     revoked=s.revoked,
                     ended=s.ended,
                 )
@@ -87,7 +90,8 @@ def build_qa_router(state: BackendState) -> APIRouter:
         responses=error_responses(422),
         summary="Set some faults; answers all of them",
         description="ttl_s applies from now on: each session's next extension uses it; deadlines"
-        " already granted are kept (neither cut short nor lengthened).",
+        " already granted are kept (neither cut short nor lengthened). lifetime_s applies at once to"
+        " every session, counted from its sign-in.",
     )
     def set_faults(body: FaultsIn) -> FaultsOut:
         f = state.faults
@@ -101,6 +105,8 @@ def build_qa_router(state: BackendState) -> APIRouter:
             f.graphql_auth_error = body.graphql_auth_error
         if body.ttl_s is not None:
             state.sessions.ttl_s = body.ttl_s
+        if body.lifetime_s is not None:
+            state.sessions.lifetime_s = body.lifetime_s
         out = faults_out()
         log.info("faults now %s", out.model_dump())
         return out

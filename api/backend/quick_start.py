@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from api.backend.sessions import DEFAULT_LIFETIME_S
 from api.backend.state import BackendState
 
 if TYPE_CHECKING:
@@ -42,12 +43,18 @@ class QuickStart:
         *,
         ttl_s: float = 900.0,
         grace_s: float = 30.0,
+        lifetime_s: float = DEFAULT_LIFETIME_S,
         clock: Callable[[], float] | None = None,
         token_factory: Callable[[], str] | None = None,
         today: Callable[[], date] | None = None,
     ) -> None:
         self.state = BackendState(
-            ttl_s=ttl_s, grace_s=grace_s, clock=clock, token_factory=token_factory, today=today
+            ttl_s=ttl_s,
+            grace_s=grace_s,
+            lifetime_s=lifetime_s,
+            clock=clock,
+            token_factory=token_factory,
+            today=today,
         )
         self.app: ASGIApp | None = None  # the full app, once built
         self.problem: str | None = None  # why it could not be built

@@ -38,7 +38,7 @@ from api.backend.models import (
     UserSessionOut,
     WhoAmIOut,
 )
-from api.backend.sessions import Issued, Session
+from api.backend.sessions import AuthRejected, Issued, Session
 from api.backend.state import BackendState
 from api.backend.users import DEMO_USERS, User, check_credentials
 
@@ -187,7 +187,11 @@ def build_rest_router(state: BackendState) -> APIRouter:
         description="The key is single-use: the answer carries its replacement.",
     )
     def reauth(body: ReauthIn) -> UserSessionOut:
-        issued = sessions.reauth(body.reauth_key)
+        try:
+            issued = sessions.reauth(body.reauth_key)
+        except AuthRejected as rejection:  # past the absolute lifetime: only the password will do
+            log.info("reauth refused: %s", rejection.reason)
+            raise ApiError(401, rejection.reason, rejection.detail) from None
         if issued is None:
             log.info("reauth refused")
             raise ApiError(401, "reauth_rejected", "unknown, used or revoked reauth key")

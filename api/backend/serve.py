@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from api.backend.sessions import DEFAULT_LIFETIME_S
+
 if TYPE_CHECKING:
     # Not at import: the embedded backend may start on a QuickStart, before FastAPI is loaded.
     from starlette.types import ASGIApp
@@ -132,6 +134,7 @@ class EmbeddedBackend:
         port: int | None = None,
         ttl_s: float = 900.0,
         grace_s: float = 30.0,
+        lifetime_s: float = DEFAULT_LIFETIME_S,
         app: ASGIApp | None = None,
         log_level: str = "warning",
     ) -> None:
@@ -140,7 +143,7 @@ class EmbeddedBackend:
         if app is None:
             from api.backend.app import create_app
 
-            app = create_app(ttl_s=ttl_s, grace_s=grace_s)
+            app = create_app(ttl_s=ttl_s, grace_s=grace_s, lifetime_s=lifetime_s)
         self.app: ASGIApp = app
         self._log_level = log_level
         self._server: EmbeddedServer | None = None
@@ -275,7 +278,7 @@ def exposure_warning(command: str, host: str, port: int, what: str) -> str | Non
     )
 
 
-def serve_forever(host: str, port: int, ttl_s: float) -> int:
+def serve_forever(host: str, port: int, ttl_s: float, lifetime_s: float = DEFAULT_LIFETIME_S) -> int:
     """`sessionkeeper backend`: serve in the foreground until Ctrl+C (or SIGTERM).
 
     Returns 0 after a clean stop, 2 (after one line on stderr) if the port cannot be bound.
@@ -294,9 +297,11 @@ def serve_forever(host: str, port: int, ttl_s: float) -> int:
         return 2
     from api.backend.app import create_app
 
-    app = create_app(ttl_s=ttl_s)
+    app = create_app(ttl_s=ttl_s, lifetime_s=lifetime_s)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True)
-    banner = f"sessionkeeper backend serving on {url_for(host, port)} (ttl {ttl_s:g}s)"
+    banner = (
+        f"sessionkeeper backend serving on {url_for(host, port)} (ttl {ttl_s:g}s, lifetime {lifetime_s:g}s)"
+    )
     server = _ForegroundServer(config, banner)
     in_main_thread = threading.current_thread() is threading.main_thread()
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the

@@ -18,7 +18,10 @@ from typing import Literal
 from api.backend.clock import ServerClock
 
 SessionKind = Literal["guest", "user"]
-RejectReason = Literal["session_expired", "invalid_token"]
+RejectReason = Literal["session_expired", "invalid_token", "lifetime_reached"]
+# The absolute lifetime of a session, counted from the sign-in it descends from (rule 15): 8 h, as
+# OWASP suggests for a session of ordinary risk.
+DEFAULT_LIFETIME_S = 8 * 3600.0
 # Why a session was ended before its deadline; shown in /__qa/state.
 EndReason = Literal["signed_out", "revoked_by_qa", "upgraded_to_user"]
 
@@ -48,6 +51,10 @@ class Session:
     created_at: float
     deadline: float
     ended: EndReason | None = None
+    # When the sign-in this session descends from happened: its own creation for a guest or a
+    # password sign-in; a re-auth (on the reauth key alone) keeps its predecessor's. The absolute
+    # lifetime counts from here: a reauth key never buys time past it (NIST SP 800-63B).
+    signed_in_at: float = 0.0
 
     @property
     def revoked(self) -> bool:
@@ -69,6 +76,7 @@ class _TokenRecord:
 class _ReauthRecord:
     username: str
     session_id: str
+    signed_in_at: float
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,13 @@ class SessionStore:
         *,
         ttl_s: float,
         grace_s: float,
+        lifetime_s: float = DEFAULT_LIFETIME_S,
         token_factory: Callable[[], str] | None = None,
     ) -> None:
         self._clock = clock
         self.ttl_s = ttl_s
         self.grace_s = grace_s
+        self.lifetime_s = lifetime_s
         self._new_secret = token_factory if token_factory is not None else default_token_factory
         self._sessions: dict[str, Session] = {}
         self._tokens: dict[str, _TokenRecord] = {}
@@ -113,6 +123,13 @@ class SessionStore:
 
     def is_alive(self, session: Session) -> bool:
         return not session.revoked and self._clock.now() < session.deadline
+
+    def lifetime_ends(self, session: Session) -> float:
+        """When the session (and any re-auth from it) is over, however active it is."""
+        return session.signed_in_at + self.lifetime_s
+
+    def lifetime_left(self, session: Session) -> float:
+        return self.lifetime_ends(session) - self._clock.now()
 
     def expires_in(self, session: Session) -> float:
         return session.deadline - self._clock.now()
@@ -145,15 +162,23 @@ class SessionStore:
         return Issued(session, self._issue_token(session))
 
     def create_user(self, username: str) -> Issued:
-        session = self._new_session("user", username)
+        """A password sign-in: a new session, its lifetime counted from now."""
+        return self._user_session(username, signed_in_at=self._clock.now())
+
+    def _user_session(self, username: str, *, signed_in_at: float) -> Issued:
+        session = self._new_session("user", username, signed_in_at=signed_in_at)
         return Issued(session, self._issue_token(session), self._issue_reauth_key(session))
 
     def reauth(self, reauth_key: str) -> Issued | None:
-        """A valid key buys a new session for its user and is replaced by a new key."""
+        """A valid key buys a new session for its user and is replaced by a new key. The new session
+        keeps the sign-in time of the old: past the absolute lifetime a key buys nothing (raises
+        AuthRejected `lifetime_reached`, and the key is spent), only the password does."""
         record = self._reauth.pop(_digest(reauth_key), None)
         if record is None:
             return None
-        return self.create_user(record.username)
+        if self._clock.now() >= record.signed_in_at + self.lifetime_s:
+            raise AuthRejected("lifetime_reached", "the session reached its absolute lifetime")
+        return self._user_session(record.username, signed_in_at=record.signed_in_at)
 
     def refresh(self, session: Session) -> str:
         """Rotate to a new token on the same session; every older token enters its grace."""
@@ -161,7 +186,7 @@ class SessionStore:
         current = self._current.get(session.id)
         if current is not None:
             self._tokens[current].retired_at = now
-        session.deadline = now + self.ttl_s
+        session.deadline = self._slid(session, now)
         return self._issue_token(session)
 
     # -- checking ---------------------------------------------------------------------
@@ -169,8 +194,12 @@ class SessionStore:
     def authenticate(self, token: str) -> Session:
         """Accept a token and slide its session to now + TTL, or raise AuthRejected."""
         session = self._check(token)
-        session.deadline = self._clock.now() + self.ttl_s
+        session.deadline = self._slid(session, self._clock.now())
         return session
+
+    def _slid(self, session: Session, now: float) -> float:
+        """The deadline an accepted request slides to: now + TTL, never past the lifetime's end."""
+        return min(now + self.ttl_s, self.lifetime_ends(session))
 
     def _check(self, token: str) -> Session:
         record = self._tokens.get(_digest(token))
@@ -180,6 +209,8 @@ class SessionStore:
         now = self._clock.now()
         if session.revoked:
             raise AuthRejected("session_expired", "the session was revoked")
+        if now >= self.lifetime_ends(session):
+            raise AuthRejected("lifetime_reached", "the session reached its absolute lifetime")
         if now >= session.deadline:
             raise AuthRejected("session_expired", "the session expired")
         if record.retired_at is not None and now >= record.retired_at + self.grace_s:
@@ -204,10 +235,18 @@ class SessionStore:
 
     # -- internals --------------------------------------------------------------------
 
-    def _new_session(self, kind: SessionKind, user: str | None) -> Session:
+    def _new_session(
+        self, kind: SessionKind, user: str | None, *, signed_in_at: float | None = None
+    ) -> Session:
         now = self._clock.now()
+        started = now if signed_in_at is None else signed_in_at
         session = Session(
-            id=f"s{self._next_id}", kind=kind, user=user, created_at=now, deadline=now + self.ttl_s
+            id=f"s{self._next_id}",
+            kind=kind,
+            user=user,
+            created_at=now,
+            deadline=min(now + self.ttl_s, started + self.lifetime_s),
+            signed_in_at=started,
         )
         self._next_id += 1
         self._sessions[session.id] = session
@@ -221,7 +260,7 @@ class SessionStore:
 
     def _issue_reauth_key(self, session: Session) -> str:
         key, digest = self._fresh_secret()
-        self._reauth[digest] = _ReauthRecord(session.user or "", session.id)
+        self._reauth[digest] = _ReauthRecord(session.user or "", session.id, session.signed_in_at)
         return key
 
     def _fresh_secret(self) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from typing import Literal
 from api.backend.bookings import BookingDesk
 from api.backend.clock import ServerClock
 from api.backend.loyalty import LoyaltyLedger
-from api.backend.sessions import Issued, SessionStore
+from api.backend.sessions import DEFAULT_LIFETIME_S, Issued, SessionStore
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -80,6 +80,7 @@ class BackendState:
         *,
         ttl_s: float,
         grace_s: float,
+        lifetime_s: float = DEFAULT_LIFETIME_S,
         clock: Callable[[], float] | None,
         token_factory: Callable[[], str] | None,
         today: Callable[[], date] | None,
@@ -88,9 +89,14 @@ class BackendState:
             raise ValueError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}")
         if not (math.isfinite(grace_s) and grace_s >= 0):
             raise ValueError(f"grace_s must be >= 0 seconds, got {grace_s!r}")
+        if not (math.isfinite(lifetime_s) and lifetime_s > 0):
+            raise ValueError(f"lifetime_s must be a positive number of seconds, got {lifetime_s!r}")
         self.initial_ttl_s = ttl_s
+        self.initial_lifetime_s = lifetime_s
         self.clock = ServerClock(clock)
-        self.sessions = SessionStore(self.clock, ttl_s=ttl_s, grace_s=grace_s, token_factory=token_factory)
+        self.sessions = SessionStore(
+            self.clock, ttl_s=ttl_s, grace_s=grace_s, lifetime_s=lifetime_s, token_factory=token_factory
+        )
         self.desk = BookingDesk(
             self.clock,
             today if today is not None else self._calendar_today,
@@ -120,6 +126,7 @@ class BackendState:
         """
         self.sessions.clear()
         self.sessions.ttl_s = self.initial_ttl_s
+        self.sessions.lifetime_s = self.initial_lifetime_s
         self.desk.clear()
         self.loyalty.clear()
         self.faults = Faults()

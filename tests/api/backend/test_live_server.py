@@ -246,7 +246,7 @@ async def test_cli_backend_serves_prints_its_url_and_stops_cleanly_on_ctrl_c() -
         assert proc.stdout is not None
         banner = await asyncio.wait_for(proc.stdout.readline(), 20)
         assert banner.decode().strip() == (
-            f"sessionkeeper backend serving on http://127.0.0.1:{port} (ttl 60s)"
+            f"sessionkeeper backend serving on http://127.0.0.1:{port} (ttl 60s, lifetime 28800s)"
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             guest = (await client.post("/api/session/guest")).json()["token"]

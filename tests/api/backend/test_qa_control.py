@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 
+from api.backend.sessions import DEFAULT_LIFETIME_S
 from tests.api.backend.helpers import (
     GRACE_S,
     TTL_S,
@@ -32,16 +33,19 @@ async def test_state_has_the_contract_shape(client: httpx.AsyncClient) -> None:
     state = await qa_state(client)
     assert isinstance(state["now"], float)
     assert state["ttl_s"] == TTL_S and state["grace_s"] == GRACE_S
+    assert state["lifetime_s"] == DEFAULT_LIFETIME_S
     assert state["faults"] == {
         "refresh": "ok",
         "latency_ms": 0,
         "down": False,
         "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
+        "lifetime_s": DEFAULT_LIFETIME_S,
     }
+    common = {"expires_in_s": TTL_S, "lifetime_left_s": DEFAULT_LIFETIME_S, "revoked": False, "ended": None}
     assert state["sessions"] == [
-        {"id": "s1", "kind": "guest", "user": None, "expires_in_s": TTL_S, "revoked": False, "ended": None},
-        {"id": "s2", "kind": "user", "user": "ada", "expires_in_s": TTL_S, "revoked": False, "ended": None},
+        {"id": "s1", "kind": "guest", "user": None, **common},
+        {"id": "s2", "kind": "user", "user": "ada", **common},
     ]
     assert {
         "api_calls",
@@ -94,6 +98,7 @@ async def test_faults_answers_all_current_faults(client: httpx.AsyncClient) -> N
         "down": False,
         "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
+        "lifetime_s": DEFAULT_LIFETIME_S,
     }
     assert (await client.get("/__qa/faults")).json() == r.json()
 
