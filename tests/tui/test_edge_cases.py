@@ -14,26 +14,12 @@ from textual.widgets import Input, OptionList
 
 from api.backend.serve import EmbeddedBackend
 from session.engine import State
-from tests.tui.harness import TTL, WARN, Harness, running
+from tests.tui.harness import TTL, WARN, running
 from tui.messages import OpenFlow
 from tui.screens.booking import PassengersStep, SearchStep
 from tui.screens.home import HomeScreen
 from tui.screens.prompt import ExpiryPrompt
 from tui.screens.signed_out import SignedOutScreen
-
-
-async def open_search(h: Harness) -> SearchStep:
-    await h.pilot.press("b")
-    await h.pilot.pause()
-    assert isinstance(h.app.screen, SearchStep)
-    return h.app.screen
-
-
-async def fill_search(h: Harness) -> None:
-    await open_search(h)
-    await h.fill("origin", "LHR")
-    await h.fill("destination", "CDG")
-    await h.fill("date", "2030-05-01")
 
 
 async def test_case1_countdown_starts_at_the_ttl_on_the_first_frame(tmp_path: Path) -> None:
@@ -47,7 +33,7 @@ async def test_case4_warning_in_an_active_flow_prompts_and_stay_refreshes_keepin
     tmp_path: Path,
 ) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         h.app.screen.query_one("#destination", Input).focus()
         await h.advance(TTL - WARN)
         assert isinstance(h.app.screen, ExpiryPrompt)
@@ -90,7 +76,7 @@ async def test_case6_idle_guest_lapses_and_is_renewed_on_the_next_action(tmp_pat
     async with running(tmp_path) as h:
         await h.advance(TTL + 1)
         assert h.client.manager.view().state is State.EXPIRED
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")
         await h.settle()
         counters = await h.counters()
@@ -102,7 +88,7 @@ async def test_case7_prompt_ignored_signs_out_keeps_the_draft_and_resumes_after_
 ) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")  # on to choosing a flight
         await h.settle()
         h.app.post_message(OpenFlow("passengers"))
@@ -122,7 +108,7 @@ async def test_case7_prompt_ignored_signs_out_keeps_the_draft_and_resumes_after_
 
 async def test_case10_short_background_refreshes_on_return_and_changes_nothing_else(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         h.app.post_message(events.AppBlur())
         await h.pilot.pause()
         assert "paused" in h.countdown_text()
@@ -140,7 +126,7 @@ async def test_case11_long_suspend_reauths_silently_resyncs_the_profile_and_keep
 ) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         h.app.screen.query_one("#date", Input).focus()
         before = await h.counters()
         h.app.app_suspend_signal.publish(h.app)  # Ctrl+Z
@@ -160,7 +146,7 @@ async def test_case11_long_suspend_reauths_silently_resyncs_the_profile_and_keep
 async def test_case16_offline_shows_a_banner_never_signs_out_and_recovers(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         h.client.network.online = False
         await h.pilot.press("ctrl+n")
         await h.settle()
@@ -194,7 +180,7 @@ async def test_case17_quit_and_restart_within_the_ttl_resumes_the_session(tmp_pa
 
 async def test_case19_bad_form_input_shows_inline_messages_and_makes_no_call(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await open_search(h)
+        await h.open_search()
         await h.fill("origin", "L1")
         assert str(h.app.screen.query_one("#origin-error").render())  # inline, while typing
         await h.fill("destination", "LHR")
@@ -225,7 +211,7 @@ async def test_case20_malformed_backend_answer_shows_a_clear_error_and_keeps_the
     tmp_path: Path,
 ) -> None:
     async with running(tmp_path, inner_transport=Malformed) as h:
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")
         await h.settle()
         error = str(h.app.screen.query_one("#step-error").render())

@@ -47,11 +47,7 @@ async def test_leaving_my_bookings_while_its_call_is_out_keeps_the_app_running(t
 
 async def test_leaving_the_flight_search_while_it_is_out_keeps_the_app_running(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await h.pilot.press("b")
-        await h.pilot.pause()
-        await h.fill("origin", "LHR")
-        await h.fill("destination", "CDG")
-        await h.fill("date", "2030-05-01")
+        await h.fill_search()
         h.client.network.hold_s = 5.0
         await h.pilot.press("ctrl+n")
         await h.pilot.pause()

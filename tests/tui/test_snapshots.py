@@ -45,11 +45,7 @@ class TestKeyScreens:
 
     def test_warning_prompt_over_a_filled_form(self, snap_compare: Any, tmp_path: Path) -> None:
         async def steps(h: Harness) -> None:
-            await h.pilot.press("b")
-            await h.pilot.pause()
-            await h.fill("origin", "LHR")
-            await h.fill("destination", "CDG")
-            await h.fill("date", "2030-05-01")
+            await h.fill_search()
             await h.advance(TTL - WARN + 3)
 
         app, run_before = _driver(tmp_path, steps)
