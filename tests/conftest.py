@@ -2,17 +2,24 @@
 
 THE LANES. `python -m pytest` runs everything (`.ci/run` runs exactly that). `python -m pytest -m
 "not slow"` is the fast lane, what a developer runs before each commit: under two minutes here on
-two workers. The rule for `slow` (registered in pyproject.toml; strict markers on):
-- what leaves the process for long: the browser tests (headless Chromium), ruff and mypy run as
-  tests, the shipped scenarios run one by one (each a whole app run; the QA recipe of an edge case);
-- the monkey (hundreds of random keys a seed);
-- Pilot suites that start the real app for many cases, or walk it through long flows: a module
-  whose tests take about 2 s or more each here is marked whole (`pytestmark`); in a module that is
-  mostly quick, a test of about 3 s or more is marked alone.
-The fast lane still covers every package with real parts: the engine and the manager (their
-state machines at the "dev" profile), the mock backend in process and on loopback, the client
-against it, and the real app under Pilot (start-up, screens and what they say, keys and layout,
-the QA panel, files, the edge cases that are not also a shipped scenario).
+two workers, with the machine busy. What is marked `slow` (registered in pyproject.toml, strict
+markers on), and why:
+- what leaves the process for long: the browser tests (headless Chromium), ruff and mypy as tests,
+  scenarios run side by side in processes;
+- scenario runs: each shipped scenario (a whole app run; the QA recipe of an edge case), played or
+  recorded; except three, under a second each, whose edge cases no fast test drives through the
+  app otherwise (tests/tui/test_scenarios.py, ALSO_IN_THE_FAST_LANE);
+- sweeps: the monkey, every button of every screen three ways, every tab stop of every step, the
+  footer at each size; and 500 calls at once over loopback (rule 8 stays fast, in memory);
+- Pilot suites that walk the app through flows and past deadlines: a module whose tests take more
+  than about 2 s each here is marked whole (`pytestmark`); in a module of quicker tests, one that
+  takes about 3 s or more is marked alone.
+A new test is fast unless it is of one of these kinds, or takes about 3 s or more here. The fast
+lane still covers every package with real parts: the engine and the manager (their state machines
+at the "dev" profile), the mock backend in process and on loopback, the client against it (the
+parity table over REST and GraphQL), and the real app under Pilot (start-up, keys after a screen
+change, layout, files and a bad disk, snapshots, the QA panel's outliving work, three shipped
+scenarios).
 
 THE HYPOTHESIS PROFILE (tests/profiles.py): "ci" is today's numbers, "dev" a tenth of them. A run
 loads the one named by `--hypothesis-profile` or HYPOTHESIS_PROFILE; otherwise "dev" when it leaves
@@ -40,6 +47,12 @@ def _profile(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # Before any test module is imported: a settings(...) takes the loaded profile's values then.
     settings.load_profile(_profile(config))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, each group in its own order: dealt out to the workers from the start,
+    no long test is left to run alone on one worker at the end of a full run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

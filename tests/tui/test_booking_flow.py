@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from textual.widgets import Input, OptionList
 
 from tests.tui.harness import running
@@ -23,6 +24,8 @@ from tui.screens.booking import (
     SeatsStep,
 )
 from tui.screens.bookings import BookingsScreen
+
+pytestmark = pytest.mark.slow  # whole bookings through the app, up to 5 s each
 
 
 class Recorder(httpx.AsyncBaseTransport):

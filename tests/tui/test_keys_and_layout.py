@@ -59,6 +59,7 @@ async def test_each_step_names_its_real_next_action_and_offers_no_dead_key(tmp_p
         assert isinstance(h.app.screen, ConfirmationStep)
 
 
+@pytest.mark.slow  # about 3.5 s
 async def test_home_offers_continue_only_with_a_draft_and_always_shows_quit(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         keys = shown_keys(h.app.screen)
@@ -76,6 +77,7 @@ async def test_home_offers_continue_only_with_a_draft_and_always_shows_quit(tmp_
         assert shown_keys(h.app.screen)["s"] == "Sign out"
 
 
+@pytest.mark.slow  # a sweep: three screens at each size
 @pytest.mark.parametrize("size", [(60, 20), (80, 24)])
 async def test_the_footer_never_cuts_a_key_in_half(tmp_path: Path, size: tuple[int, int]) -> None:
     async with running(tmp_path, size=size) as h:

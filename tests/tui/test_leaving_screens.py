@@ -20,6 +20,8 @@ from tui.screens.booking import FlightsStep, SearchStep, SeatsStep
 from tui.screens.bookings import BookingsScreen
 from tui.screens.home import HomeScreen
 
+pytestmark = pytest.mark.slow  # flows held mid-call; an app that crashes, 10 s
+
 
 async def wait_until_held(h: Harness) -> None:
     """Until a call is being held on its way out (loopback I/O only)."""

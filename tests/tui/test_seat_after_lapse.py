@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from api.drafts import SEAT_RELEASED
 from tests.api.world import stranger_holds
@@ -19,6 +20,8 @@ from tests.tui.harness import FLIGHT_DATE, TTL, WARN, Harness, running
 from tui.messages import OpenFlow
 from tui.screens.booking import ConfirmationStep, FlightsStep, PassengersStep, ReviewStep, SeatsStep
 from tui.screens.prompt import ExpiryPrompt
+
+pytestmark = pytest.mark.slow  # bookings walked to review and lapsed, about 4 s each
 
 
 async def to_review(h: Harness) -> str:

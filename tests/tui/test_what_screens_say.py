@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from textual.widgets import Button
 
 from session.engine import State
@@ -17,6 +18,8 @@ from tui.screens.booking import FlightsStep, SearchStep
 from tui.screens.home import HomeScreen
 from tui.screens.prompt import ExpiryPrompt
 from tui.screens.signed_out import SignedOutScreen
+
+pytestmark = pytest.mark.slow  # flows through the app and past the deadline, 2 to 4 s each
 
 DEVELOPER_WORDS = ("Error", "HTTP", "problem(s)", "QA fault", "Transport", "Exception", "503", "401", "None")
 
