@@ -14,6 +14,7 @@ import httpx
 import pytest
 from textual.widgets import Input, OptionList
 
+from tests.transports import PassThrough
 from tests.tui.harness import running
 from tui.screens.booking import (
     ConfirmationStep,
@@ -28,11 +29,11 @@ from tui.screens.bookings import BookingsScreen
 pytestmark = pytest.mark.slow  # whole bookings through the app, up to 5 s each
 
 
-class Recorder(httpx.AsyncBaseTransport):
+class Recorder(PassThrough):
     """Passes every request through and keeps what was sent: path, query and JSON body."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.sent: list[tuple[str, str, dict[str, str], Any]] = []
         self.hold_flights = asyncio.Event()
         self.hold_flights.set()
@@ -42,7 +43,7 @@ class Recorder(httpx.AsyncBaseTransport):
         self.sent.append((request.method, request.url.path, dict(request.url.params), body))
         if request.url.path == "/api/flights":
             await self.hold_flights.wait()
-        return await self.inner.handle_async_request(request)
+        return await super().handle_async_request(request)
 
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _q, body in self.sent if (m, p) == (method, path)]

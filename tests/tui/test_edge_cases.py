@@ -22,6 +22,7 @@ from textual import events
 from textual.driver import Driver
 from textual.widgets import Input, OptionList
 
+from tests.transports import PassThrough
 from tests.tui.harness import TTL, WARN, running
 from tui.messages import OpenFlow
 from tui.screens.booking import PassengersStep, SearchStep
@@ -172,16 +173,16 @@ async def test_case19_bad_form_input_shows_inline_messages_and_makes_no_call(tmp
         assert after["api_calls"] == before["api_calls"] and after["graphql_calls"] == before["graphql_calls"]
 
 
-class Malformed(httpx.AsyncBaseTransport):
+class Malformed(PassThrough):
     """Answers flight searches with nonsense; everything else goes through."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/flights":
             return httpx.Response(200, json={"flights": "surprise"}, request=request)
-        return await self.inner.handle_async_request(request)
+        return await super().handle_async_request(request)
 
 
 async def test_case20_malformed_backend_answer_shows_a_clear_error_and_keeps_the_draft(

@@ -13,6 +13,7 @@ import pytest
 from textual.widgets import Button
 
 from session.engine import State
+from tests.transports import PassThrough
 from tests.tui.harness import TTL, WARN, Harness, make_app, running
 from tui.screens.booking import FlightsStep, SearchStep
 from tui.screens.home import HomeScreen
@@ -34,20 +35,17 @@ def screen_words(h: Harness) -> str:
     return " | ".join(parts)
 
 
-class HeldGuestSession(httpx.AsyncBaseTransport):
+class HeldGuestSession(PassThrough):
     """Holds every POST /api/session/guest until `release` is set, to look at the app meanwhile."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.release = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/session/guest":
             await self.release.wait()
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        return await super().handle_async_request(request)
 
 
 # -- item 4: start-up and the countdown ------------------------------------------------------------
