@@ -49,12 +49,6 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile(_profile(config))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, each group in its own order: dealt out to the workers from the start,
-    no long test is left to run alone on one worker at the end of a full run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def pytest_report_header(config: pytest.Config) -> str:
     return f"hypothesis profile: {_profile(config)}"
 
