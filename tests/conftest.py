@@ -18,7 +18,7 @@ A new test is fast unless it is of one of these kinds, or takes about 3 s or mor
 lane still covers every package with real parts: the engine and the manager (their state machines
 at the "dev" profile), the mock backend in process and on loopback, the client against it (the
 parity table over REST and GraphQL), and the real app under Pilot (start-up, keys after a screen
-change, layout, files and a bad disk, snapshots, the QA panel's outliving work, three shipped
+change, layout, files planted in the data dir, snapshots, the QA panel's outliving work, three shipped
 scenarios).
 
 THE HYPOTHESIS PROFILE (tests/profiles.py): "ci" is today's numbers, "dev" a tenth of them. A run

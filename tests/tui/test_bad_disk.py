@@ -16,6 +16,8 @@ from api.drafts import DraftStore
 from tests.tui.harness import Harness, running
 from tui.screens.booking import FlightsStep
 
+pytestmark = pytest.mark.slow  # the app on a refusing disk, about 2 s each (the stores' own tests are fast)
+
 
 async def search_flights(h: Harness) -> None:
     await h.fill_search()
