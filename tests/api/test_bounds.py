@@ -34,6 +34,7 @@ from session.store import SessionStore
 from session.timeline import Timeline
 from tests.api.misbehaving import Misbehaving, Reply, answer, drip_body, drip_headers, flood
 from tests.api.world import TTL, WARN
+from tests.transports import PassThrough
 
 DEADLINE = 0.5
 MARGIN = 1.0  # loopback, two busy cores: the deadline plus this, and the call must be over
@@ -46,15 +47,15 @@ DRIPS = [drip_body(), drip_headers()]
 DRIP_IDS = ["drips-its-body", "drips-its-headers"]
 
 
-class Counting(httpx.AsyncBaseTransport):
+class Counting(PassThrough):
     """httpx's own transport, counting the body bytes the client took off the wire."""
 
     def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.read = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+        response = await super().handle_async_request(request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         return httpx.Response(
             response.status_code,
@@ -62,9 +63,6 @@ class Counting(httpx.AsyncBaseTransport):
             stream=_CountedStream(response.stream, self),
             extensions=response.extensions,
         )
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class _CountedStream(httpx.AsyncByteStream):

@@ -27,6 +27,7 @@ import pytest
 from api.drafts import GUEST, SCHEMA_VERSION, SEAT_RELEASED, DraftStore, DraftSync, LocalDraft, owner_key
 from api.errors import NotFound
 from tests.api.world import TTL, World, stranger_holds, world
+from tests.files import untouched
 from tests.promptly import promptly
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,16 +59,6 @@ def wall() -> Wall:
 def store(path: Path, wall: Wall) -> Iterator[DraftStore]:
     with DraftStore(path, wall=wall) as opened:
         yield opened
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    # With umask 0 nothing would be private by accident: the modes must come from the store.
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def raw_bytes(path: Path) -> bytes:
@@ -177,7 +168,7 @@ def test_a_discarded_draft_is_gone_after_a_restart_too(path: Path, wall: Wall) -
 
 
 def test_the_file_and_its_companions_are_mode_0600_in_a_0700_dir_whatever_the_umask(
-    path: Path, open_umask: None
+    path: Path, permissive_umask: None
 ) -> None:
     with DraftStore(path) as store:
         store.save(GUEST, "passengers", {"name": "Ada"})
@@ -551,23 +542,6 @@ async def test_a_guest_draft_adopted_at_sign_in_reaches_the_users_server_drafts(
 
 
 # -- nothing planted steers it (issue 16, item 4) ------------------------------------------------
-
-
-VICTIM_BYTES = b"someone else's file, not a database\n" * 50
-
-
-@pytest.fixture
-def victim(tmp_path: Path) -> Path:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    target = outside / "victim"
-    target.write_bytes(VICTIM_BYTES)
-    target.chmod(0o644)
-    return target
-
-
-def untouched(target: Path) -> bool:
-    return target.read_bytes() == VICTIM_BYTES and stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
 def test_a_symlink_planted_as_the_database_is_moved_aside_and_its_target_untouched(

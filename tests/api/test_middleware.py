@@ -26,6 +26,7 @@ from session.manager import SessionManager
 from session.policy import Policy
 from session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
+from tests.transports import PassThrough
 
 UNAUTH = {"data": None, "errors": [{"message": "no", "extensions": {"code": "UNAUTHENTICATED"}}]}
 
@@ -172,18 +173,18 @@ def test_graphql_unauthenticated_reads_only_the_error_code(body: bytes, expected
 # -- through the real clients ------------------------------------------------------------------
 
 
-class GraphQLAlwaysUnauthenticated(httpx.AsyncBaseTransport):
+class GraphQLAlwaysUnauthenticated(PassThrough):
     """Answers every GraphQL request as the server would a dead token; counts them."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.graphql_requests = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/graphql":
             self.graphql_requests += 1
             return httpx.Response(200, json=UNAUTH, request=request)
-        return await self.inner.handle_async_request(request)
+        return await super().handle_async_request(request)
 
 
 async def test_gql_never_retries_an_auth_failure_on_its_own() -> None:

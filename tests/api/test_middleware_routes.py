@@ -31,6 +31,7 @@ from session.events import SessionKind
 from session.policy import Policy
 from session.timeline import Timeline
 from tests.api.world import TTL, WARN, World
+from tests.transports import PassThrough
 
 AWAY = 500.0  # seconds on both clocks before each call: far enough that a moved deadline shows
 SLACK = 5.0  # the server's clock also runs in real time while the test runs
@@ -174,19 +175,16 @@ class Seen:
     authorization: str | None
 
 
-class Recording(httpx.AsyncBaseTransport):
+class Recording(PassThrough):
     """The connection layer below the middleware: what actually left, headers and all."""
 
     def __init__(self, seen: list[Seen]) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self._seen = seen
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._seen.append(Seen(request.method, request.url.path, request.headers.get("authorization")))
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+        return await super().handle_async_request(request)
 
 
 @dataclass

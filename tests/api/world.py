@@ -15,15 +15,16 @@ from api.client import BackendClient
 from session.clock import FakeClock
 from session.policy import Policy
 from session.timeline import Timeline
+from tests.transports import PassThrough
 
 TTL, WARN = 900.0, 60.0
 
 
-class HeldTransport(httpx.AsyncBaseTransport):
+class HeldTransport(PassThrough):
     """Holds the next request before it leaves, until released: a call "in flight" on demand."""
 
     def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.armed = False
         self.held = asyncio.Event()
         self.release = asyncio.Event()
@@ -33,10 +34,7 @@ class HeldTransport(httpx.AsyncBaseTransport):
             self.armed = False
             self.held.set()
             await self.release.wait()
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+        return await super().handle_async_request(request)
 
 
 @dataclass

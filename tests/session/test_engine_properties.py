@@ -45,26 +45,13 @@ from session import events as e
 from session.engine import Flight, SessionEngine, Status
 from session.events import SessionKind, Source
 from session.policy import Policy
+from tests.profiles import examples
 from tests.session.session_model import IssuedAnswer, ModelServer, RefreshAnswer, RefreshFault
+from tests.session.strategies import FAILURES, GRACE, LATENCY, PICK, TIME_STEPS, TTL, WARN
 
-TTL = 100.0
-WARN = 20.0
-GRACE = 30.0
 EPS = 1e-9  # float slack for "never later than"
 USER = "ada"
 ACQUIRE_ROUNDS = 4  # as session/manager.py: a flight, a chained one, then the call
-
-# Time steps: mostly small (latency), some around the warning window and the TTL, some past it.
-TIME_STEPS = st.one_of(
-    st.floats(min_value=0.0, max_value=5.0),
-    st.sampled_from([0.5, 1.0, 2.0, 10.0, 20.0, 30.0, 79.0, 80.0, 81.0, 99.0, 100.0, 101.0, 250.0]),
-    st.floats(min_value=5.0, max_value=120.0),
-)
-# Network latency before a delivery or an answer (time passes, the manager's timer ticks on the way).
-LATENCY = st.sampled_from([0.0, 0.0, 0.25, 1.5, 4.0])
-# How a request ends on the way: mostly it gets through; sometimes a transport failure or a 5xx.
-FAILURES = st.sampled_from([None, None, None, None, None, "transport", "5xx"])
-PICK = st.integers(min_value=0, max_value=63)  # which pending item a rule acts on (modulo count)
 
 
 @dataclass(eq=False)
@@ -583,7 +570,7 @@ class SessionMachine(RuleBasedStateMachine):
             assert eng.generation == 0, eng.generation
 
 
-SessionMachine.TestCase.settings = settings(max_examples=500, stateful_step_count=60, deadline=None)
+SessionMachine.TestCase.settings = settings(max_examples=examples(500), stateful_step_count=60, deadline=None)
 TestSessionEngineProperties = SessionMachine.TestCase
 
 

@@ -14,63 +14,16 @@ from session.clock import FakeClock
 from session.engine import State
 from session.events import SessionKind
 from session.manager import SessionEnded, SessionManager, SessionUnavailable
-from session.policy import Policy
 from session.port import BackendUnavailable
 from session.secrets import Secret
 from session.store import SessionStore
 from session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
-
-TTL, WARN = 900.0, 60.0
-PASSWORD = "lovelace"
-
-
-async def api_call(mgr: SessionManager, backend: FakeBackend) -> bool:
-    """What the middleware does for one call: acquire, send, report, replay once if told to."""
-    attempt = 1
-    while True:
-        ticket = await mgr.acquire()
-        mgr.sent(ticket, "GET /api/thing")
-        try:
-            ok = backend.call(ticket.token)
-        except BackendUnavailable as exc:
-            mgr.failed(ticket, transport=exc.transport)
-            raise
-        if ok:
-            mgr.accepted(ticket, "GET /api/thing")
-            return True
-        if not await mgr.rejected(ticket, attempt):
-            return False
-        attempt += 1
-
-
-def make(
-    tmp_path: Path,
-    *,
-    clock: FakeClock | None = None,
-    backend: FakeBackend | None = None,
-    auto_wake: bool = False,
-) -> tuple[SessionManager, FakeBackend, FakeClock]:
-    clock = clock or FakeClock()
-    backend = backend or FakeBackend(clock, ttl_s=TTL)
-    mgr = SessionManager(
-        port=backend,
-        clock=clock,
-        policy=Policy(ttl_s=TTL, warn_s=WARN),
-        store=SessionStore(tmp_path / "session.json"),
-        timeline=Timeline(tmp_path / "timeline.jsonl"),
-        auto_wake=auto_wake,
-    )
-    return mgr, backend, clock
-
-
-async def pile_up() -> None:
-    for _ in range(10):
-        await asyncio.sleep(0)
+from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager, pile_up
 
 
 async def test_start_obtains_a_guest_session_at_once(tmp_path: Path) -> None:
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     assert backend.counters["guest_sessions"] == 1
     view = mgr.view()
@@ -83,7 +36,7 @@ async def test_start_obtains_a_guest_session_at_once(tmp_path: Path) -> None:
 async def test_rule8_500_callers_past_the_deadline_cause_one_refresh_and_all_succeed(tmp_path: Path) -> None:
     clock = FakeClock()
     backend = FakeBackend(clock, ttl_s=TTL + 10)  # the server holds sessions a little longer
-    mgr, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     await mgr.start()
     clock.advance(TTL + 1)
     backend.refresh_gate = asyncio.Event()
@@ -99,7 +52,7 @@ async def test_rule8_500_callers_past_the_deadline_cause_one_refresh_and_all_suc
 
 
 async def test_rule8_500_callers_all_see_a_failed_refresh_and_none_hangs(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     clock.advance(TTL + 1)
     backend.refresh_fault = "error"
@@ -114,7 +67,7 @@ async def test_rule8_500_callers_all_see_a_failed_refresh_and_none_hangs(tmp_pat
 
 
 async def test_rule8_rejected_refresh_chains_one_reauth_shared_by_all_callers(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     clock.advance(TTL + 1)
@@ -131,7 +84,7 @@ async def test_rule8_rejected_refresh_chains_one_reauth_shared_by_all_callers(tm
 async def test_rule8_concurrent_callers_during_a_reauth_wait_instead_of_starting_another(
     tmp_path: Path,
 ) -> None:
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     backend.revoke(backend.session_of(mgr._token).sid)  # type: ignore[union-attr]
@@ -146,7 +99,7 @@ async def test_rule8_concurrent_callers_during_a_reauth_wait_instead_of_starting
 
 
 async def test_rule7_revoked_guest_session_is_replaced_and_the_call_replayed_once(tmp_path: Path) -> None:
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     backend.revoke("s1")
     assert await api_call(mgr, backend) is True
@@ -158,7 +111,7 @@ async def test_rule7_revoked_guest_session_is_replaced_and_the_call_replayed_onc
 
 
 async def test_rule9_long_background_reauths_silently_and_asks_for_a_profile_resync(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     seen: list[d.Decision] = []
     mgr.subscribe(seen.append)
     await mgr.start()
@@ -174,7 +127,7 @@ async def test_rule9_long_background_reauths_silently_and_asks_for_a_profile_res
 
 
 async def test_rule9_short_background_refreshes_on_return(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     mgr.background()
     clock.advance(300)
@@ -187,7 +140,7 @@ async def test_rule9_short_background_refreshes_on_return(tmp_path: Path) -> Non
 
 
 async def test_rule4_prompt_is_announced_to_listeners_and_stay_refreshes(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     seen: list[d.Decision] = []
     mgr.subscribe(seen.append)
     await mgr.start()
@@ -205,7 +158,7 @@ async def test_rule4_prompt_is_announced_to_listeners_and_stay_refreshes(tmp_pat
 
 
 async def test_wakeups_are_scheduled_from_the_deadline_not_counted_down(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path, auto_wake=True)
+    mgr, backend, clock = make_manager(tmp_path, auto_wake=True)
     await mgr.start()
     mgr.set_active_flow(True)
     assert mgr.scheduled_wake_in == pytest.approx(TTL - WARN, abs=0.01)  # one timer, to the warning
@@ -228,7 +181,7 @@ async def test_wakeups_are_scheduled_from_the_deadline_not_counted_down(tmp_path
 
 
 async def test_a_clock_jump_is_acted_on_at_once_and_re_arms_the_timer(tmp_path: Path) -> None:
-    mgr, _, clock = make(tmp_path, auto_wake=True)
+    mgr, _, clock = make_manager(tmp_path, auto_wake=True)
     await mgr.start()
     mgr.set_active_flow(True)
     clock.advance(TTL - 1)  # a QA skip-ahead past the warning, straight to the last second
@@ -245,7 +198,7 @@ async def test_a_clock_jump_is_acted_on_at_once_and_re_arms_the_timer(tmp_path: 
 async def test_rule10_stored_session_is_0600_holds_no_password_and_resumes_within_the_ttl(
     tmp_path: Path,
 ) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     await mgr.close()
@@ -253,37 +206,37 @@ async def test_rule10_stored_session_is_0600_holds_no_password_and_resumes_withi
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert PASSWORD not in path.read_text()
     clock.advance(300)
-    mgr2, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr2, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     await mgr2.start()
     assert backend.counters["refreshes"] == 1 and backend.counters["reauths"] == 0
     assert mgr2.signed_in and mgr2.user["username"] == "ada" and mgr2.view().remaining_s == TTL
 
 
 async def test_rule10_restart_after_the_ttl_reauths_a_user_silently(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     await mgr.close()
     clock.advance(TTL * 3)
-    mgr2, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr2, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     await mgr2.start()
     assert backend.counters["reauths"] == 1 and backend.counters["refreshes"] == 0
     assert mgr2.signed_in
 
 
 async def test_rule3_restart_with_the_wall_clock_set_back_is_treated_as_expired(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.close()
     clock.set_wall(clock.wall() - 3600)
-    mgr2, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr2, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     await mgr2.start()
     assert backend.counters["guest_sessions"] == 2 and backend.counters["refreshes"] == 0
 
 
 async def test_a_damaged_stored_session_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "session.json").write_text("{not json")
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     assert backend.counters["guest_sessions"] == 1
 
@@ -294,7 +247,7 @@ async def test_a_damaged_stored_session_is_ignored(tmp_path: Path) -> None:
 async def test_sign_out_revokes_the_token_on_the_server_and_forgets_the_stored_session(
     tmp_path: Path,
 ) -> None:
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     session = backend.session_of(mgr._token)
@@ -306,7 +259,7 @@ async def test_sign_out_revokes_the_token_on_the_server_and_forgets_the_stored_s
 
 
 async def test_offline_never_signs_a_user_out_and_recovers_when_back(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     backend.offline = True
@@ -328,7 +281,7 @@ async def test_offline_never_signs_a_user_out_and_recovers_when_back(tmp_path: P
 
 
 async def test_rule13_every_event_is_on_the_timeline_and_in_the_file_without_secrets(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await api_call(mgr, backend)
     await mgr.login("ada", Secret(PASSWORD))
@@ -392,7 +345,7 @@ async def test_a_session_stored_for_another_backend_is_not_offered_back(tmp_path
 
 
 async def test_sign_out_during_a_refresh_discards_and_revokes_the_token_it_brings(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     clock.advance(TTL + 1)

@@ -17,13 +17,11 @@ from session import decisions as d
 from session.clock import FakeClock
 from session.events import SessionKind
 from session.manager import SessionManager, SessionUnavailable
-from session.policy import Policy
 from session.port import IssuedSession
 from session.secrets import Secret
-from session.store import SessionStore
 from session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
-from tests.session.test_manager import PASSWORD, TTL, WARN, api_call, make, pile_up
+from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager, pile_up
 
 
 def listen(mgr: SessionManager) -> list[d.Decision]:
@@ -33,7 +31,7 @@ def listen(mgr: SessionManager) -> list[d.Decision]:
 
 
 async def test_after_close_nothing_told_arms_a_wake_up_or_publishes_a_decision(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path, auto_wake=True)
+    mgr, backend, clock = make_manager(tmp_path, auto_wake=True)
     await mgr.start()
     mgr.set_active_flow(True)
     ticket = await mgr.acquire()  # a call out when the app closes; its answer lands afterwards
@@ -68,7 +66,7 @@ async def test_after_close_nothing_told_arms_a_wake_up_or_publishes_a_decision(t
 
 
 async def test_a_flight_cancelled_by_close_publishes_nothing_and_arms_nothing(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path, auto_wake=True)
+    mgr, backend, clock = make_manager(tmp_path, auto_wake=True)
     await mgr.start()
     mgr.set_active_flow(True)
     clock.advance(TTL - WARN + 1)
@@ -91,7 +89,7 @@ async def test_a_flight_cancelled_by_close_publishes_nothing_and_arms_nothing(tm
 
 
 async def test_an_answer_to_a_login_that_lands_after_close_is_not_kept(tmp_path: Path) -> None:
-    mgr, backend, _ = make(tmp_path, auto_wake=True)
+    mgr, backend, _ = make_manager(tmp_path, auto_wake=True)
     await mgr.start()
     published = listen(mgr)
     gate = asyncio.Event()
@@ -149,14 +147,7 @@ async def test_a_call_from_inside_the_flight_is_refused_at_once_instead_of_deadl
     clock = FakeClock()
     backend = FakeBackend(clock, ttl_s=TTL)
     port = ThroughTheMiddleware(backend)
-    mgr = SessionManager(
-        port=port,
-        clock=clock,
-        policy=Policy(ttl_s=TTL, warn_s=WARN),
-        store=SessionStore(tmp_path / "session.json"),
-        timeline=Timeline(),
-        auto_wake=False,
-    )
+    mgr, _, _ = make_manager(tmp_path, clock=clock, backend=backend, port=port, timeline=Timeline())
     port.manager = mgr
     await mgr.start()
     clock.advance(TTL + 1)  # the next call refreshes first
@@ -175,7 +166,7 @@ async def test_a_call_from_inside_the_flight_is_refused_at_once_instead_of_deadl
 
 
 async def test_calls_started_by_a_listener_while_a_flight_lands_are_not_refused(tmp_path: Path) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     clock.advance(TTL + 1)
     spawned: list[asyncio.Task[bool]] = []

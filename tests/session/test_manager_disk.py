@@ -22,38 +22,17 @@ import pytest
 from session.clock import FakeClock, QAClock
 from session.events import SessionKind
 from session.manager import SessionManager
-from session.policy import Policy
 from session.secrets import Secret
 from session.store import SessionStore, StoredSession
 from session.timeline import Timeline
+from tests.files import refuse_open, refuse_unlink
 from tests.session.fake_backend import FakeBackend
+from tests.session.managers import PASSWORD, TTL, make_manager
 
-TTL, WARN = 900.0, 60.0
-PASSWORD = "lovelace"
 WALL = 1_800_000_000.0
 STAMP = datetime.fromtimestamp(WALL, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
 FILE_SECRET = "tok-from-the-file-secretvalue"
 KEY_SECRET = "key-from-the-file-secretvalue"
-
-
-def make(
-    tmp_path: Path,
-    *,
-    clock: FakeClock | None = None,
-    backend: FakeBackend | None = None,
-    timeline: Timeline | None = None,
-) -> tuple[SessionManager, FakeBackend, FakeClock]:
-    clock = clock or FakeClock(wall_start=WALL)
-    backend = backend or FakeBackend(clock, ttl_s=TTL)
-    mgr = SessionManager(
-        port=backend,
-        clock=clock,
-        policy=Policy(ttl_s=TTL, warn_s=WARN),
-        store=SessionStore(tmp_path / "session.json"),
-        timeline=timeline if timeline is not None else Timeline(tmp_path / "timeline.jsonl"),
-        auto_wake=False,
-    )
-    return mgr, backend, clock
 
 
 async def accepted_call(mgr: SessionManager, backend: FakeBackend) -> None:
@@ -107,7 +86,7 @@ def unblock(path: Path) -> None:
 async def test_a_directory_in_the_way_fails_no_call_is_reported_once_and_recovers_at_the_next_save(
     tmp_path: Path, where: str
 ) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     assert mgr.persistence_problem is None  # no save tried yet
     await mgr.start()
     obstacle = block(tmp_path, where)
@@ -142,7 +121,7 @@ async def test_a_directory_in_the_way_fails_no_call_is_reported_once_and_recover
 async def test_a_failing_save_is_retried_inside_the_throttle_window_after_a_token_change(
     tmp_path: Path,
 ) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     obstacle = block(tmp_path, "session.json.tmp")
     clock.advance(2)
@@ -160,7 +139,7 @@ async def test_a_failing_save_is_retried_inside_the_throttle_window_after_a_toke
 async def test_a_full_disk_fails_no_call_keeps_the_old_file_and_recovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
 ) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     before = (tmp_path / "session.json").read_bytes()
 
@@ -188,7 +167,7 @@ async def test_a_full_disk_fails_no_call_keeps_the_old_file_and_recovers(
 
 
 async def test_sign_out_with_an_unwritable_store_does_not_raise_and_is_reported(tmp_path: Path) -> None:
-    mgr, _, _ = make(tmp_path)
+    mgr, _, _ = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     block(tmp_path, "session.json")  # cannot be removed
@@ -205,32 +184,25 @@ async def test_sign_out_with_an_unwritable_store_does_not_raise_and_is_reported(
 async def test_sign_out_forgets_the_session_even_when_the_file_cannot_be_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     path = tmp_path / "session.json"
-    real_unlink = os.unlink
-
-    def read_only_dir(target: object, *args: object, **kwargs: object) -> None:
-        if Path(str(target)) == path:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        real_unlink(target, *args, **kwargs)  # type: ignore[arg-type]
-
     with monkeypatch.context() as patch:
-        patch.setattr(os, "unlink", read_only_dir)
+        refuse_unlink(patch, path)
         mgr.sign_out()
     assert path.read_bytes() == b""  # emptied in place: the reauth key is gone from the disk
     assert mgr.persistence_problem is None and "session_store_failed" not in names(mgr)
     await mgr.close()
 
-    mgr2, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr2, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     await mgr2.start()
     assert not mgr2.signed_in and backend.counters["reauths"] == 0
     assert "session_store_corrupt" not in names(mgr2)
 
 
 async def test_close_with_an_unwritable_store_and_a_closed_timeline_does_not_raise(tmp_path: Path) -> None:
-    mgr, _, clock = make(tmp_path)
+    mgr, _, clock = make_manager(tmp_path)
     await mgr.start()
     block(tmp_path, "session.json.tmp")
     mgr.timeline.close()
@@ -245,7 +217,7 @@ async def test_close_with_an_unwritable_store_and_an_unwritable_timeline_does_no
     tmp_path: Path,
 ) -> None:
     block(tmp_path, "timeline.jsonl")
-    mgr, backend, _ = make(tmp_path, timeline=Timeline(tmp_path / "timeline.jsonl"))
+    mgr, backend, _ = make_manager(tmp_path, timeline=Timeline(tmp_path / "timeline.jsonl"))
     await mgr.start()
     block(tmp_path, "session.json")
     await accepted_call(mgr, backend)
@@ -290,7 +262,7 @@ async def test_a_damaged_stored_session_is_moved_aside_intact_reported_once_and_
     tmp_path: Path, content: bytes
 ) -> None:
     (tmp_path / "session.json").write_bytes(content)
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
 
     await mgr.start()
 
@@ -315,7 +287,7 @@ async def test_a_directory_where_the_stored_session_should_be_is_moved_aside_wit
     directory = tmp_path / "session.json"
     directory.mkdir()
     (directory / "notes").write_text(FILE_SECRET)
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
 
     await mgr.start()
 
@@ -334,7 +306,7 @@ async def test_a_damaged_file_never_overwrites_one_moved_aside_before(tmp_path: 
     first.write_bytes(b"the first one")
     (tmp_path / f"session.json.corrupt-{STAMP}-2").write_bytes(b"the second one")
     (tmp_path / "session.json").write_bytes(b"[]")
-    mgr, _, _ = make(tmp_path)
+    mgr, _, _ = make_manager(tmp_path)
     await mgr.start()
     assert first.read_bytes() == b"the first one"
     assert (tmp_path / f"session.json.corrupt-{STAMP}-3").read_bytes() == b"[]"
@@ -345,7 +317,7 @@ async def test_a_damaged_file_on_every_launch_never_stops_one(tmp_path: Path) ->
     clock = FakeClock(wall_start=WALL)
     for _ in range(3):
         (tmp_path / "session.json").write_bytes(b"null")
-        mgr, backend, _ = make(tmp_path, clock=clock)
+        mgr, backend, _ = make_manager(tmp_path, clock=clock)
         await mgr.start()
         assert backend.counters["guest_sessions"] == 1
         await mgr.close()
@@ -371,7 +343,7 @@ async def test_a_session_stored_for_another_backend_is_not_reported_nor_moved_as
     SessionStore(path, scope="http://elsewhere").save(
         StoredSession(SessionKind.USER, Secret(FILE_SECRET), Secret(KEY_SECRET), WALL - 10, {})
     )
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     await mgr.start()
     assert backend.counters["guest_sessions"] == 1 and backend.counters["refreshes"] == 0
     assert "session_store_corrupt" not in names(mgr) and "session_store_unreadable" not in names(mgr)
@@ -385,16 +357,9 @@ async def test_a_stored_session_that_cannot_be_read_is_left_alone_and_reported(
     SessionStore(path).save(
         StoredSession(SessionKind.USER, Secret(FILE_SECRET), Secret(KEY_SECRET), WALL - 10, {})
     )
-    real_open = os.open
-
-    def denied(target: object, flags: int, *args: object, **kwargs: object) -> int:
-        if Path(str(target)) == path and not flags & (os.O_WRONLY | os.O_RDWR):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        return real_open(target, flags, *args, **kwargs)  # type: ignore[arg-type]
-
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     with monkeypatch.context() as patch:
-        patch.setattr(os, "open", denied)
+        refuse_open(patch, path, to_read_only=True)
         await mgr.start()
     assert backend.counters["guest_sessions"] == 1 and backend.counters["refreshes"] == 0
     assert entries(mgr, "session_store_unreadable") == [

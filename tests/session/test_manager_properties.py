@@ -42,7 +42,8 @@ Invariants, from docs/rules.md; checked after every step, or at the moment the t
 9. A user who was signed out is signed in again only by logging in; nothing in the manager raises
    (a `SessionProtocolError` from the engine, an error logged or left in a task is a failure).
 
-`SESSIONKEEPER_PROPERTY_EXAMPLES=2000` runs more examples (500 by default);
+`SESSIONKEEPER_PROPERTY_EXAMPLES=2000` runs more examples (500 by default, 50 under the "dev"
+Hypothesis profile of the fast lane: tests/conftest.py);
 `pytest --hypothesis-show-statistics` lists which decisions the runs reached. Below the machine,
 the smallest case it found so far, replayed step by step.
 """
@@ -72,6 +73,7 @@ from session.policy import Policy
 from session.port import BackendUnavailable, IssuedSession, SessionRejected
 from session.secrets import Secret
 from session.timeline import Timeline, TimelineEntry
+from tests.profiles import examples
 from tests.session.manager_harness import (
     FLIGHT_KINDS,
     MARK,
@@ -81,33 +83,21 @@ from tests.session.manager_harness import (
     client_secret,
 )
 from tests.session.session_model import IssuedAnswer, ModelServer, RefreshAnswer, RefreshFault
+from tests.session.strategies import FAILURES, GRACE, LATENCY, PICK, TIME_STEPS, TTL, WARN
 
-TTL = 100.0
-WARN = 20.0
-GRACE = 30.0
 EPS = 1e-6  # float slack for "never later than"
 USER = "ada"
 PASSWORD = "lovelace"
 PROFILE = {"username": USER, "name": "Ada Lovelace"}
-EXAMPLES = int(os.environ.get("SESSIONKEEPER_PROPERTY_EXAMPLES", "500"))
+EXAMPLES = int(os.environ.get("SESSIONKEEPER_PROPERTY_EXAMPLES") or examples(500))
 # Whether the manager's tick can be told when a missed wake-up was due (a stop from outside).
 TICK_TAKES_DUE_TIME = "scheduled_for" in inspect.signature(SessionManager.tick).parameters
 
-# Time steps: mostly small (latency), some around the warning window and the TTL, some past it.
-TIME_STEPS = st.one_of(
-    st.floats(min_value=0.0, max_value=5.0),
-    st.sampled_from([0.5, 1.0, 2.0, 10.0, 20.0, 30.0, 79.0, 80.0, 81.0, 99.0, 100.0, 101.0, 250.0]),
-    st.floats(min_value=5.0, max_value=120.0),
-)
-LATENCY = st.sampled_from([0.0, 0.0, 0.25, 1.5, 4.0])
-# How a request ends on the way: mostly it gets through; sometimes a transport failure or a 5xx.
-FAILURES = st.sampled_from([None, None, None, None, None, "transport", "5xx"])
 # What the app reports besides calls: input, screens, "Sign out", focus and Ctrl+Z, heartbeats.
 APP_EVENTS = ["activity", "activity", "active_flow", "passive", "sign_out"]
 APP_EVENTS += ["background", "resume", "heartbeat"]
 # The refresh fault (ok / 503 / 401), revocations, and the server's TTL (40 and 60: shorter than assumed).
 SERVER_ACTIONS = ["ok", "ok", "error", "reject", "revoke", "revoke_all", "ttl_40", "ttl_60", f"ttl_{TTL:.0f}"]
-PICK = st.integers(min_value=0, max_value=63)  # which pending request a rule acts on (modulo count)
 
 
 @dataclass(frozen=True)

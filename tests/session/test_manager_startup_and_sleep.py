@@ -16,14 +16,13 @@ from session.events import SessionKind, Source
 from session.manager import SessionManager
 from session.policy import Policy
 from session.secrets import Secret
-from session.store import SessionStore
 from session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
-from tests.session.test_manager import PASSWORD, TTL, WARN, api_call, make
+from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager
 
 
 async def signed_in_and_closed(tmp_path: Path) -> tuple[FakeBackend, FakeClock]:
-    mgr, backend, clock = make(tmp_path)
+    mgr, backend, clock = make_manager(tmp_path)
     await mgr.start()
     await mgr.login("ada", Secret(PASSWORD))
     await mgr.close()
@@ -38,7 +37,7 @@ async def test_a_call_made_before_start_waits_for_the_restore_and_goes_out_as_th
 ) -> None:
     backend, clock = await signed_in_and_closed(tmp_path)
     clock.advance(100)
-    mgr, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     # The app's first call races its own start-up: the call comes first.
     call = asyncio.ensure_future(api_call(mgr, backend))
     started = asyncio.ensure_future(mgr.start())
@@ -53,7 +52,7 @@ async def test_a_call_made_before_start_waits_for_the_restore_and_goes_out_as_th
 
 async def test_a_call_made_during_the_restores_refresh_waits_for_it(tmp_path: Path) -> None:
     backend, clock = await signed_in_and_closed(tmp_path)
-    mgr, _, _ = make(tmp_path, clock=clock, backend=backend)
+    mgr, _, _ = make_manager(tmp_path, clock=clock, backend=backend)
     started = asyncio.ensure_future(mgr.start())
     await asyncio.sleep(0)  # the restore ran; its refresh is out
     assert mgr.view().state is State.REFRESHING
@@ -65,7 +64,7 @@ async def test_a_call_made_during_the_restores_refresh_waits_for_it(tmp_path: Pa
 async def test_without_a_stored_session_a_call_before_start_gets_the_one_guest_session(
     tmp_path: Path,
 ) -> None:
-    mgr, backend, _ = make(tmp_path)
+    mgr, backend, _ = make_manager(tmp_path)
     call = asyncio.ensure_future(api_call(mgr, backend))
     await asyncio.sleep(0)
     await mgr.start()
@@ -90,17 +89,8 @@ class LaggingLoopClock:
 
 def asleep_manager(tmp_path: Path) -> tuple[SessionManager, FakeBackend, FakeClock, LaggingLoopClock]:
     clock = FakeClock()
-    backend = FakeBackend(clock, ttl_s=TTL)
     loop_clock = LaggingLoopClock(clock)
-    mgr = SessionManager(
-        port=backend,
-        clock=clock,
-        policy=Policy(ttl_s=TTL, warn_s=WARN),
-        store=SessionStore(tmp_path / "session.json"),
-        timeline=Timeline(tmp_path / "timeline.jsonl"),
-        auto_wake=True,
-        loop_time=loop_clock,
-    )
+    mgr, backend, _ = make_manager(tmp_path, clock=clock, auto_wake=True, loop_time=loop_clock)
     return mgr, backend, clock, loop_clock
 
 

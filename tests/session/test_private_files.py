@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,38 +21,10 @@ from session.private_files import (
     move_aside,
     open_private,
 )
+from tests.files import mode, untouched
 from tests.promptly import promptly
 
-VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
 ACCESS_IDS = ["read", "write", "read-write"]
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(os.lstat(path).st_mode)
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-@pytest.fixture
-def victim(tmp_path: Path) -> Path:
-    """A file outside the data dir that a planted link points at."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    target = outside / "victim"
-    target.write_bytes(VICTIM_BYTES)
-    target.chmod(0o644)
-    return target
-
-
-def untouched(target: Path) -> bool:
-    return target.read_bytes() == VICTIM_BYTES and mode(target) == 0o644
 
 
 # -- open_private -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from session.events import SessionKind
 from session.secrets import Secret
 from session.store import MAX_BYTES, LoadResult, SessionStore, StoredSession, StoreError
+from tests.files import refuse_open, refuse_unlink
 
 WALL = 1_800_000_000.0
 STAMP = datetime.fromtimestamp(WALL, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -166,14 +167,7 @@ def test_clear_empties_a_file_it_cannot_remove_which_then_reads_as_none(
     store = store_at(tmp_path)
     store.save(session())
     path = tmp_path / "session.json"
-    real_unlink = os.unlink
-
-    def read_only_dir(target: object, *args: object, **kwargs: object) -> None:
-        if Path(str(target)) == path:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        real_unlink(target, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "unlink", read_only_dir)
+    refuse_unlink(monkeypatch, path)
     store.clear()
     assert path.read_bytes() == b"" and store.error is None
     assert store.read() == LoadResult(None)
@@ -211,14 +205,7 @@ def test_an_unreadable_file_is_left_alone_and_reported(
     store.save(session())
     path = tmp_path / "session.json"
     before = path.read_bytes()
-    real_open = os.open
-
-    def denied(target: object, flags: int, *args: object, **kwargs: object) -> int:
-        if Path(str(target)) == path:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        return real_open(target, flags, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "open", denied)
+    refuse_open(monkeypatch, path)
     assert store.read() == LoadResult(None, reason="cannot read session.json: Permission denied")
     monkeypatch.undo()
     assert path.read_bytes() == before

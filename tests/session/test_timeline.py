@@ -7,20 +7,17 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from session.secrets import Secret
 from session.timeline import FILE_FAILED, FILE_MOVED_ASIDE, FILE_RECOVERED, Timeline, TimelineEntry
+from tests.files import mode, untouched
 from tests.promptly import promptly
 
 RETRY = 5.0
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def lines(path: Path) -> list[str]:
@@ -29,15 +26,6 @@ def lines(path: Path) -> list[str]:
 
 def events(path: Path) -> list[str]:
     return [json.loads(line)["event"] for line in lines(path)]
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 # -- private ------------------------------------------------------------------------------------------
@@ -417,20 +405,6 @@ def test_a_batch_that_fails_to_write_is_kept_in_memory_and_said_once(
 # -- nothing planted steers it (issue 16, item 4) ------------------------------------------------------
 
 
-VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
-
-
-@pytest.fixture
-def victim(tmp_path: Path) -> Path:
-    """A file outside the data dir, ending in an unfinished line the timeline would cut off."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    target = outside / "victim"
-    target.write_bytes(VICTIM_BYTES)
-    target.chmod(0o644)
-    return target
-
-
 def moved_aside(path: Path, n: int = 1) -> Path:
     return path.with_name(f"{path.name}.corrupt-{n}")
 
@@ -448,7 +422,7 @@ def test_a_symlink_planted_as_the_file_is_moved_aside_and_its_target_untouched(
     started = timeline.record(1.0, 100.0, "started")
     timeline.record(2.0, 101.0, "later")
     timeline.close()
-    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert untouched(victim)
     assert moved_aside(path).is_symlink() and os.readlink(moved_aside(path)) == str(victim)
     assert path.is_file() and not path.is_symlink() and mode(path) == 0o600
     notice = TimelineEntry(
@@ -511,7 +485,7 @@ def test_a_symlink_planted_as_rotation_makes_room_is_moved_aside(
     monkeypatch.setattr(os, "replace", and_plant)
     written = record_many(timeline, 5, start=10)
     timeline.close()
-    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert untouched(victim)
     assert lines(rotated) == written[:4] and not rotated.is_symlink()
     assert moved_aside(path).is_symlink()
     assert lines(path)[0] == written[4] and events(path) == ["tick", FILE_MOVED_ASIDE]
@@ -530,7 +504,7 @@ def test_a_symlink_found_at_a_retry_is_moved_aside_and_the_file_recovers(
     path.symlink_to(victim)
     timeline.record(RETRY, 200.0, "back")
     timeline.close()
-    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert untouched(victim)
     assert timeline.names() == ["tick", FILE_FAILED, "back", FILE_RECOVERED, FILE_MOVED_ASIDE]
     assert events(path) == ["back", FILE_RECOVERED, FILE_MOVED_ASIDE]
 
@@ -553,7 +527,7 @@ def test_a_symlink_that_cannot_be_moved_aside_is_a_failure_that_says_why(
         "Permission denied"
     )
     assert timeline.names() == ["tick", FILE_FAILED]
-    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644 and path.is_symlink()
+    assert untouched(victim) and path.is_symlink()
 
 
 def test_a_link_planted_at_every_rotation_never_keeps_the_timeline_busy(
@@ -579,4 +553,4 @@ def test_a_link_planted_at_every_rotation_never_keeps_the_timeline_busy(
     for flush_every_s in (0.0, 1.0):
         timeline = promptly(lambda: run(flush_every_s))  # noqa: B023 (called at once)
         assert FILE_MOVED_ASIDE in timeline.names()
-    assert victim.read_bytes() == VICTIM_BYTES and mode(victim) == 0o644
+    assert untouched(victim)

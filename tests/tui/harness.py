@@ -25,6 +25,7 @@ from tui.settings import Settings
 
 TTL, WARN = 60.0, 20.0
 SIZE = (110, 34)
+FLIGHT_DATE = "2030-05-01"  # the date the tests search flights for
 
 
 @dataclass
@@ -91,6 +92,40 @@ class Harness:
         from textual.widgets import Input
 
         return self.app.screen.query_one(f"#{widget_id}", Input).value
+
+    async def open_search(self) -> None:
+        """`b`: the booking flow opens at its first step."""
+        from tui.screens.booking import SearchStep
+
+        await self.pilot.press("b")
+        await self.pilot.pause()
+        assert isinstance(self.app.screen, SearchStep), type(self.app.screen).__name__
+
+    async def fill_search(self) -> None:
+        """The search step opened and filled in: LHR to CDG on FLIGHT_DATE."""
+        await self.open_search()
+        await self.fill("origin", "LHR")
+        await self.fill("destination", "CDG")
+        await self.fill("date", FLIGHT_DATE)
+
+    async def step(self, key: str = "ctrl+n") -> None:
+        """A key that moves the flow (by default: on to the next step), and the calls it makes."""
+        await self.pilot.press(key)
+        await self.pilot.pause()
+        await self.app.workers.wait_for_complete()
+        await self.settle()
+
+    async def open_step(self, step: str, data: dict[str, object] | None = None) -> None:
+        """The booking flow reopened at `step` from a draft holding `data`, as after signing in."""
+        from tui.messages import OpenFlow
+
+        drafts = self.app.drafts
+        assert drafts is not None
+        drafts.save(step, data or {})
+        self.app.post_message(OpenFlow(step))
+        await self.pilot.pause()
+        await self.app.workers.wait_for_complete()
+        await self.pilot.pause()
 
     async def sign_in(self, username: str = "ada", password: str = "lovelace") -> None:
         """As a person does it: open the sign-in screen, type, press Enter, wait for the answer."""

@@ -16,16 +16,12 @@ from api.drafts import DraftStore
 from tests.tui.harness import Harness, running
 from tui.screens.booking import FlightsStep
 
+pytestmark = pytest.mark.slow  # the app on a refusing disk, about 2 s each (the stores' own tests are fast)
+
 
 async def search_flights(h: Harness) -> None:
-    await h.pilot.press("b")
-    await h.pilot.pause()
-    for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
-        await h.fill(name, value)
-    await h.pilot.press("ctrl+n")
-    await h.pilot.pause()
-    await h.app.workers.wait_for_complete()
-    await h.settle()
+    await h.fill_search()
+    await h.step()
 
 
 async def test_a_session_file_that_cannot_be_written_is_said_and_everything_else_works(

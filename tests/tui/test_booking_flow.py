@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from textual.widgets import Input, OptionList
 
-from tests.tui.harness import Harness, running
+from tests.transports import PassThrough
+from tests.tui.harness import running
 from tui.screens.booking import (
     ConfirmationStep,
     FlightsStep,
@@ -24,12 +26,14 @@ from tui.screens.booking import (
 )
 from tui.screens.bookings import BookingsScreen
 
+pytestmark = pytest.mark.slow  # whole bookings through the app, up to 5 s each
 
-class Recorder(httpx.AsyncBaseTransport):
+
+class Recorder(PassThrough):
     """Passes every request through and keeps what was sent: path, query and JSON body."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.sent: list[tuple[str, str, dict[str, str], Any]] = []
         self.hold_flights = asyncio.Event()
         self.hold_flights.set()
@@ -39,7 +43,7 @@ class Recorder(httpx.AsyncBaseTransport):
         self.sent.append((request.method, request.url.path, dict(request.url.params), body))
         if request.url.path == "/api/flights":
             await self.hold_flights.wait()
-        return await self.inner.handle_async_request(request)
+        return await super().handle_async_request(request)
 
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _q, body in self.sent if (m, p) == (method, path)]
@@ -55,13 +59,6 @@ class Recorder(httpx.AsyncBaseTransport):
         ]
 
 
-async def step(h: Harness, key: str = "ctrl+n") -> None:
-    await h.pilot.press(key)
-    await h.pilot.pause()
-    await h.app.workers.wait_for_complete()
-    await h.settle()
-
-
 async def test_every_field_is_sent_as_parsed_not_as_typed(tmp_path: Path) -> None:
     recorder = Recorder()
     async with running(tmp_path, inner_transport=lambda: recorder) as h:
@@ -71,28 +68,28 @@ async def test_every_field_is_sent_as_parsed_not_as_typed(tmp_path: Path) -> Non
         await h.fill("origin", " lhr ")
         await h.fill("destination", "cdg  ")
         await h.fill("date", " 2030-05-01 ")
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, FlightsStep)
         assert recorder.queries("/api/flights")[-1] == {
             "origin": "LHR",
             "destination": "CDG",
             "date": "2030-05-01",
         }
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, PassengersStep)
         await h.fill("name", "  Ada    Lovelace ")
         await h.fill("email", " ada@example.com  ")
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, SeatsStep)
         free = sorted(h.app.screen.available)[0]
         await h.fill("seat", f"  {free.lower()} ")
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, ReviewStep)
         assert recorder.graphql("HoldSeat")[-1]["seat"] == free
         await h.fill("card_number", "4111-1111 1111 1111")
         await h.fill("expiry", "12 / 30")  # passed validation before, and was sent as typed: 422
         await h.fill("cvc", " 123 ")
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, ConfirmationStep), h.text("#step-error")
         [booking] = recorder.bodies("POST", "/api/bookings")
         assert booking["passengers"] == [{"name": "Ada Lovelace", "email": "ada@example.com"}]
@@ -110,25 +107,22 @@ async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_
     async with running(tmp_path) as h:
         await h.sign_in()
         before = h.client.profile.loyalty.points if h.client.profile else 0
-        await h.pilot.press("b")
-        await h.pilot.pause()
-        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
-            await h.fill(name, value)
-        await step(h)
-        await step(h)
-        await step(h)  # passengers: filled from the profile
+        await h.fill_search()
+        await h.step()
+        await h.step()
+        await h.step()  # passengers: filled from the profile
         assert isinstance(h.app.screen, SeatsStep)
         await h.fill("seat", sorted(h.app.screen.available)[0])
-        await step(h)
+        await h.step()
         await h.fill("card_number", "4111 1111 1111 1111")
         await h.fill("expiry", "12/30")
         await h.fill("cvc", "123")
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, ConfirmationStep)
         earned = int(h.app.saved_draft().data["points_earned"])  # type: ignore[union-attr]
         assert earned > 0 and f"You earned {earned:,} loyalty points" in h.text("#confirmation")
         locator = h.app.saved_draft().data["record_locator"]  # type: ignore[union-attr]
-        await step(h, "m")
+        await h.step("m")
         assert isinstance(h.app.screen, BookingsScreen)
         listing = h.text("#bookings-list")
         assert locator in listing and f"+{earned:,}" in listing
@@ -139,10 +133,7 @@ async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_
 async def test_the_flight_list_shows_loading_and_has_column_headers(tmp_path: Path) -> None:
     recorder = Recorder()
     async with running(tmp_path, inner_transport=lambda: recorder) as h:
-        await h.pilot.press("b")
-        await h.pilot.pause()
-        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
-            await h.fill(name, value)
+        await h.fill_search()
         recorder.hold_flights.clear()
         await h.pilot.press("ctrl+n")
         for _ in range(10):
@@ -159,18 +150,15 @@ async def test_the_flight_list_shows_loading_and_has_column_headers(tmp_path: Pa
 
 async def test_a_failed_retry_clears_the_results_it_no_longer_stands_behind(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await h.pilot.press("b")
-        await h.pilot.pause()
-        for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", "2030-05-01")):
-            await h.fill(name, value)
-        await step(h)
+        await h.fill_search()
+        await h.step()
         flights = h.app.screen.query_one("#flights", OptionList)
         assert flights.option_count > 0
         h.client.network.online = False
-        await step(h, "r")
+        await h.step("r")
         assert flights.option_count == 0 and h.app.screen.query_one("#fares", OptionList).option_count == 0
         assert "Couldn't reach the server" in h.text("#step-error")
-        await step(h, "ctrl+n")  # nothing chosen that is still shown: no going on
+        await h.step("ctrl+n")  # nothing chosen that is still shown: no going on
         assert isinstance(h.app.screen, FlightsStep)
 
 

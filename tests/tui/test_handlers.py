@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+import pytest
+
 from tests.tui.harness import TTL, WARN, running
 from tui.screens import base, booking, bookings, home, prompt, qa, sign_in, signed_out
 from tui.screens.prompt import ExpiryPrompt
@@ -38,6 +40,7 @@ def test_no_screen_redefines_a_handler_an_ancestor_of_ours_already_defines() -> 
     assert clashes == []
 
 
+@pytest.mark.slow  # about 4 s
 async def test_opening_the_qa_panel_over_the_prompt_leaves_the_prompt_and_the_session_alone(
     tmp_path: Path,
 ) -> None:
@@ -61,6 +64,7 @@ async def test_opening_the_qa_panel_over_the_prompt_leaves_the_prompt_and_the_se
         assert isinstance(h.app.screen, ExpiryPrompt)
 
 
+@pytest.mark.slow  # about 3.5 s
 async def test_a_sign_out_at_the_deadline_under_the_qa_panel_waits_for_the_panel_to_close(
     tmp_path: Path,
 ) -> None:

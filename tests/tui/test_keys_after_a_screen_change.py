@@ -47,6 +47,7 @@ async def burst(h: Harness, *keys: str) -> None:
     await handled(h.app)
 
 
+@pytest.mark.slow  # a sweep: every step of the flow, one app each
 @pytest.mark.parametrize("step", STEPS)
 async def test_every_tab_stop_of_a_booking_step_is_a_field_or_button_in_view(
     tmp_path: Path, step: str

@@ -12,8 +12,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button
 
-from tests.tui.harness import TTL, WARN, Harness, running
-from tui.messages import OpenFlow
+from tests.tui.harness import TTL, WARN, running
 from tui.screens.booking import ConfirmationStep, ReviewStep, SearchStep
 from tui.screens.prompt import ExpiryPrompt
 from tui.screens.qa import QAPanel
@@ -26,16 +25,6 @@ def shown_keys(screen: Screen[object]) -> dict[str, str]:
         for key, active in screen.active_bindings.items()
         if active.binding.show and active.enabled
     }
-
-
-async def open_step(h: Harness, step: str, data: dict[str, object] | None = None) -> None:
-    drafts = h.app.drafts
-    assert drafts is not None
-    drafts.save(step, data or {})
-    h.app.post_message(OpenFlow(step))
-    await h.pilot.pause()
-    await h.app.workers.wait_for_complete()
-    await h.pilot.pause()
 
 
 def visible(widget: Widget, size: tuple[int, int]) -> bool:
@@ -57,11 +46,11 @@ async def test_the_prompt_lists_only_its_own_keys(tmp_path: Path) -> None:
 
 async def test_each_step_names_its_real_next_action_and_offers_no_dead_key(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await open_step(h, "review", {"flight_id": "LHR-CDG-20300501-1", "seat": "3A"})
+        await h.open_step("review", {"flight_id": "LHR-CDG-20300501-1", "seat": "3A"})
         assert isinstance(h.app.screen, ReviewStep)
         assert shown_keys(h.app.screen)["ctrl+n"] == "Pay"
         assert str(h.app.screen.query_one("#next", Button).label) == "Pay (ctrl+n)"
-        await open_step(h, "confirmation", {"record_locator": "ABC123"})
+        await h.open_step("confirmation", {"record_locator": "ABC123"})
         assert isinstance(h.app.screen, ConfirmationStep)
         keys = shown_keys(h.app.screen)
         assert "escape" not in keys and keys["ctrl+n"] == "Done" and keys["m"] == "My bookings"
@@ -70,6 +59,7 @@ async def test_each_step_names_its_real_next_action_and_offers_no_dead_key(tmp_p
         assert isinstance(h.app.screen, ConfirmationStep)
 
 
+@pytest.mark.slow  # about 3.5 s
 async def test_home_offers_continue_only_with_a_draft_and_always_shows_quit(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         keys = shown_keys(h.app.screen)
@@ -87,6 +77,7 @@ async def test_home_offers_continue_only_with_a_draft_and_always_shows_quit(tmp_
         assert shown_keys(h.app.screen)["s"] == "Sign out"
 
 
+@pytest.mark.slow  # a sweep: three screens at each size
 @pytest.mark.parametrize("size", [(60, 20), (80, 24)])
 async def test_the_footer_never_cuts_a_key_in_half(tmp_path: Path, size: tuple[int, int]) -> None:
     async with running(tmp_path, size=size) as h:

@@ -20,6 +20,8 @@ from tui.screens.booking import FlightsStep, SearchStep, SeatsStep
 from tui.screens.bookings import BookingsScreen
 from tui.screens.home import HomeScreen
 
+pytestmark = pytest.mark.slow  # flows held mid-call; an app that crashes, 10 s
+
 
 async def wait_until_held(h: Harness) -> None:
     """Until a call is being held on its way out (loopback I/O only)."""
@@ -47,11 +49,7 @@ async def test_leaving_my_bookings_while_its_call_is_out_keeps_the_app_running(t
 
 async def test_leaving_the_flight_search_while_it_is_out_keeps_the_app_running(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await h.pilot.press("b")
-        await h.pilot.pause()
-        await h.fill("origin", "LHR")
-        await h.fill("destination", "CDG")
-        await h.fill("date", "2030-05-01")
+        await h.fill_search()
         h.client.network.hold_s = 5.0
         await h.pilot.press("ctrl+n")
         await h.pilot.pause()

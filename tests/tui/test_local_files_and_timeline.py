@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import pytest
 from textual.driver import Driver
 
+from tests.files import mode, plant_victim, untouched
 from tests.tui.harness import running
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 async def test_the_data_dir_is_0700_and_every_file_in_it_0600(tmp_path: Path) -> None:
@@ -66,22 +62,6 @@ async def test_timeline_wall_time_is_real_and_a_qa_skip_is_its_own_field(tmp_pat
 
 
 # -- nothing planted steers it (issue 16, item 4) ------------------------------------------------
-
-
-VICTIM_BYTES = b"someone else's file\nwith a last line that has no end"
-
-
-def plant_victim(tmp_path: Path, name: str = "victim") -> Path:
-    outside = tmp_path / "outside"
-    outside.mkdir(exist_ok=True)
-    target = outside / name
-    target.write_bytes(VICTIM_BYTES)
-    target.chmod(0o644)
-    return target
-
-
-def untouched(target: Path) -> bool:
-    return target.read_bytes() == VICTIM_BYTES and mode(target) == 0o644
 
 
 async def test_a_symlink_planted_as_the_timeline_is_moved_aside_and_its_target_untouched(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Label
 
 from session.engine import State
 from tests.tui.harness import TTL, WARN, Harness, running
 from tui.screens.booking import SearchStep
 from tui.screens.prompt import ExpiryPrompt
+
+pytestmark = pytest.mark.slow  # the guard's timing on a clock that runs, 2 to 3 s each
 
 GUARD_S = 1.0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual import events
 
 from api.backend.serve import EmbeddedBackend
@@ -17,6 +18,8 @@ from tui.screens.home import HomeScreen
 from tui.screens.qa import QAPanel
 from tui.screens.signed_out import SignedOutScreen
 from tui.widgets.countdown import Countdown
+
+pytestmark = pytest.mark.slow  # QA actions through the panel and the server, about 2 s each
 
 
 async def open_panel(h: Harness) -> QAPanel:

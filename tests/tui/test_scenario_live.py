@@ -67,6 +67,7 @@ async def playing(
         yield app, player, shown, pilot
 
 
+@pytest.mark.slow  # a scenario played or recorded through the app
 async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(tmp_path: Path) -> None:
     async with playing(tmp_path, "04") as (app, player, shown, _pilot):
         await until(lambda: player.finished)
@@ -84,6 +85,7 @@ async def test_play_says_each_caption_shows_keys_announces_time_and_checks_live(
         assert isinstance(app.screen, SearchStep) and app.screen.value("origin") == "LHR"
 
 
+@pytest.mark.slow  # a scenario played or recorded through the app
 async def test_space_pauses_right_steps_once_and_q_leaves_the_app_to_the_presenter(tmp_path: Path) -> None:
     first_caption_read = asyncio.Event()  # the first pause ends when the test says so
 
@@ -151,6 +153,7 @@ async def recording(tmp_path: Path, path: Path) -> AsyncIterator[tuple[Recording
     recorder.close()
 
 
+@pytest.mark.slow  # a scenario recorded through the app, then replayed
 async def test_a_recorded_session_replays_to_the_same_result(tmp_path: Path) -> None:
     path = tmp_path / "repro.toml"
     async with recording(tmp_path, path) as (rec, pilot):
@@ -195,6 +198,7 @@ def test_the_tour_tells_the_whole_story_in_about_three_minutes() -> None:
     assert {"reauth_succeeded", "profile_resync"} <= set(names)
 
 
+@pytest.mark.slow  # a scenario played or recorded through the app
 async def test_focus_lost_and_back_is_recorded_as_a_background_of_the_time_away(tmp_path: Path) -> None:
     path = tmp_path / "away.toml"
     async with recording(tmp_path, path) as (rec, pilot):

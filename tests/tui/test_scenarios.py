@@ -46,7 +46,23 @@ def test_every_edge_case_of_the_design_has_a_shipped_scenario() -> None:
     assert len(set(titles)) == len(titles)
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+# Each shipped scenario is a whole app run, the QA recipe of an edge case: slow, but for those whose
+# edge case no test in the fast lane drives through the app otherwise (tests/tui/test_edge_cases.py
+# leaves them to these), and which take under a second.
+ALSO_IN_THE_FAST_LANE = {
+    "01-token-obtained",
+    "06-warning-on-a-passive-screen-guest-idle",
+    "17-quit-and-restart-within-the-ttl",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, marks=() if path.stem in ALSO_IN_THE_FAST_LANE else pytest.mark.slow, id=path.stem)
+        for path in SHIPPED
+    ],
+)
 async def test_a_shipped_scenario_passes(path: Path) -> None:
     outcome = await run(load(path))
     assert outcome.passed, outcome.failure
@@ -135,6 +151,7 @@ def test_a_missing_file_or_unknown_name_exits_2_saying_so(
     assert "08: is ambiguous, it names 08-refresh-answers-503-guest, 08-refresh" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # scenario runs, through the command
 def test_the_command_reports_each_scenario_and_writes_junit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,6 +179,7 @@ def test_the_command_reports_each_scenario_and_writes_junit(
     assert lines == {"client", "server"}
 
 
+@pytest.mark.slow  # scenario runs, in processes
 def test_scenarios_run_side_by_side_in_processes_report_in_the_order_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

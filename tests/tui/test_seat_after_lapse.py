@@ -12,41 +12,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from api.drafts import SEAT_RELEASED
 from tests.api.world import stranger_holds
-from tests.tui.harness import TTL, WARN, Harness, running
+from tests.tui.harness import FLIGHT_DATE, TTL, WARN, Harness, running
 from tui.messages import OpenFlow
 from tui.screens.booking import ConfirmationStep, FlightsStep, PassengersStep, ReviewStep, SeatsStep
 from tui.screens.prompt import ExpiryPrompt
 
-FLIGHT_DATE = "2030-05-01"
-
-
-async def step(h: Harness, key: str = "ctrl+n") -> None:
-    await h.pilot.press(key)
-    await h.pilot.pause()
-    await h.app.workers.wait_for_complete()
-    await h.settle()
+pytestmark = pytest.mark.slow  # bookings walked to review and lapsed, about 4 s each
 
 
 async def to_review(h: Harness) -> str:
     """As a guest, through search, flight, passenger and seat; the seat chosen."""
-    await h.pilot.press("b")
-    await h.pilot.pause()
-    for name, value in (("origin", "LHR"), ("destination", "CDG"), ("date", FLIGHT_DATE)):
-        await h.fill(name, value)
-    await step(h)
+    await h.fill_search()
+    await h.step()
     assert isinstance(h.app.screen, FlightsStep)
-    await step(h)
+    await h.step()
     assert isinstance(h.app.screen, PassengersStep)
     await h.fill("name", "Ada Lovelace")
     await h.fill("email", "ada@example.com")
-    await step(h)
+    await h.step()
     assert isinstance(h.app.screen, SeatsStep)
     seat = sorted(h.app.screen.available)[0]
     await h.fill("seat", seat)
-    await step(h)
+    await h.step()
     assert isinstance(h.app.screen, ReviewStep), h.text("#step-error")
     return seat
 
@@ -77,7 +68,7 @@ async def test_a_guest_who_lapsed_at_review_pays_for_the_same_seat(tmp_path: Pat
         seat = await to_review(h)
         await fill_card(h)
         await lapse_on_the_step(h)
-        await step(h)  # Pay
+        await h.step()  # Pay
         assert isinstance(h.app.screen, ConfirmationStep), h.text("#step-error")
         assert f"seat {seat}" in h.text("#confirmation")
         counters = await h.counters()
@@ -96,24 +87,24 @@ async def test_a_seat_taken_during_the_lapse_is_named_and_another_one_chosen(tmp
         flight_id = str(h.app.saved_draft().data["flight_id"])  # type: ignore[union-attr]
         async with httpx.AsyncClient(base_url=h.client.base_url) as http:
             await stranger_holds(http, flight_id, seat)  # the lapsed session's hold ended with it
-        await step(h)  # Pay
+        await h.step()  # Pay
         assert isinstance(h.app.screen, ReviewStep)
         assert h.text("#step-error") == (
             f"Seat {seat} was released when your session ended and is taken now: "
             "go back (esc) and choose another seat."
         )
         assert await h.client.rest.list_bookings() == []
-        await step(h, "escape")
+        await h.step("escape")
         assert isinstance(h.app.screen, SeatsStep)
         assert h.value("seat") == ""
         assert seat not in h.app.screen.available  # the map was loaded again: the seat is someone else's
         assert "choose another seat" in h.text("#step-error")
         other = sorted(h.app.screen.available)[0]
         await h.fill("seat", other)
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, ReviewStep)
         await fill_card(h)
-        await step(h)
+        await h.step()
         assert isinstance(h.app.screen, ConfirmationStep), h.text("#step-error")
         assert [b.seats for b in await h.client.rest.list_bookings()] == [[other]]
         assert (await server_seat(h, other), await server_seat(h, seat)) == ("OCCUPIED", "HELD")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -45,11 +46,7 @@ class TestKeyScreens:
 
     def test_warning_prompt_over_a_filled_form(self, snap_compare: Any, tmp_path: Path) -> None:
         async def steps(h: Harness) -> None:
-            await h.pilot.press("b")
-            await h.pilot.pause()
-            await h.fill("origin", "LHR")
-            await h.fill("destination", "CDG")
-            await h.fill("date", "2030-05-01")
+            await h.fill_search()
             await h.advance(TTL - WARN + 3)
 
         app, run_before = _driver(tmp_path, steps)
@@ -99,6 +96,7 @@ class TestKeyScreens:
         app, run_before = _driver(tmp_path, steps)
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
+    @pytest.mark.slow  # about 5 s
     def test_qa_panel_chart_in_a_tall_terminal(self, snap_compare: Any, tmp_path: Path) -> None:
         """The chart: the deadline slides, jumps back at a call, drops at a skip, pauses while
         the app is away, and the server's side beside it."""

@@ -11,10 +11,13 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.tui.browser import Tab, chromium, serving, tab_pids
 from tui.web.serve import serve, tab_command
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_the_page_fetches_only_from_this_server_and_nothing_fails(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tab = await Tab.open(browser, served.url)
@@ -27,6 +30,7 @@ async def test_the_page_fetches_only_from_this_server_and_nothing_fails(tmp_path
         await tab.until(lambda: tab.countdown() is not None, what="the countdown drawn")
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_the_countdown_is_visible_moving_and_b_opens_the_booking_flow(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tab = await Tab.open(browser, served.url)
@@ -38,6 +42,7 @@ async def test_the_countdown_is_visible_moving_and_b_opens_the_booking_flow(tmp_
         await tab.shows("Search flights")
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_hiding_the_tab_pauses_the_countdown_and_showing_it_refreshes(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tab = await Tab.open(browser, served.url)
@@ -52,6 +57,7 @@ async def test_hiding_the_tab_pauses_the_countdown_and_showing_it_refreshes(tmp_
         assert after == before + 1
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_a_signed_in_user_hidden_past_the_ttl_is_signed_in_again_silently(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tab = await Tab.open(browser, served.url)
@@ -75,6 +81,7 @@ async def test_a_signed_in_user_hidden_past_the_ttl_is_signed_in_again_silently(
         assert "Sign in" not in tab.text().split("Signed in as")[0]  # no sign-in screen shown
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_two_tabs_are_two_users_with_their_own_data_and_both_in_the_qa_panel(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tabs = []
@@ -97,6 +104,7 @@ def live(tab: Tab) -> str:
     return next((line for line in tab.text().splitlines() if "live " in line), "")
 
 
+@pytest.mark.slow  # headless Chromium
 async def test_ctrl_c_stops_every_tab_and_the_backend(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         for _ in range(2):

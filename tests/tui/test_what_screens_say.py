@@ -9,24 +9,20 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from textual.widgets import Button
 
 from session.engine import State
+from tests.transports import PassThrough
 from tests.tui.harness import TTL, WARN, Harness, make_app, running
 from tui.screens.booking import FlightsStep, SearchStep
 from tui.screens.home import HomeScreen
 from tui.screens.prompt import ExpiryPrompt
 from tui.screens.signed_out import SignedOutScreen
 
+pytestmark = pytest.mark.slow  # flows through the app and past the deadline, 2 to 4 s each
+
 DEVELOPER_WORDS = ("Error", "HTTP", "problem(s)", "QA fault", "Transport", "Exception", "503", "401", "None")
-
-
-async def fill_search(h: Harness) -> None:
-    await h.pilot.press("b")
-    await h.pilot.pause()
-    await h.fill("origin", "LHR")
-    await h.fill("destination", "CDG")
-    await h.fill("date", "2030-05-01")
 
 
 def screen_words(h: Harness) -> str:
@@ -39,20 +35,17 @@ def screen_words(h: Harness) -> str:
     return " | ".join(parts)
 
 
-class HeldGuestSession(httpx.AsyncBaseTransport):
+class HeldGuestSession(PassThrough):
     """Holds every POST /api/session/guest until `release` is set, to look at the app meanwhile."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        super().__init__()
         self.release = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/session/guest":
             await self.release.wait()
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        return await super().handle_async_request(request)
 
 
 # -- item 4: start-up and the countdown ------------------------------------------------------------
@@ -95,7 +88,7 @@ async def test_a_new_guest_session_after_expiry_is_labelled_as_what_it_is(tmp_pa
     async with running(tmp_path, inner_transport=lambda: held) as h:
         await h.advance(TTL + 1)
         held.release.clear()
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")  # the next action needs a new guest session: held
         for _ in range(20):
             await h.pilot.pause()
@@ -115,7 +108,7 @@ async def test_a_new_guest_session_after_expiry_is_labelled_as_what_it_is(tmp_pa
 
 async def test_a_guest_is_offered_to_keep_or_end_the_session_and_ending_it_says_so(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         await h.advance(TTL - WARN)
         assert isinstance(h.app.screen, ExpiryPrompt)
         labels = {str(b.label) for b in h.app.screen.query(Button)}
@@ -132,7 +125,7 @@ async def test_a_guest_is_offered_to_keep_or_end_the_session_and_ending_it_says_
 async def test_a_signed_in_user_is_asked_to_stay_signed_in(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         await h.advance(TTL - WARN)
         labels = {str(b.label) for b in h.app.screen.query(Button)}
         assert labels == {"Stay signed in (y)", "Sign out (n)"}
@@ -155,7 +148,7 @@ async def test_after_a_user_signs_out_home_and_the_countdown_say_the_same_thing(
 async def test_after_sign_out_home_shows_no_draft_of_the_user_who_left(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("escape")
         await h.pilot.pause()
         assert "Saved booking draft" in h.text("#draft-summary")
@@ -180,7 +173,7 @@ async def test_a_stay_whose_refresh_fails_says_what_happened_and_does_not_prompt
     tmp_path: Path,
 ) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         await h.control.set_faults(refresh="error")
         await h.advance(TTL - WARN)
         assert isinstance(h.app.screen, ExpiryPrompt)
@@ -199,7 +192,7 @@ async def test_a_stay_whose_refresh_fails_says_what_happened_and_does_not_prompt
 
 async def test_a_stay_while_offline_says_the_server_could_not_be_reached(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         await h.advance(TTL - WARN)
         h.client.network.online = False
         await h.pilot.press("enter")
@@ -215,7 +208,7 @@ async def test_the_banner_clears_when_the_server_answers_again_and_the_timeline_
     tmp_path: Path,
 ) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")
         await h.settle()
         await h.control.set_faults(down=True)
@@ -233,7 +226,7 @@ async def test_the_banner_clears_when_the_server_answers_again_and_the_timeline_
 
 async def test_the_offline_banner_clears_when_the_connection_comes_back(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         h.client.network.online = False
         await h.pilot.press("ctrl+n")
         await h.settle()
@@ -254,7 +247,7 @@ async def test_the_offline_banner_clears_when_the_connection_comes_back(tmp_path
 async def test_a_user_is_not_signed_out_when_the_backend_answers_503_past_expiry(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
-        await fill_search(h)
+        await h.fill_search()
         await h.pilot.press("ctrl+n")
         await h.settle()
         await h.control.set_faults(down=True)
@@ -287,7 +280,7 @@ async def test_failed_calls_are_told_in_plain_words_on_screen_with_the_detail_on
     tmp_path: Path,
 ) -> None:
     async with running(tmp_path) as h:
-        await fill_search(h)
+        await h.fill_search()
         h.client.network.online = False
         await h.pilot.press("ctrl+n")
         await h.settle()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from api.backend.app import create_app
 from tests.api.backend.helpers import FakeClock
+from tests.profiles import examples
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -58,13 +59,13 @@ TARGETS = [
 APP = create_app(ttl_s=60, clock=FakeClock())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(target=st.sampled_from(TARGETS), body=bodies)
 def test_random_json_bodies_never_cause_a_5xx(target: tuple[str, str], body: Any) -> None:
     asyncio.run(_send(target, json.dumps(body).encode()))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(target=st.sampled_from(TARGETS), raw=st.binary(max_size=200))
 def test_random_bytes_never_cause_a_5xx(target: tuple[str, str], raw: bytes) -> None:
     asyncio.run(_send(target, raw))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from api.backend.clock import ServerClock
 from api.backend.sessions import AuthRejected, SessionStore
 from tests.api.backend.helpers import FakeClock
+from tests.profiles import examples
 
 TTL = 60.0
 GRACE = 30.0
@@ -49,7 +50,7 @@ class Model:
 
 
 @given(ops)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_store_agrees_with_the_contract_model(timeline: list[tuple[str, float]]) -> None:
     base = FakeClock()
     clock = ServerClock(base)
