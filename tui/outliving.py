@@ -47,4 +47,9 @@ class Outliving:
             return
         error = task.exception()
         if isinstance(error, Exception) and not isinstance(error, ApiError):
-            self._on_error(error)
+            # Handled as if caught here: a done callback runs outside any except block, and the
+            # report (Textual's and ours) reads the error being handled from sys.exc_info().
+            try:
+                raise error
+            except Exception as caught:
+                self._on_error(caught)

@@ -9,6 +9,7 @@ slow network makes), so the screen is always left while its call is out.
 from __future__ import annotations
 
 import asyncio
+import logging
 import stat
 from pathlib import Path
 
@@ -194,3 +195,63 @@ async def test_a_prompt_hidden_as_it_comes_up_starts_nothing_and_the_app_runs_on
         await h.pilot.pause()
         assert isinstance(h.app.screen, SearchStep)
         assert h.app.return_code is None
+
+
+def test_an_unexpected_error_in_work_that_outlives_its_screen_exits_non_zero_with_its_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Such work (a payment, a QA action) ends in a task's done callback, outside any except block:
+    # the report still needs the error's own traceback.
+    from tests.tui.harness import make_app
+
+    app, _, _ = make_app(tmp_path)
+
+    async def broken() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("a bug in work that outlives its screen")
+
+    async def start_it(pilot: object) -> None:
+        await app.ready.wait()
+        app.to_the_end(broken())
+        for _ in range(500):  # Textual awaits this task as the app ends: no longer than needed
+            await asyncio.sleep(0.02)
+            if app.return_code is not None:
+                break
+        if app.return_code is None or [r for r in caplog.records if r.name == "asyncio"]:
+            app.exit()  # the error did not end the app: end it here, and fail below
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        status = run_app(app, headless=True, size=(100, 30), auto_pilot=start_it)  # type: ignore[arg-type]
+    # Before, the report failed in the done callback (no exception being handled), asyncio logged
+    # that, and the app ran on until something else ended it.
+    assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1, err
+    assert err[0].startswith("sessionkeeper: unexpected error (RuntimeError); the full report is in ")
+    text = Path(err[0].rsplit(" ", 1)[1]).read_text()
+    assert "RuntimeError: a bug in work that outlives its screen" in text and "in broken" in text
+
+
+async def test_every_screen_is_gone_once_the_app_begins_to_end_before_its_widgets_are_removed(
+    tmp_path: Path,
+) -> None:
+    # Found by the suite: a seat map that landed as a test ended found its screen in the stack and
+    # attached, its widgets already removed (NoMatches '#seat'). Ending without exit(), as a test
+    # does, Textual removes the top screen's widgets first, with every screen still in the stack.
+    from textual.widget import Widget
+
+    from tui.screens.base import AppScreen
+
+    seen: list[tuple[str, bool]] = []
+
+    class Probe(Widget):
+        def on_unmount(self) -> None:
+            seen.extend((type(s).__name__, s.gone) for s in self.app.screen_stack if isinstance(s, AppScreen))
+
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        await h.app.screen.mount(Probe())
+    assert [name for name, _ in seen] == ["HomeScreen", "SearchStep"]
+    assert all(gone for _, gone in seen), seen

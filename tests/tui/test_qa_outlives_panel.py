@@ -41,3 +41,18 @@ async def test_a_burst_closed_with_the_panel_still_sends_every_call_and_says_how
         assert result.startswith("burst of 30: 30 ok, 0 failed")
         await h.pilot.press("f2")
         assert result in h.text("#qa-action")
+
+
+async def test_a_result_that_lands_while_the_panel_is_half_built_or_half_gone_draws_nothing_and_is_kept(
+    tmp_path: Path,
+) -> None:
+    # A panel in the stack whose boxes are not all there yet (mounting nests them) or no longer
+    # (removal takes them one by one): the monkey found a QA result landing just then.
+    async with running(tmp_path) as h:
+        await h.pilot.press("f2")
+        panel = h.app.screen
+        assert isinstance(panel, QAPanel)
+        await panel.query_one("#qa-client").remove()
+        panel.note("reset: done")  # raised NoMatches ('#qa-client') before
+        assert "reset: done" in panel.last_action
+        assert h.app.return_code is None

@@ -129,9 +129,14 @@ class AppScreen(Screen[None]):
 
     @property
     def gone(self) -> bool:
-        """Left for good (popped, switched away): its widgets are being removed, or are gone. A
-        screen merely covered (by the QA panel, the prompt) is not gone."""
-        return not self.is_attached or self not in self.app.screen_stack
+        """Left for good (popped, switched away, the app ending): its widgets are being removed,
+        or are gone. A screen merely covered (by the QA panel, the prompt) is not gone.
+
+        The app's end is asked first: as it ends, Textual removes each screen's widgets while the
+        screens are still in the stack and attached (unless exit() was called), and work that
+        finishes meanwhile would find its screen there with its widgets gone."""
+        app = self.app
+        return not app.is_running or not self.is_attached or self not in app.screen_stack
 
     async def outcome(self, call: Awaitable[T], *, busy: Widget | None = None) -> T:
         """What a call this screen made comes to (its result, or its exception), provided the screen

@@ -59,6 +59,7 @@ class QAPanel(AppScreen):
             self.last_action = f"last QA action: {self.keeper.last_qa_result}"
         self._shown: dict[str, str] = {}  # what each box shows now
         self._polling = False  # a poll of the server is out
+        self._boxes: tuple[Widget, ...] = ()  # what `redraw` draws into, once composed
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="qa"):
@@ -69,10 +70,14 @@ class QAPanel(AppScreen):
                 server = LineBox(id="qa-server", classes="qa-box")
                 server.border_title = "Server truth (/__qa/state)"
                 yield server
-            yield RemainingChart(id="qa-chart")
+            chart = RemainingChart(id="qa-chart")
+            yield chart
             yield Static(KEY_HELP, id="qa-keys")
-            yield Static("", id="qa-action")
-            yield Static("", id="qa-timeline")
+            action = Static("", id="qa-action")
+            yield action
+            timeline = Static("", id="qa-timeline")
+            yield timeline
+        self._boxes = (client, server, chart, action, timeline)
 
     def mounted(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
@@ -125,8 +130,10 @@ class QAPanel(AppScreen):
     def redraw(self) -> None:
         client = self.keeper.client
         qa = self.keeper.qa
-        # A poll or an action can finish after the panel was closed: then there is nothing to draw.
-        if client is None or qa is None or not self.is_attached or not self.query("#qa-timeline"):
+        # A poll or an action can finish while the panel is not all there: its boxes not yet
+        # mounted (they nest, and come one level at a time) or being removed (one by one), or the
+        # app ending. Then there is nothing to draw; the next redraw shows what was noted.
+        if client is None or qa is None or not all(box.is_attached for box in self._boxes):
             return
         manager = client.manager
         view = manager.view()
