@@ -218,12 +218,13 @@ class SessionEngine:
         if self.paused_since is not None or self.status is not Status.LIVE:
             return None
         assert self.deadline is not None
-        times = [self.deadline]
+        # The earliest of the deadline, the warning (not yet given) and a retry: on every call's path.
+        when = self.deadline
         if not self.warned:
-            times.append(self.deadline - self.warn_s)
+            when = min(when, self.deadline - self.warn_s)
         if self.retry_at is not None:
-            times.append(self.retry_at)
-        return min(times)
+            when = min(when, self.retry_at)
+        return when
 
     def token_spent(self) -> bool:
         """The current token is known to be no good (lapsed, rejected, or being replaced by a
