@@ -247,8 +247,9 @@ class SessionEngine:
 
         With none, the event is not legal here: this raises, and nothing has changed yet.
         """
-        row = row_of(event)
-        cells = cells_for(row, self.status)
+        # `row_of` and `cells_for`, written out: two events a call come through here.
+        row: Row = (e.SessionIssued, event.source) if isinstance(event, e.SessionIssued) else type(event)
+        cells = _CELLS.get((row, self.status), ())
         for cell in cells:
             if cell.guard is None or cell.guard.holds(self, event):
                 return cell

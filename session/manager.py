@@ -20,7 +20,7 @@ from typing import Any, assert_never
 
 from session import decisions as d
 from session import events as e
-from session.clock import Clock, skip_offset
+from session.clock import Clock, QAClock
 from session.decision_log import entry
 from session.engine import Flight, SessionEngine, SessionView, State, Status, failure_event, success_event
 from session.events import SessionKind, Source
@@ -90,6 +90,7 @@ class SessionManager:
         give one that lags the session clock, as a machine's sleep makes the real one do."""
         self.port = port
         self.clock = clock
+        self._qa_clock = clock if isinstance(clock, QAClock) else None  # one that QA skips ahead
         self.engine = SessionEngine(policy, now=clock.now())
         self.timeline = timeline if timeline is not None else Timeline()
         self.user: dict[str, Any] = {}
@@ -539,10 +540,12 @@ class SessionManager:
         """Put `name` on the timeline at `at` (a reading of the session clock), with `detail`
         (the entry's own from here: not to be changed after)."""
         # `wall` is the real calendar time; a QA skip ahead is its own field, never mixed in.
-        skipped = skip_offset(self.clock)
-        if skipped:
-            detail["qa_skip_s"] = round(skipped, 3)
-        self.timeline.add(at, self.clock.wall() - skipped, name, detail)
+        wall = self.clock.wall()
+        qa = self._qa_clock
+        if qa is not None and qa.offset:
+            detail["qa_skip_s"] = round(qa.offset, 3)
+            wall -= qa.offset
+        self.timeline.add(at, wall, name, detail)
 
     # -- the stored session's disk ------------------------------------------------------------------
 

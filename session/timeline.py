@@ -98,9 +98,29 @@ _encode = _json_encoder()
 _SHORT_REPR = sys.float_repr_style == "short"
 _INF = float("inf")
 _encode_string = json.encoder.encode_basestring_ascii
-# ', "key": ' for each detail key seen (a few dozen names in the code; bounded all the same).
-_KEY_TEXT: dict[str, str] = {}
-_MAX_KEY_TEXTS = 512
+# A line's shape for each (name, *detail keys) seen: its %-format with every key (and the name,
+# unless a detail is called "event") in place, and the detail keys in the order their values go in;
+# None for a shape the quick way does not take. A few dozen in the code; bounded all the same.
+_Shape = tuple[str, tuple[str, ...]] | None
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+_MAX_SHAPES = 1024
+
+
+def _shape(name: str, keys: tuple[str, ...]) -> _Shape:
+    """The quick way's format for a line of `name` with details `keys`, if every key sorts
+    between "at" and "wall" (so the times go first and last)."""
+    try:
+        ordered = sorted({"event", *keys})
+    except TypeError:  # keys of other types: the general way raises what it raises
+        return None
+    if not (ordered[0] > "at" and ordered[-1] < "wall"):
+        return None
+    parts = ['{"at": %s']
+    for key in ordered:
+        text = "%s" if key in keys else _encode_string(name).replace("%", "%%")
+        parts.append(f", {_encode_string(key).replace('%', '%%')}: {text}")
+    parts.append(', "wall": %s}')
+    return "".join(parts), tuple(key for key in ordered if key in keys)
 
 
 def _line(at: float, wall: float, name: str, detail: dict[str, Any]) -> str:
@@ -116,8 +136,9 @@ def _line(at: float, wall: float, name: str, detail: dict[str, Any]) -> str:
       correctly rounded conversion), and `repr` writes the float they name as those digits without
       their trailing zeros (at most 15 significant digits read back exactly, so no shorter string
       names that float; between 1e-4 and 1e16 `repr` uses no exponent);
-    - the keys, sorted, each with its value: a str, an int, a finite float, None, True or False
-      written as the encoder writes it; any other value by the encoder itself.
+    - the keys, sorted, and the name are written once per shape of entry (`_shape`); each value
+      as the encoder writes it: a str, an int, a finite float, None, True or False here, any other
+      by the encoder itself.
     Anything else takes the general way. Both make the same line: tests/session/test_timeline.py
     compares them over generated entries.
     """
@@ -128,38 +149,35 @@ def _line(at: float, wall: float, name: str, detail: dict[str, Any]) -> str:
         and 1e-4 <= abs(at) < 1e9  # 6 decimals: at most 15 significant digits
         and 1e-3 <= abs(wall) < 1e12  # 3 decimals: likewise
     ):
-        merged = {"event": name, **detail}  # a detail named "event" wins, as in the general way
-        keys = sorted(merged)
-        if keys[0] > "at" and keys[-1] < "wall":
+        key = (name, *detail)
+        try:
+            shape = _SHAPES[key]
+        except KeyError:
+            shape = _shape(name, key[1:])
+            if len(_SHAPES) < _MAX_SHAPES:
+                _SHAPES[key] = shape
+        if shape is not None:
+            template, order = shape
             at_text = ("%.6f" % at).rstrip("0")  # noqa: UP031 - the conversion round() makes
             wall_text = ("%.3f" % wall).rstrip("0")  # noqa: UP031
-            parts = ['{"at": ', at_text + "0" if at_text[-1] == "." else at_text]
-            for key in keys:
-                value = merged[key]
+            texts = [at_text + "0" if at_text[-1] == "." else at_text]
+            for field_name in order:
+                value = detail[field_name]
                 kind = type(value)
                 if kind is str:
-                    text = _encode_string(value)
+                    texts.append(_encode_string(value))
                 elif kind is int or (kind is float and -_INF < value < _INF):
-                    text = repr(value)
+                    texts.append(repr(value))
                 elif value is None:
-                    text = "null"
+                    texts.append("null")
                 elif value is True:
-                    text = "true"
+                    texts.append("true")
                 elif value is False:
-                    text = "false"
+                    texts.append("false")
                 else:
-                    text = _encode(value)
-                key_text = _KEY_TEXT.get(key)
-                if key_text is None:
-                    key_text = f", {_encode_string(key)}: "
-                    if len(_KEY_TEXT) < _MAX_KEY_TEXTS:
-                        _KEY_TEXT[key] = key_text
-                parts.append(key_text)
-                parts.append(text)
-            parts.append(', "wall": ')
-            parts.append(wall_text + "0" if wall_text[-1] == "." else wall_text)
-            parts.append("}")
-            return "".join(parts)
+                    texts.append(_encode(value))
+            texts.append(wall_text + "0" if wall_text[-1] == "." else wall_text)
+            return template % tuple(texts)
     return _encode({"at": round(at, 6), "wall": round(wall, 3), "event": name, **detail})
 
 
@@ -264,9 +282,19 @@ class Timeline:
             self._summary[name] = self._summary.get(name, 0) + 1
             self._summary_last = (at, wall)
             return entry
-        # `_add`, written out: this is on every call's path.
+        # `_add` and `_queue`, written out: this is on every call's path.
         self._entries.append(entry)
-        notice = self._queue(entry, may_retry=True)
+        if self.flush_every_s > 0 and self._file is not None:
+            pending = self._pending
+            pending.append((entry, True))
+            if self._flushed_at is None:
+                self._flushed_at = at
+            waited = at - self._flushed_at
+            if waited >= self.flush_every_s or waited < 0 or len(pending) >= _MAX_PENDING:
+                self.flush()
+            notice = None
+        else:
+            notice = self._persist(entry, may_retry=True)
         for listener in self._listeners:
             listener(entry)
         while notice is not None:  # failed/recovered; never more than two in a row, never retried
@@ -355,6 +383,7 @@ class Timeline:
         return notice
 
     def _queue(self, entry: TimelineEntry, *, may_retry: bool) -> TimelineEntry | None:
+        # Written out in `add` too: keep the two alike.
         if self.flush_every_s <= 0 or self._file is None:
             # Write-through, or no open file: a failure is said (or a retry made) at once.
             return self._persist(entry, may_retry=may_retry)
