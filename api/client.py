@@ -190,13 +190,10 @@ class BackendClient:
             listener(profile)
 
     def _on_decision(self, decision: d.Decision) -> None:
-        match decision:
-            case d.ResyncProfile():
-                self._spawn(self.resync_profile())
-            case d.SignOut():
-                self._set_profile(None)
+        match decision:  # the two on every call's path first
             case (
                 d.Proceed()
+                | d.DeadlineMoved()
                 | d.AwaitFlight()
                 | d.StartRefresh()
                 | d.StartReauth()
@@ -207,7 +204,6 @@ class BackendClient:
                 | d.WarningWindow()
                 | d.HidePrompt()
                 | d.DiscardSession()
-                | d.DeadlineMoved()
                 | d.TTLLowered()
                 | d.RefreshRetryScheduled()
                 | d.SessionLapsed()
@@ -215,6 +211,10 @@ class BackendClient:
                 | d.BackgroundEnded()
             ):
                 pass  # the profile follows only who holds the session
+            case d.ResyncProfile():
+                self._spawn(self.resync_profile())
+            case d.SignOut():
+                self._set_profile(None)
             case _:
                 assert_never(decision)
 

@@ -202,37 +202,35 @@ class SessionAuth(httpx.Auth):
             return
         label = f"{request.method} {path}"
         is_graphql = self.routes.is_graphql(path)
+        manager = self.manager
         attempt = 1
-        async with self._slots:  # held across the yields, until the call is answered for good
+        # A slot, held across the yields until the call is answered for good, and given back
+        # however the flow ends (an answer, an exception, httpx closing it).
+        await self._slots.acquire()
+        try:
             while True:
                 # acquire() stamps the send time as it returns; nothing awaits between it and the send.
-                ticket = await self.manager.acquire()
+                ticket = await manager.acquire()
                 request.headers["Authorization"] = f"Bearer {ticket.token.reveal()}"
                 request.extensions = {**request.extensions, TICKET_EXTENSION: ticket}
-                self.manager.sent(ticket, label)
+                manager.sent(ticket, label)
                 response = yield request
-                if await self._rejected(response, is_graphql):
-                    if not await self.manager.rejected(ticket, attempt, label):
+                status = response.status_code
+                if status == 401 or (is_graphql and status == 200 and await _graphql_rejected(response)):
+                    if not await manager.rejected(ticket, attempt, label):
                         return  # final: the caller sees the rejection
                     attempt += 1
                     continue
-                status = response.status_code
                 if 200 <= status < 300 or 400 <= status < 500:
-                    self.manager.accepted(ticket, label, status)
+                    manager.accepted(ticket, label, status)
                 else:
                     # Rule 2: a 5xx (the server may never have seen it) or a redirect (it did
                     # not accept it here): no verdict on the token, nothing moves.
-                    self.manager.failed(ticket, transport=False, label=label, status=status)
-                _refuse_redirect(response)
+                    manager.failed(ticket, transport=False, label=label, status=status)
+                    _refuse_redirect(response)
                 return
-
-    async def _rejected(self, response: httpx.Response, is_graphql: bool) -> bool:
-        if response.status_code == 401:
-            return True
-        if is_graphql and response.status_code == 200:
-            await response.aread()
-            return graphql_unauthenticated(response.content)
-        return False
+        finally:
+            self._slots.release()
 
     def transport(self, inner: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncBaseTransport:
         """The connection layer for a client using this auth: it reports transport failures.
@@ -242,6 +240,12 @@ class SessionAuth(httpx.Auth):
     def client_kwargs(self, inner: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
         """What an `httpx.AsyncClient` (or gql's HTTPXAsyncTransport) needs to use this middleware."""
         return {"auth": self, "transport": self.transport(inner)}
+
+
+async def _graphql_rejected(response: httpx.Response) -> bool:
+    """A GraphQL answer with status 200 that says UNAUTHENTICATED."""
+    await response.aread()
+    return graphql_unauthenticated(response.content)
 
 
 def _refuse_redirect(response: httpx.Response) -> None:

@@ -7,7 +7,9 @@ for a session stored across restarts.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 
@@ -35,16 +37,15 @@ def _boottime_reader() -> tuple[str, int | None]:
 class SystemClock:
     """CLOCK_BOOTTIME where the platform has it (counts suspend), else time.monotonic."""
 
+    now: Callable[[], float]
+    wall: Callable[[], float]
+
     def __init__(self) -> None:
-        self.source, self._clock_id = _boottime_reader()
-
-    def now(self) -> float:
-        if self._clock_id is not None:
-            return time.clock_gettime(self._clock_id)
-        return time.monotonic()
-
-    def wall(self) -> float:
-        return time.time()
+        self.source, clock_id = _boottime_reader()
+        # The system's own readers, with no frame of ours around them: a call reads the clock a
+        # few times.
+        self.now = functools.partial(time.clock_gettime, clock_id) if clock_id is not None else time.monotonic
+        self.wall = time.time
 
 
 class FakeClock:

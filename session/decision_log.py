@@ -16,7 +16,9 @@ Entry = tuple[str, dict[str, Any]]
 def entry(decision: d.Decision, now: float) -> Entry | None:
     """The timeline entry for `decision` made at `now`; None for the routine ones (a call that may
     go out or must wait, a session discarded: the manager records that itself, with its token)."""
-    match decision:
+    match decision:  # the one on every accepted call's path first
+        case d.DeadlineMoved(deadline=deadline):
+            return "deadline_moved", {"remaining_s": round(deadline - now, 3)}
         case d.Proceed() | d.AwaitFlight() | d.DiscardSession():
             return None
         case d.StartRefresh():
@@ -35,8 +37,6 @@ def entry(decision: d.Decision, now: float) -> Entry | None:
             return "signed_out", {"reason": reason.value}
         case d.ResyncProfile():
             return "profile_resync", {}
-        case d.DeadlineMoved(deadline=deadline):
-            return "deadline_moved", {"remaining_s": round(deadline - now, 3)}
         case d.TTLLowered(old_s=old, new_s=new):
             return "ttl_lowered", {"old_s": round(old, 3), "new_s": round(new, 3)}
         case d.RefreshRetryScheduled(at=at, failures=failures):

@@ -218,12 +218,13 @@ class SessionEngine:
         if self.paused_since is not None or self.status is not Status.LIVE:
             return None
         assert self.deadline is not None
-        times = [self.deadline]
+        # The earliest of the deadline, the warning (not yet given) and a retry: on every call's path.
+        when = self.deadline
         if not self.warned:
-            times.append(self.deadline - self.warn_s)
+            when = min(when, self.deadline - self.warn_s)
         if self.retry_at is not None:
-            times.append(self.retry_at)
-        return min(times)
+            when = min(when, self.retry_at)
+        return when
 
     def token_spent(self) -> bool:
         """The current token is known to be no good (lapsed, rejected, or being replaced by a
@@ -246,8 +247,9 @@ class SessionEngine:
 
         With none, the event is not legal here: this raises, and nothing has changed yet.
         """
-        row = row_of(event)
-        cells = cells_for(row, self.status)
+        # `row_of` and `cells_for`, written out: two events a call come through here.
+        row: Row = (e.SessionIssued, event.source) if isinstance(event, e.SessionIssued) else type(event)
+        cells = _CELLS.get((row, self.status), ())
         for cell in cells:
             if cell.guard is None or cell.guard.holds(self, event):
                 return cell

@@ -14,7 +14,7 @@ from session.kinds import Source as Source
 
 
 def _check_time(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value)):
+    if not (isinstance(value, (int, float)) and math.isfinite(value)):  # a tuple: faster than int | float
         raise ValueError(f"{name} must be a finite clock reading, got {value!r}")
 
 

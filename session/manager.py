@@ -20,7 +20,7 @@ from typing import Any, assert_never
 
 from session import decisions as d
 from session import events as e
-from session.clock import Clock, skip_offset
+from session.clock import Clock, QAClock
 from session.decision_log import entry
 from session.engine import Flight, SessionEngine, SessionView, State, Status, failure_event, success_event
 from session.events import SessionKind, Source
@@ -68,8 +68,10 @@ class SessionClosed(SessionUnavailable):
 
 
 DecisionListener = Callable[[d.Decision], None]
-# What the engine answers a call that may go out, or must wait: nothing to write down or re-arm.
+# What the engine answers a call that may go out, or must wait: nothing to write down, carry out
+# or re-arm.
 _ROUTINE = (d.Proceed, d.AwaitFlight)
+_CALL_STARTING = e.CallStarting()  # it holds nothing: one for every call
 
 
 class SessionManager:
@@ -88,6 +90,7 @@ class SessionManager:
         give one that lags the session clock, as a machine's sleep makes the real one do."""
         self.port = port
         self.clock = clock
+        self._qa_clock = clock if isinstance(clock, QAClock) else None  # one that QA skips ahead
         self.engine = SessionEngine(policy, now=clock.now())
         self.timeline = timeline if timeline is not None else Timeline()
         self.user: dict[str, Any] = {}
@@ -103,7 +106,8 @@ class SessionManager:
             loop_time=loop_time,
         )
         self._stored = StoredSessionKeeper(store, clock, self._record)
-        self._listeners: list[DecisionListener] = []
+        # A tuple, replaced on subscribe: a decision's listeners are those there when it was made.
+        self._listeners: tuple[DecisionListener, ...] = ()
         self._background: set[asyncio.Task[Any]] = set()
         self._alive_at: float | None = None
         self._restore_done = False
@@ -149,7 +153,7 @@ class SessionManager:
 
     def subscribe(self, listener: DecisionListener) -> None:
         """Be told of every decision (prompt, sign-out, resync...), in order, as it is made."""
-        self._listeners.append(listener)
+        self._listeners = (*self._listeners, listener)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -267,10 +271,14 @@ class SessionManager:
         self._flights.refuse_reentry()
         self._restore()
         for _ in range(_ACQUIRE_ROUNDS):
-            for decision in self._handle(e.CallStarting()):
+            # One reading: the engine decides at it, and it is the call's send time (nothing awaits
+            # between this and the send; a send time a little early, should the engine have taken
+            # the call a little later, only makes the deadline earlier).
+            now = self.clock.now()
+            for decision in self._handle(_CALL_STARTING, now=now):
                 if isinstance(decision, d.Proceed):
                     assert self._token is not None
-                    return Ticket(self._token, decision.generation, self.clock.now())
+                    return Ticket(self._token, decision.generation, now)
                 if isinstance(decision, d.SignOut):
                     raise SessionEnded(f"signed out: {decision.reason.value}")
             self._raise_if_failed(await self.wait_for_flight())
@@ -294,8 +302,9 @@ class SessionManager:
     def accepted(self, ticket: Ticket, label: str = "", status: int = 200) -> None:
         if self._closed:
             return  # an answer that landed after close(): the session is no longer kept
-        self._record("call_answered", call=label, status=status, generation=ticket.generation)
-        self._handle(e.ResponseAccepted(ticket.sent_at, ticket.generation))
+        now = self.clock.now()  # the answer's time: its entry's, and the engine's
+        self._log(now, "call_answered", {"call": label, "status": status, "generation": ticket.generation})
+        self._handle(e.ResponseAccepted(ticket.sent_at, ticket.generation), now=now)
 
     def failed(self, ticket: Ticket, *, transport: bool, label: str = "", status: int | None = None) -> None:
         if self._closed:
@@ -322,43 +331,63 @@ class SessionManager:
     def sent(self, ticket: Ticket, label: str = "") -> None:
         if self._closed:
             return
-        self._record("call_sent", call=label, generation=ticket.generation, token=ticket.token.fingerprint)
+        detail = {"call": label, "generation": ticket.generation, "token": ticket.token.fingerprint}
+        self._log(self.clock.now(), "call_sent", detail)
 
     # -- the engine loop ----------------------------------------------------------------------------
 
     def _handle(
-        self, event: e.Event, adopt: Callable[[list[d.Decision]], None] | None = None
+        self,
+        event: e.Event,
+        adopt: Callable[[list[d.Decision]], None] | None = None,
+        *,
+        now: float | None = None,
     ) -> list[d.Decision]:
         """Hand one event to the engine and carry out what it decides. `adopt` runs between the
-        two: a flight's new token is taken (or discarded) once the engine has said which.
+        two: a flight's new token is taken (or discarded) once the engine has said which. `now`:
+        the event's time, when the caller has read it already (else it is read here).
         After close() it does nothing: no decision is made, carried out, published or woken for."""
         if self._closed:
             return []
-        if self._wakeups.slept():
+        if now is None:
+            now = self.clock.now()
+        if self._wakeups.slept(now):
             # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
             # it from the session clock, and take the sleep for what it is, a time away (rule 9).
             self._wakeups.disarm()
             if not isinstance(event, e.Resumed):
-                self._handle(e.Resumed(alive_at=self._alive_at))
+                self._handle(e.Resumed(alive_at=self._alive_at), now=now)
             if isinstance(event, e.Tick):
                 event = e.Tick()  # the late wake-up itself: its lateness is the sleep, taken above
-        decisions = self.engine.handle(event, self.clock.now())
+        if now < self.engine.now:
+            # A listener told the engine something since `now` was read (after a resume, or on
+            # the caller's timeline entry): this event comes after it.
+            now = self.clock.now()
+        decisions = self.engine.handle(event, now)
         if adopt is not None:
             adopt(decisions)
+        # A call that just goes out (or waits) changes no moment worth waking for.
+        routine = bool(decisions)
         for decision in decisions:
-            self._carry_out(decision)
+            if not isinstance(decision, _ROUTINE):
+                routine = False
+                self._carry_out(decision)
         for decision in decisions:
-            for listener in list(self._listeners):
+            for listener in self._listeners:
                 listener(decision)
-        if not decisions or any(not isinstance(x, _ROUTINE) for x in decisions):
-            self._reschedule()  # a call that just goes out changes no moment worth waking for
+        if not routine:
+            self._reschedule()
         return decisions
 
     def _carry_out(self, decision: d.Decision) -> None:
-        logged = entry(decision, self.clock.now())
+        # Read afresh: entries recorded since the event (a flight's new token) come before it.
+        now = self.clock.now()
+        logged = entry(decision, now)
         if logged is not None:
-            self._record(logged[0], **logged[1])
-        match decision:
+            self._log(now, *logged)
+        match decision:  # the one on every accepted call's path first
+            case d.DeadlineMoved():
+                self._save(now)
             case d.StartRefresh():
                 self._flights.start(Flight.REFRESH)
             case d.StartReauth():
@@ -367,8 +396,6 @@ class SessionManager:
                 self._flights.start(Flight.NEW_GUEST)
             case d.SignOut(reason=reason):
                 self._signed_out(reason)
-            case d.DeadlineMoved():
-                self._save()
             case (
                 d.Proceed()
                 | d.AwaitFlight()
@@ -491,8 +518,8 @@ class SessionManager:
         when = self._wakeups.due if due is None else due
         self._handle(e.Tick(scheduled_for=when, alive_at=self._alive_at))
 
-    def _save(self, force: bool = False) -> None:
-        self._stored.save(self._token, self._snapshot, force=force)
+    def _save(self, now: float | None = None, *, force: bool = False) -> None:
+        self._stored.save(self._token, self._snapshot, force=force, now=now)
 
     def _snapshot(self) -> StoredSession | None:
         now = self.clock.now()
@@ -507,11 +534,18 @@ class SessionManager:
         self._record(name, **detail)
 
     def _record(self, name: str, **detail: Any) -> None:
+        self._log(self.clock.now(), name, detail)
+
+    def _log(self, at: float, name: str, detail: dict[str, Any]) -> None:
+        """Put `name` on the timeline at `at` (a reading of the session clock), with `detail`
+        (the entry's own from here: not to be changed after)."""
         # `wall` is the real calendar time; a QA skip ahead is its own field, never mixed in.
-        skipped = skip_offset(self.clock)
-        if skipped:
-            detail["qa_skip_s"] = round(skipped, 3)
-        self.timeline.record(self.clock.now(), self.clock.wall() - skipped, name, **detail)
+        wall = self.clock.wall()
+        qa = self._qa_clock
+        if qa is not None and qa.offset:
+            detail["qa_skip_s"] = round(qa.offset, 3)
+            wall -= qa.offset
+        self.timeline.add(at, wall, name, detail)
 
     # -- the stored session's disk ------------------------------------------------------------------
 

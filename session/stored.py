@@ -55,15 +55,21 @@ class StoredSessionKeeper:
         return result.stored
 
     def save(
-        self, token: Secret | None, snapshot: Callable[[], StoredSession | None], *, force: bool = False
+        self,
+        token: Secret | None,
+        snapshot: Callable[[], StoredSession | None],
+        *,
+        force: bool = False,
+        now: float | None = None,
     ) -> None:
         """Store the session `snapshot()` makes, if it is due: a new token, a failing disk, `force`,
         or 15 s since the last write. Decided before any other work: it is on every accepted call's
-        path, and nearly always not due."""
+        path, and nearly always not due. `now`: the clock's reading, when the caller has just made it."""
         store = self.store
         if store is None or token is None:
             return
-        now = self._clock.now()
+        if now is None:
+            now = self._clock.now()
         fresh_token = token is not self._saved_token
         failing = store.error is not None  # a failed write is retried at the next chance
         if not (force or fresh_token or failing or now - self._saved_at >= STORE_EVERY_S):

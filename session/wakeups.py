@@ -85,9 +85,10 @@ class Wakeups:
         self.disarm()
         self._drift = None
 
-    def slept(self) -> bool:
+    def slept(self, now: float | None = None) -> bool:
         """True when the session clock ran ahead of the event loop's since the last look: the
-        machine slept. Only with wake-ups of our own to keep true."""
+        machine slept. Only with wake-ups of our own to keep true. `now`: the session clock's
+        reading, when the caller has just made it."""
         if not self.enabled:
             return False
         try:
@@ -95,7 +96,9 @@ class Wakeups:
         except RuntimeError:
             return False
         # A QA skip ahead moves the session clock on purpose: it is not a sleep.
-        drift = self._clock.now() - skip_offset(self._clock) - loop_now
+        if now is None:
+            now = self._clock.now()
+        drift = now - skip_offset(self._clock) - loop_now
         previous, self._drift = self._drift, drift
         return previous is not None and drift - previous > self._stop_gap_s
 

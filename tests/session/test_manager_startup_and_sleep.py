@@ -116,6 +116,66 @@ async def test_a_key_after_a_sleep_past_the_deadline_reauthenticates_at_once(tmp
     await mgr.close()
 
 
+async def test_a_call_made_right_after_a_sleep_is_read_as_a_return_from_the_background(
+    tmp_path: Path,
+) -> None:
+    """The call's own event looks for a sleep (no key, no wake-up before it): the time away is
+    taken first, and the call goes out with a session recovered for it."""
+    mgr, backend, clock, loop_clock = asleep_manager(tmp_path)
+    await mgr.start()
+    await mgr.login("ada", Secret(PASSWORD))
+    clock.advance(100)
+    mgr.heartbeat()
+    clock.advance(3600)  # the lid closed for an hour, past the deadline
+    loop_clock.slept += 3600
+    assert await api_call(mgr, backend) is True
+    await mgr.wait_for_flight()
+    names = mgr.timeline.names()
+    resumed = [x for x in mgr.timeline if x.name == "resumed"]
+    assert len(resumed) == 1 and resumed[0].detail == {"away_s": 3600.0, "detected": True}
+    assert names.index("resumed") < names.index("call_sent")
+    assert backend.counters["reauths"] == 1 and mgr.signed_in
+    await mgr.close()
+
+
+async def test_a_sleep_while_a_call_is_out_is_read_at_its_answer(tmp_path: Path) -> None:
+    mgr, _backend, clock, loop_clock = asleep_manager(tmp_path)
+    await mgr.start()
+    clock.advance(100)
+    mgr.heartbeat()
+    ticket = await mgr.acquire()
+    mgr.sent(ticket, "GET /api/thing")
+    clock.advance(3600)  # asleep with the call out; its answer is read on waking
+    loop_clock.slept += 3600
+    mgr.accepted(ticket, "GET /api/thing")
+    names = mgr.timeline.names()
+    assert names.count("resumed") == 1 and names.index("call_answered") < names.index("resumed")
+    assert [x.detail for x in mgr.timeline if x.name == "resumed"] == [{"away_s": 3600.0, "detected": True}]
+    await mgr.close()
+
+
+async def test_what_a_resume_sets_off_comes_before_the_call_that_found_the_sleep(tmp_path: Path) -> None:
+    """A listener of the resume that tells the manager something (here: a key, a moment later)
+    moves the engine's time on: the call is then handled at the time after it, never before."""
+    mgr, backend, clock, loop_clock = asleep_manager(tmp_path)
+    await mgr.start()
+
+    def on_decision(decision: object) -> None:
+        if type(decision).__name__ == "BackgroundEnded":
+            clock.advance(0.5)
+            mgr.user_activity()
+
+    mgr.subscribe(on_decision)
+    clock.advance(10)
+    mgr.heartbeat()
+    clock.advance(2000)
+    loop_clock.slept += 2000
+    assert await api_call(mgr, backend) is True  # no "time went backwards"
+    await mgr.wait_for_flight()
+    assert mgr.timeline.names().count("resumed") == 1 and mgr.view().state is State.ACTIVE
+    await mgr.close()
+
+
 async def test_the_late_wake_up_after_a_sleep_is_read_once_as_the_time_away(tmp_path: Path) -> None:
     mgr, backend, clock, loop_clock = asleep_manager(tmp_path)
     await mgr.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from session.secrets import Secret
 from session.timeline import FILE_FAILED, FILE_MOVED_ASIDE, FILE_RECOVERED, Timeline, TimelineEntry
@@ -81,6 +84,70 @@ def test_each_entry_is_written_as_its_as_json_line(tmp_path: Path) -> None:
     timeline.close()
     assert lines(path) == [entry.as_json() for entry in written]
     assert list(timeline) == written
+
+
+def test_a_recorded_entry_is_the_frozen_dataclass_built_as_usual() -> None:
+    # Timeline.add builds entries without the dataclass's __init__, for speed: the same object.
+    recorded = Timeline().record(1.0, 100.0, "call_sent", call="GET /api/session", generation=1)
+    built = TimelineEntry(1.0, 100.0, "call_sent", {"call": "GET /api/session", "generation": 1})
+    assert recorded == built and repr(recorded) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recorded.name = "other"  # type: ignore[misc]
+
+
+def reference_line(entry: TimelineEntry) -> str:
+    """What a line was before it was made quickly (and what it must stay): json.dumps itself."""
+    line = {"at": round(entry.at, 6), "wall": round(entry.wall, 3), "event": entry.name, **entry.detail}
+    return json.dumps(line, sort_keys=True, default=str)
+
+
+_TIMES = (
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(min_value=1e-5, max_value=1e13)  # the usual sizes, and the quick way's bounds
+    | st.integers(min_value=-(10**12), max_value=10**12)
+    | st.sampled_from(
+        [0.0, -0.0, 1e-4, 9.99999e-5, 1e-3, 5e-7, -5e-7, 1e9, 1e9 - 1e-7, 1e12, 1e16, 0.1 + 0.2]
+    )
+)
+_KEYS = st.sampled_from(
+    ["call", "status", "generation", "token", "remaining_s", "event", "at", "wall"]
+) | st.text(max_size=8)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from([Path("x"), 10**30, -0.0])
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(at=_TIMES, wall=_TIMES, name=st.text(max_size=12), detail=st.dictionaries(_KEYS, _VALUES, max_size=5))
+@example(
+    at=1234.5678915,
+    wall=1_800_000_000.1235,
+    name="call_sent",
+    detail={"call": "GET /x", "generation": 1, "token": "fp:1"},
+)
+@example(at=20.0, wall=1_800_000_000.0, name="deadline_moved", detail={"remaining_s": 899.9995})
+@example(
+    at=3.0,
+    wall=100.0,
+    name="call_answered",
+    detail={"call": 'GET /"quoted"\n ünï', "status": 200, "generation": True},
+)
+@example(at=1.0, wall=100.0, name="x", detail={"event": "renamed", "zz": 1, "a": 2})
+def test_a_line_is_what_json_dumps_makes_of_the_entry(
+    at: float, wall: float, name: str, detail: dict[str, object]
+) -> None:
+    entry = TimelineEntry(at, wall, name, dict(detail))
+    assert entry.as_json() == reference_line(entry)
 
 
 # -- bounded -----------------------------------------------------------------------------------------
