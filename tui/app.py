@@ -6,6 +6,11 @@ visible), `Navigator` (moving between screens, as screens ask with `tui.messages
 (activity, focus and Ctrl+Z), `ScreenChangeKeys` (keys typed during a screen change), `QARunner`
 and `Outliving` (work that outlives its screen). Screens see the app only through the small
 `Keeper` interface. Business logic lives below (`session/`, `api/`).
+
+The first frame is the home screen, the app's default screen (the bottom of the screen stack,
+never popped), drawn from what this module imports and nothing more: the parts a key, a screen
+change or the session needs first (navigation, keys, QA, the palette's commands, the chart's
+history, the decisions) are imported when first used, after it.
 """
 
 from __future__ import annotations
@@ -28,9 +33,6 @@ from textual.screen import ModalScreen, Screen
 from session.kinds import State
 from session.private_files import ensure_private_dir, make_dirs
 from tui import wording
-from tui.commands import SessionCommands
-from tui.director import Caption, Director
-from tui.keys import ScreenChangeKeys
 from tui.messages import (
     EndSession,
     FlowEntered,
@@ -45,11 +47,7 @@ from tui.messages import (
     ShowSignIn,
     SignInSucceeded,
 )
-from tui.navigation import Navigator
-from tui.outliving import Outliving
 from tui.presence import Presence
-from tui.qa_runner import QARunner
-from tui.remaining_history import RemainingHistory
 from tui.screens.base import AppScreen
 from tui.services import Overrides, Services, StartupFailed
 from tui.settings import Settings
@@ -57,12 +55,20 @@ from tui.widgets.banner import Banner
 from tui.widgets.countdown import Countdown
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from api.client import BackendClient
     from api.drafts import BookingDrafts, LocalDraft
     from api.errors import ApiError
     from api.qa import QADesk
     from session.engine import SessionView
+    from tui.director import Caption, Director
+    from tui.keys import ScreenChangeKeys
+    from tui.navigation import Navigator
+    from tui.outliving import Outliving
     from tui.presenter import SessionPresenter
+    from tui.qa_runner import QARunner
+    from tui.remaining_history import RemainingHistory
 
 
 T = TypeVar("T")
@@ -85,10 +91,17 @@ def _screen_change(
     return handle
 
 
+def _session_commands() -> type[Provider]:
+    """The palette's own commands, imported when the palette first opens."""
+    from tui.commands import SessionCommands
+
+    return SessionCommands
+
+
 class SessionKeeperApp(App[None]):
     TITLE = "sessionkeeper"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {SessionCommands}
+    COMMANDS = App.COMMANDS | {_session_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),
         Binding("f2", "qa_panel", "QA panel", priority=True),
@@ -107,22 +120,54 @@ class SessionKeeperApp(App[None]):
         self.ready = asyncio.Event()
         self.startup_error: str | None = None
         self._startup: asyncio.Task[None] | None = None
-        self.navigator = Navigator(self)
+        # Subscribed as the app mounts; the other parts are made when first used (below).
         self.presence = Presence(self)
-        self.keys = ScreenChangeKeys(self.post_message, self.set_timer, self.record)
-        self.qa_runner = QARunner(self)
-        self._outliving = Outliving(self._handle_exception)
         # Made once the session starts: the first frame needs none of the decisions' machinery.
         self.presenter: SessionPresenter | None = None
         self.draft_problem: str | None = None  # why the latest local draft save failed, until one works
         # A scenario playing or being recorded (tui.director); None in normal use.
         self.director: Director | None = None
         self.caption: Caption | None = None
-        self.history = RemainingHistory()  # for the QA panel's chart
         # Set when an error nothing handled ends the app: the one line the command line prints.
         self.crash_line: str | None = None
         # Where its report goes: the data dir, unless that dir does not outlive the app (play).
         self.reports_dir: Path | None = None
+
+    # -- parts made when first used: none of them is needed for the first frame ------------------
+
+    @functools.cached_property
+    def navigator(self) -> Navigator:
+        """Moving between screens: the first key that changes the screen makes it."""
+        from tui.navigation import Navigator
+
+        return Navigator(self)
+
+    @functools.cached_property
+    def keys(self) -> ScreenChangeKeys:
+        """Keys typed during a screen change: the first key or screen change makes it."""
+        from tui.keys import ScreenChangeKeys
+
+        return ScreenChangeKeys(self.post_message, self.set_timer, self.record)
+
+    @functools.cached_property
+    def qa_runner(self) -> QARunner:
+        from tui.qa_runner import QARunner
+
+        return QARunner(self)
+
+    @functools.cached_property
+    def _outliving(self) -> Outliving:
+        from tui.outliving import Outliving
+
+        return Outliving(self._handle_exception)
+
+    @functools.cached_property
+    def history(self) -> RemainingHistory:
+        """The last minutes of remaining time, for the QA panel's chart: sampled from the first
+        tick with a session."""
+        from tui.remaining_history import RemainingHistory
+
+        return RemainingHistory()
 
     # -- what screens may use (tui.keeper.Keeper) -------------------------------------------------
 
@@ -170,11 +215,11 @@ class SessionKeeperApp(App[None]):
         return dt.datetime.fromtimestamp(self.services.clock.wall(), tz=dt.UTC).date()
 
     def saved_draft(self) -> LocalDraft | None:
+        drafts = self.drafts
+        if drafts is None:  # before the session: home's first frame asks, and needs no sqlite3
+            return None
         from api.drafts import DraftStoreError
 
-        drafts = self.drafts
-        if drafts is None:
-            return None
         try:
             return drafts.current()
         except DraftStoreError:
@@ -252,13 +297,18 @@ class SessionKeeperApp(App[None]):
 
     # -- start and stop ---------------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """Home is the bottom of the stack, composed as the app starts. Pushed over Textual's empty
+        default screen, it cost a second screen's set-up, layout and resume before the first
+        frame: about half of what the app did there that a bare Textual app does not."""
         from tui.screens.home import HomeScreen
 
+        return HomeScreen()
+
+    async def on_mount(self) -> None:
         self.app_suspend_signal.subscribe(self, self.presence.on_suspend, immediate=True)
         self.app_resume_signal.subscribe(self, self.presence.on_resume)
         self.watch(self, "app_focus", self.presence.focus_changed, init=False)
-        await self.push_screen(HomeScreen())
         self.countdown_timer = self.set_interval(self.tick_interval, self.tick)
         # After the first frame is on screen, so the heavy imports of `start` cannot delay it.
         self.call_after_refresh(self._begin)
@@ -355,7 +405,7 @@ class SessionKeeperApp(App[None]):
         A covered screen is not repainted each second (it cost a whole screen's render a second
         behind the QA panel); it catches up when it is in front again (`refresh_chrome`)."""
         visible: list[Screen[Any]] = []
-        for screen in reversed(self.screen_stack[1:]):
+        for screen in reversed(self.screen_stack):
             visible.append(screen)
             if not isinstance(screen, ModalScreen):
                 break

@@ -106,12 +106,32 @@ def _http_url(text: str) -> str:
     return text.rstrip("/")
 
 
+class _VersionAction(argparse.Action):
+    """argparse's own `version` action wants the text as the parser is built, and reading the
+    installed version (importlib.metadata and email imported, the path scanned, the metadata parsed)
+    was about a fifth of the app's own work before its first frame, at every start, for a flag
+    almost never given. This reads it only when `--version` is given."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog=PROG,
         description="Keep a session alive against a backend that never says when it expires.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "--backend",
         type=_http_url,

@@ -1,7 +1,9 @@
 """Moving between screens, as the screens ask with `tui.messages` (they never move themselves: a
 screen that awaited its own replacement would wait for itself forever).
 
-The app's message handlers hand each request here; this decides which screen comes.
+The app's message handlers hand each request here; this decides which screen comes. Home is the
+bottom of the stack (the app's default screen): every other screen is over it, and it is never
+popped.
 """
 
 from __future__ import annotations
@@ -43,11 +45,11 @@ class Navigator:
 
         app = self._app
         screen = app.screen
-        below = app.screen_stack[-2] if len(app.screen_stack) > 2 else None
+        below = app.screen_stack[-2] if len(app.screen_stack) > 1 else None
         if isinstance(screen, BookingStep) and not isinstance(below, BookingStep) and screen.STEP != "search":
             # A flow reopened at a later step (from a draft) goes back step by step, not home.
             await app.switch_screen(screen_for(STEPS[STEPS.index(screen.STEP) - 1]))
-        elif len(app.screen_stack) > 2:
+        elif len(app.screen_stack) > 1:
             await app.pop_screen()
 
     async def show_sign_in(self, message: ShowSignIn) -> None:
@@ -82,7 +84,7 @@ class Navigator:
         # Screens uncovered on the way are not being opened: they must not save their step.
         self.going_home = True
         try:
-            while len(app.screen_stack) > 2 and not isinstance(app.screen, HomeScreen):
+            while len(app.screen_stack) > 1 and not isinstance(app.screen, HomeScreen):
                 await app.pop_screen()
         finally:
             self.going_home = False

@@ -13,20 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from session.clock import Clock, QAClock
-from session.private_files import PrivateDir
-from session.secrets import Fingerprinter
+from session.clock import QAClock
 from tui.settings import Settings
 
 if TYPE_CHECKING:
     # The backend, the HTTP clients and pydantic are imported in `start`, once the first frame is
-    # up: they are most of a cold start.
+    # up: they are most of a cold start. The fingerprinter (hashlib, hmac) comes with the client.
     from api.backend.quick_start import QuickStart
     from api.backend.serve import EmbeddedBackend
     from api.client import BackendClient, InnerTransportFactory
     from api.drafts import BookingDrafts, DraftStore
     from api.qa import QAControl, QADesk
     from session import decisions as d
+    from session.clock import Clock
+    from session.private_files import PrivateDir
+    from session.secrets import Fingerprinter
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
-"""What a start imports (issue 10, item 1): with `--backend URL`, no module of the mock backend (nor
-FastAPI, Starlette or uvicorn) is imported at all; the embedded backend is imported only after the
-first frame is on screen, and its full app (FastAPI, Starlette) only once the countdown runs."""
+"""What a start imports (issue 10, item 1; issue 19, item 8): with `--backend URL`, no module of the
+mock backend (nor FastAPI, Starlette or uvicorn) is imported at all; the embedded backend is imported
+only after the first frame is on screen, and its full app (FastAPI, Starlette) only once the
+countdown runs. Before the first frame a start imports the project modules the home screen needs and
+nothing else (FIRST_FRAME): the rest comes with its first use."""
 
 from __future__ import annotations
 
@@ -14,23 +16,64 @@ from api.backend.serve import EmbeddedBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_SIDE = ("api.backend", "fastapi", "starlette", "uvicorn")
+# Not the project's, but not wanted before the first frame either: importlib.metadata (`--version`
+# reads the installed version only when given), sqlite3 (the drafts, made with the session),
+# hashlib (the client's fingerprints of secrets).
+STDLIB_LATER = ("importlib.metadata", "sqlite3", "hashlib")
+
+# Every project module imported by the time the first frame is on screen, through the command line:
+# its parser, the app, the home screen and what they draw. A module added here costs every start.
+FIRST_FRAME = [
+    "api",
+    "api.errors",  # the words of the banner (tui.wording)
+    "session",
+    "session.clock",  # the QA clock, made with the services
+    "session.kinds",
+    "session.private_files",  # the data dir, made private before the app runs
+    "tui",
+    "tui.app",
+    "tui.cli",
+    "tui.messages",
+    "tui.presence",  # subscribed to focus and Ctrl+Z as the app mounts
+    "tui.screens",
+    "tui.screens.base",
+    "tui.screens.home",
+    "tui.services",
+    "tui.settings",
+    "tui.widgets",
+    "tui.widgets.banner",
+    "tui.widgets.caption_bar",
+    "tui.widgets.countdown",
+    "tui.widgets.footer",
+    "tui.wording",
+]
 
 CHILD = """
 import asyncio, json, sys
-from pathlib import Path
-from tui.app import build_app
-from tui.settings import Settings
+import tui.cli
 
 SERVER_SIDE = {server_side!r}
+STDLIB_LATER = {stdlib_later!r}
 
 def loaded():
     return sorted(m for m in sys.modules if m.startswith(SERVER_SIDE))
 
+def project():
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("tui", "session", "api"))
+
+# The command line as a start runs it; the app it builds is run here, headless.
+apps = []
+tui.cli.run_app = lambda app, **options: apps.append(app) or 0
+url = {url!r}
+tui.cli.main(["--ttl", "60", "--warn", "20", "--data-dir", {data!r}, *(["--backend", url] if url else [])])
+
 async def main():
-    app = build_app(Settings(ttl_s=60, warn_s=20, backend_url={url!r}, data_dir=Path({data!r})))
+    app = apps[0]
     seen = {{}}
     async with app.run_test() as pilot:
         seen["first_frame"] = loaded()
+        seen["project_at_first_frame"] = project()
+        seen["stdlib_at_first_frame"] = [m for m in STDLIB_LATER if m in sys.modules]
         await app.ready.wait()
         seen["countdown"] = loaded()  # the first session exists: the countdown runs
         await pilot.pause()
@@ -44,7 +87,7 @@ asyncio.run(main())
 
 
 async def run_child(url: str | None, data: Path) -> dict[str, list[str]]:
-    script = CHILD.format(server_side=SERVER_SIDE, url=url, data=str(data))
+    script = CHILD.format(server_side=SERVER_SIDE, stdlib_later=STDLIB_LATER, url=url, data=str(data))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -63,12 +106,18 @@ async def run_child(url: str | None, data: Path) -> dict[str, list[str]]:
 async def test_with_a_backend_url_no_backend_module_is_ever_imported(tmp_path: Path) -> None:
     async with EmbeddedBackend(ttl_s=60) as backend:
         seen = await run_child(backend.url, tmp_path)
-    assert seen == {"first_frame": [], "countdown": [], "after_a_call": []}
+    assert (seen["first_frame"], seen["countdown"], seen["after_a_call"]) == ([], [], [])
+    assert seen["project_at_first_frame"] == FIRST_FRAME
+    assert seen["stdlib_at_first_frame"] == []
 
 
 async def test_the_embedded_backend_is_imported_only_after_the_first_frame(tmp_path: Path) -> None:
     seen = await run_child(None, tmp_path)
     assert seen["first_frame"] == []
+    # Nothing a key, a screen change, the palette or the session needs first: the navigator, the
+    # keys held during a screen change, QA, the chart's history, the decisions, the drafts.
+    assert seen["project_at_first_frame"] == FIRST_FRAME
+    assert seen["stdlib_at_first_frame"] == []
     # The countdown runs on a session from the quick start: FastAPI and Starlette come later.
     assert "api.backend.quick_start" in seen["countdown"] and "uvicorn" in seen["countdown"]
     assert [m for m in seen["countdown"] if m.startswith(("fastapi", "starlette", "api.backend.app"))] == []

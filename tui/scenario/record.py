@@ -206,7 +206,7 @@ async def expectation_now(app: SessionKeeperApp) -> dict[str, Any]:
 
 def _title(app: SessionKeeperApp) -> str | None:
     """The title of the screen the tester is looking at (under the QA panel, if it is open)."""
-    for screen in reversed(app.screen_stack[1:]):
+    for screen in reversed(app.screen_stack):
         if is_qa_tool(screen) or isinstance(screen, ModalScreen):
             continue  # the flow's title: a replay sees it whether the prompt is over it or not
         for widget in screen.query(Static):

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
-from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -24,12 +24,15 @@ from textual.widget import Widget
 from textual.widgets import Header
 from textual.worker import Worker
 
-from tui.keeper import Keeper
 from tui.messages import FlowEntered, Navigation
 from tui.widgets.banner import Banner
 from tui.widgets.caption_bar import CaptionBar
 from tui.widgets.countdown import Countdown
 from tui.widgets.footer import FittingFooter
+
+if TYPE_CHECKING:
+    # A Protocol: a type for the checker only (building its class costs every start ~1 ms).
+    from tui.keeper import Keeper
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -75,7 +78,7 @@ class AppScreen(Screen[None]):
 
     @property
     def keeper(self) -> Keeper:
-        return cast(Keeper, self.app)
+        return cast("Keeper", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)

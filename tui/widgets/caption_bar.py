@@ -3,10 +3,13 @@ pressed as keycaps, and the director's state. Hidden unless a scenario is playin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.director import Caption
+if TYPE_CHECKING:
+    from tui.director import Caption
 
 _TONES = ("say", "keys", "time", "check", "fail", "done")
 
