@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 import httpx
 
-from api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
-from api.middleware import GatedRoutes, SessionAuth
-from api.network import (
+from sessionkeeper.api.errors import ApiError, BackendFailed, BackendUnreachable, LoginFailed
+from sessionkeeper.api.middleware import GatedRoutes, SessionAuth
+from sessionkeeper.api.network import (
     DEFAULT_CALL_DEADLINE_S,
     MAX_ANSWER_BYTES,
     MAX_SESSION_ANSWER_BYTES,
@@ -31,20 +31,20 @@ from api.network import (
     call_timeout,
     http_transport,
 )
-from api.session_port import HttpSessionPort
-from session import decisions as d
-from session.clock import Clock
-from session.manager import SessionManager
-from session.policy import Policy
-from session.port import BackendUnavailable, SessionRejected
-from session.secrets import Fingerprinter, Secret
-from session.store import SessionStore
-from session.timeline import Timeline
+from sessionkeeper.api.session_port import HttpSessionPort
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.clock import Clock
+from sessionkeeper.session.manager import SessionManager
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.port import BackendUnavailable, SessionRejected
+from sessionkeeper.session.secrets import Fingerprinter, Secret
+from sessionkeeper.session.store import SessionStore
+from sessionkeeper.session.timeline import Timeline
 
 if TYPE_CHECKING:
-    from api.graphql import GraphQLClient
-    from api.models import Profile
-    from api.rest import RestClient
+    from sessionkeeper.api.graphql import GraphQLClient
+    from sessionkeeper.api.models import Profile
+    from sessionkeeper.api.rest import RestClient
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,14 @@ class BackendClient:
     @cached_property
     def rest(self) -> RestClient:
         """Built on first use: the typed REST client brings pydantic, which the countdown needs not."""
-        from api.rest import RestClient
+        from sessionkeeper.api.rest import RestClient
 
         return RestClient(self.base_url, self.auth, inner_transport=self.connection(), timeout=self._timeout)
 
     @cached_property
     def graphql(self) -> GraphQLClient:
         """Built on first use: gql is a tenth of a second of imports the first frame can do without."""
-        from api.graphql import GraphQLClient
+        from sessionkeeper.api.graphql import GraphQLClient
 
         return GraphQLClient(
             f"{self.base_url}/graphql", self.auth, inner_transport=self.connection(), timeout=self._timeout
@@ -150,8 +150,8 @@ class BackendClient:
         documents parsed, and one introspection-only query (ungated: it takes no token and moves
         no deadline) that runs gql's whole path once and opens its connection, so the first fares
         step costs what a warm call costs."""
-        from api import operations
-        from api.graphql import prepare
+        from sessionkeeper.api import operations
+        from sessionkeeper.api.graphql import prepare
 
         self.rest  # noqa: B018 - built on first use
         prepare((*operations.ALL, operations.WARM_UP))

@@ -26,15 +26,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from api.errors import ApiError, BackendFailed, BackendUnreachable, InvalidRequest, NotAuthenticated, NotFound
-from session.private_files import NotARegularFile, examine, make_dirs, move_aside, open_private
+from sessionkeeper.api.errors import (
+    ApiError,
+    BackendFailed,
+    BackendUnreachable,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+)
+from sessionkeeper.session.private_files import NotARegularFile, examine, make_dirs, move_aside, open_private
 
 if TYPE_CHECKING:
     # Not at import: the REST client brings pydantic, the GraphQL client gql, and the store is
     # opened before either is needed.
-    from api.graphql import GraphQLClient
-    from api.models import Draft
-    from api.rest import RestClient
+    from sessionkeeper.api.graphql import GraphQLClient
+    from sessionkeeper.api.models import Draft
+    from sessionkeeper.api.rest import RestClient
 
 T = TypeVar("T")
 

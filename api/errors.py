@@ -67,7 +67,7 @@ def from_exception(exc: BaseException) -> ApiError | None:
     # Imported here: errors.py is imported by everything in api/, and session is below it.
     import httpx
 
-    from session.manager import SessionEnded, SessionUnavailable
+    from sessionkeeper.session.manager import SessionEnded, SessionUnavailable
 
     if isinstance(exc, ApiError):
         return exc

@@ -22,8 +22,8 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import DocumentNode, parse
 from pydantic import TypeAdapter, ValidationError
 
-from api import operations
-from api.errors import (
+from sessionkeeper.api import operations
+from sessionkeeper.api.errors import (
     ApiError,
     BackendFailed,
     BackendUnreachable,
@@ -33,9 +33,9 @@ from api.errors import (
     NotFound,
     from_exception,
 )
-from api.middleware import SessionAuth
-from api.models import Fare, Profile, SeatHold, SeatMap
-from session.manager import FlightReentry
+from sessionkeeper.api.middleware import SessionAuth
+from sessionkeeper.api.models import Fare, Profile, SeatHold, SeatMap
+from sessionkeeper.session.manager import FlightReentry
 
 T = TypeVar("T")
 

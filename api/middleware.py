@@ -46,9 +46,9 @@ from typing import Any
 
 import httpx
 
-from api.errors import RedirectNotFollowed
-from api.network import AnswerTooLarge, BoundedTransport, http_transport
-from session.manager import SessionManager, Ticket
+from sessionkeeper.api.errors import RedirectNotFollowed
+from sessionkeeper.api.network import AnswerTooLarge, BoundedTransport, http_transport
+from sessionkeeper.session.manager import SessionManager, Ticket
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api.errors import (
+from sessionkeeper.api.errors import (
     ApiError,
     BackendFailed,
     InvalidRequest,
@@ -18,8 +18,8 @@ from api.errors import (
     RedirectNotFollowed,
     from_exception,
 )
-from api.middleware import SessionAuth
-from api.models import Airport, Booking, Draft, Flight, WhoAmI
+from sessionkeeper.api.middleware import SessionAuth
+from sessionkeeper.api.models import Airport, Booking, Draft, Flight, WhoAmI
 
 T = TypeVar("T")
 

@@ -17,12 +17,17 @@ from typing import Any
 
 import httpx
 
-from api.errors import redirect_words
-from api.middleware import SessionAuth
-from api.network import MAX_SESSION_ANSWER_BYTES, AnswerTooLarge, BoundedTransport, http_transport
-from session.events import SessionKind
-from session.port import BackendUnavailable, IssuedSession, SessionRejected
-from session.secrets import Fingerprinter, Secret
+from sessionkeeper.api.errors import redirect_words
+from sessionkeeper.api.middleware import SessionAuth
+from sessionkeeper.api.network import (
+    MAX_SESSION_ANSWER_BYTES,
+    AnswerTooLarge,
+    BoundedTransport,
+    http_transport,
+)
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionRejected
+from sessionkeeper.session.secrets import Fingerprinter, Secret
 
 # The longest token or reauth key taken: the mock backend's are 43 characters; JWTs run to 1-2 KiB.
 MAX_SECRET_CHARS = 4096

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui.services import Overrides, Services
-from tui.settings import Settings
+from sessionkeeper.tui.services import Overrides, Services
+from sessionkeeper.tui.settings import Settings
 
 
 async def measure(warm: bool) -> dict[str, float]:

@@ -41,14 +41,14 @@ from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import parse
 
-from api import operations
-from api.backend.serve import EmbeddedBackend
-from api.client import BackendClient
-from api.network import call_timeout
-from session.clock import QAClock
-from session.policy import Policy
-from session.store import SessionStore
-from session.timeline import Timeline
+from sessionkeeper.api import operations
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.api.network import call_timeout
+from sessionkeeper.session.clock import QAClock
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.store import SessionStore
+from sessionkeeper.session.timeline import Timeline
 
 TTL = 900.0
 

@@ -57,7 +57,7 @@ def backend_pid(data: Path) -> int:
 
 
 async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path | None) -> dict[str, float]:
-    from api.backend.serve import find_free_port
+    from sessionkeeper.api.backend.serve import find_free_port
 
     data = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     port = find_free_port()
@@ -101,14 +101,14 @@ async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path
 
 def terminal_start() -> float:
     data = tempfile.mkdtemp(prefix="bench-term-")
-    argv = [sys.executable, "-m", "tui.cli", "--ttl", "900", "--warn", "60", "--data-dir", data]
+    argv = [sys.executable, "-m", "sessionkeeper.tui.cli", "--ttl", "900", "--warn", "60", "--data-dir", data]
     [running] = terminal.start_times(argv, terminal.COUNTDOWN)
     return float(running)
 
 
 def terminal_rest(idle_s: float) -> dict[str, float]:
     data = tempfile.mkdtemp(prefix="bench-term-")
-    argv = [sys.executable, "-m", "tui.cli", "--ttl", "900", "--warn", "60", "--data-dir", data]
+    argv = [sys.executable, "-m", "sessionkeeper.tui.cli", "--ttl", "900", "--warn", "60", "--data-dir", data]
     return dict(terminal.at_rest(argv, terminal.COUNTDOWN, idle_s, qa=False))
 
 

@@ -165,7 +165,7 @@ def main() -> None:
     compileall.compile_dir(ROOT / "tui", quiet=1)
     bare = [python, str(ROOT / "bench" / "_bare_app.py")]
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as data_external:
-        app = [python, "-m", "tui.cli", "--data-dir", data]
+        app = [python, "-m", "sessionkeeper.tui.cli", "--data-dir", data]
         backend = subprocess.Popen(
             [python, "-c", _SERVE_FOREVER],
             cwd=ROOT,
@@ -175,7 +175,7 @@ def main() -> None:
         try:
             assert backend.stdout is not None
             url = backend.stdout.readline().decode().strip()
-            external = [python, "-m", "tui.cli", "--data-dir", data_external, "--backend", url]
+            external = [python, "-m", "sessionkeeper.tui.cli", "--data-dir", data_external, "--backend", url]
             samples: dict[str, list[float]] = {
                 k: [] for k in ("frame", "countdown", "bare", "ext_frame", "ext_countdown")
             }
@@ -239,7 +239,7 @@ def main() -> None:
 # A backend in its own process for the `--backend URL` runs: prints its URL, serves until killed.
 _SERVE_FOREVER = """
 import asyncio, sys
-from api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.backend.serve import EmbeddedBackend
 async def main():
     async with EmbeddedBackend() as backend:
         print(backend.url, flush=True)

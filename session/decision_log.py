@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from session import decisions as d
+from sessionkeeper.session import decisions as d
 
 Entry = tuple[str, dict[str, Any]]
 

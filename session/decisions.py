@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from session.kinds import Link as Link
-from session.kinds import SessionKind
-from session.kinds import SignOutReason as SignOutReason
+from sessionkeeper.session.kinds import Link as Link
+from sessionkeeper.session.kinds import SessionKind
+from sessionkeeper.session.kinds import SignOutReason as SignOutReason
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from session import decisions as d
-from session import events as e
-from session.events import SessionKind, Source
-from session.kinds import Flight as Flight
-from session.kinds import State as State
-from session.kinds import Status as Status
-from session.policy import Policy
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session import events as e
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.kinds import SessionFlight as SessionFlight
+from sessionkeeper.session.kinds import State as State
+from sessionkeeper.session.kinds import Status as Status
+from sessionkeeper.session.policy import Policy
 
 
 class SessionProtocolError(Exception):
@@ -36,9 +36,9 @@ class SessionProtocolError(Exception):
 
 
 FLIGHT_STATUS = {
-    Flight.REFRESH: Status.REFRESHING,
-    Flight.REAUTH: Status.REAUTHENTICATING,
-    Flight.NEW_GUEST: Status.STARTING_GUEST,
+    SessionFlight.REFRESH: Status.REFRESHING,
+    SessionFlight.REAUTH: Status.REAUTHENTICATING,
+    SessionFlight.NEW_GUEST: Status.STARTING_GUEST,
 }
 _STATUS_FLIGHT = {status: flight for flight, status in FLIGHT_STATUS.items()}
 IN_FLIGHT = frozenset(FLIGHT_STATUS.values())
@@ -47,30 +47,33 @@ IN_FLIGHT = frozenset(FLIGHT_STATUS.values())
 # -- flights and the events that report their outcome: the one mapping ----------------------------
 
 
-def success_event(flight: Flight, sent_at: float) -> e.Event:
+def success_event(flight: SessionFlight, sent_at: float) -> e.Event:
     """The event that tells the engine a flight came back with a session."""
-    if flight is Flight.REFRESH:
+    if flight is SessionFlight.REFRESH:
         return e.RefreshSucceeded(sent_at)
-    if flight is Flight.REAUTH:
+    if flight is SessionFlight.REAUTH:
         return e.SessionIssued(SessionKind.USER, Source.REAUTH, sent_at)
     return e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at)
 
 
-def failure_event(flight: Flight, *, rejected: bool, transport: bool) -> e.Event:
+def failure_event(flight: SessionFlight, *, rejected: bool, transport: bool) -> e.Event:
     """The event that tells the engine a flight failed (`rejected`: the server said no)."""
-    if flight is Flight.REFRESH:
+    if flight is SessionFlight.REFRESH:
         return e.RefreshFailed(rejected=rejected, transport=transport)
     return e.RecoveryFailed(rejected=rejected, transport=transport)
 
 
-def answers(event: e.Event, flight: Flight) -> bool:
+def answers(event: e.Event, flight: SessionFlight) -> bool:
     """Whether `event` is the outcome of `flight` (the inverse of the two functions above)."""
     if isinstance(event, e.RefreshSucceeded | e.RefreshFailed):
-        return flight is Flight.REFRESH
+        return flight is SessionFlight.REFRESH
     if isinstance(event, e.SessionIssued):
-        return event.source is {Flight.REAUTH: Source.REAUTH, Flight.NEW_GUEST: Source.GUEST}.get(flight)
+        return event.source is {
+            SessionFlight.REAUTH: Source.REAUTH,
+            SessionFlight.NEW_GUEST: Source.GUEST,
+        }.get(flight)
     if isinstance(event, e.RecoveryFailed):
-        return flight is not Flight.REFRESH
+        return flight is not SessionFlight.REFRESH
     return False
 
 
@@ -88,7 +91,7 @@ class SessionView:
     prompt_visible: bool
     offline: bool  # the link is not ONLINE: unreachable, or the server failing
     paused: bool
-    flight: Flight | None
+    flight: SessionFlight | None
     link: d.Link = d.Link.ONLINE
     retry_at: float | None = None  # when a failed refresh is tried again
     stay_pending: bool = False  # "Stay" was chosen and the refresh it asked for has not landed yet
@@ -111,7 +114,7 @@ class SessionEngine:
         # Flights that were out when their session ended (a sign-out, or a login that won), oldest
         # first: their outcomes are void. The manager sends flights one at a time, so outcomes
         # arrive in this order, and a new flight's outcome after all of these.
-        self.abandoned: list[Flight] = []
+        self.abandoned: list[SessionFlight] = []
         # -- the session
         self.kind: SessionKind | None = None
         self.generation = 0  # bumps with every new token (issue, refresh, re-auth)
@@ -133,7 +136,7 @@ class SessionEngine:
     # -- reading -------------------------------------------------------------------------------
 
     @property
-    def flight(self) -> Flight | None:
+    def flight(self) -> SessionFlight | None:
         return _STATUS_FLIGHT.get(self.status)
 
     @property
@@ -259,20 +262,20 @@ class SessionEngine:
 
     # -- small steps the cells share -----------------------------------------------------------------
 
-    def _fly(self, flight: Flight) -> d.Decision:
+    def _fly(self, flight: SessionFlight) -> d.Decision:
         """Start a flight from the current status."""
         self.before_flight = self.status
         self.status = FLIGHT_STATUS[flight]
-        starts: dict[Flight, d.Decision] = {
-            Flight.REFRESH: d.StartRefresh(),
-            Flight.REAUTH: d.StartReauth(),
-            Flight.NEW_GUEST: d.StartGuestSession(),
+        starts: dict[SessionFlight, d.Decision] = {
+            SessionFlight.REFRESH: d.StartRefresh(),
+            SessionFlight.REAUTH: d.StartReauth(),
+            SessionFlight.NEW_GUEST: d.StartGuestSession(),
         }
         return starts[flight]
 
     def _recover(self) -> list[d.Decision]:
         """Rule 7: the token is gone; get a new session in one flight."""
-        return [self._fly(Flight.REAUTH if self.kind is SessionKind.USER else Flight.NEW_GUEST)]
+        return [self._fly(SessionFlight.REAUTH if self.kind is SessionKind.USER else SessionFlight.NEW_GUEST)]
 
     def _hide_prompt(self) -> list[d.Decision]:
         if not self.prompt_visible:
@@ -392,7 +395,7 @@ class SessionEngine:
             self.prompt_visible = True
             return [d.WarningWindow(left, "prompt"), d.ShowPrompt(seconds_left=left)]
         if self._active_since_extension():
-            return [d.WarningWindow(left, "refresh"), self._fly(Flight.REFRESH)]
+            return [d.WarningWindow(left, "refresh"), self._fly(SessionFlight.REFRESH)]
         return [d.WarningWindow(left, "lapse")]  # an idle user's session is allowed to lapse
 
     def _due(self, now: float) -> list[d.Decision]:
@@ -407,7 +410,7 @@ class SessionEngine:
             return self._expire()
         if self.retry_at is not None and now >= self.retry_at:
             self.retry_at = None
-            return [self._fly(Flight.REFRESH)]
+            return [self._fly(SessionFlight.REFRESH)]
         if not self.warned and now >= self.deadline - self.warn_s:
             return self._warn(now)
         return []
@@ -459,7 +462,7 @@ class SessionEngine:
             # silently, not signed out (nobody was there to be asked).
             self.status = Status.REJECTED
             return self._recover()
-        return [self._fly(Flight.REFRESH)]  # still valid: refresh and restart
+        return [self._fly(SessionFlight.REFRESH)]  # still valid: refresh and restart
 
     def _spent_on_return(self) -> list[d.Decision]:
         self.status = Status.REJECTED
@@ -479,7 +482,7 @@ class SessionEngine:
             self.deadline = now + (self.ttl_s - elapsed)
             self.last_extension_sent = now - elapsed
             self.status = Status.LIVE
-            return [d.DeadlineMoved(self.deadline), self._fly(Flight.REFRESH)]
+            return [d.DeadlineMoved(self.deadline), self._fly(SessionFlight.REFRESH)]
         # Rule 3: a negative or absurd wall-clock gap is treated as expired; then rule 9's path.
         self.deadline = now
         self.status = Status.REJECTED
@@ -498,7 +501,7 @@ class SessionEngine:
     # CallStarting
 
     def _call_without_session(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
-        return [self._fly(Flight.NEW_GUEST)]
+        return [self._fly(SessionFlight.NEW_GUEST)]
 
     def _call_live(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
         assert self.deadline is not None
@@ -511,7 +514,7 @@ class SessionEngine:
             return self._expire() + self._recover()
         # Our estimate is conservative: the server may hold the session a little longer. One
         # refresh tells; a rejection leads to recovery (rule 7).
-        return [self._fly(Flight.REFRESH)]
+        return [self._fly(SessionFlight.REFRESH)]
 
     def _call_spent(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
         return self._recover()  # recovery waits for an action, and a call is one
@@ -670,7 +673,7 @@ class SessionEngine:
         out = self._due(now)
         # A user who comes back to life inside the warning window on a passive screen.
         if self.warned and not self.active_flow and self.paused_since is None and self._in_warning(now):
-            return [*out, self._fly(Flight.REFRESH)]
+            return [*out, self._fly(SessionFlight.REFRESH)]
         return out
 
     def _activity(self, ev: e.UserActivity, now: float) -> list[d.Decision]:
@@ -702,7 +705,7 @@ class SessionEngine:
         if now >= self.deadline:
             return [d.HidePrompt(), *self._expire()]  # too late to stay: as the deadline's tick
         self.stay_pending = True  # no new prompt for this deadline while its refresh is tried
-        return [d.HidePrompt(), self._fly(Flight.REFRESH)]
+        return [d.HidePrompt(), self._fly(SessionFlight.REFRESH)]
 
     def _answer(self, ev: e.PromptAnswered, now: float) -> list[d.Decision]:
         self.prompt_visible = False

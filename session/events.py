@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from session.kinds import SessionKind as SessionKind
-from session.kinds import Source as Source
+from sessionkeeper.session.kinds import SessionKind as SessionKind
+from sessionkeeper.session.kinds import Source as Source
 
 
 def _check_time(name: str, value: float) -> None:

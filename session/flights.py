@@ -14,12 +14,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from session.kinds import Flight
+from sessionkeeper.session.kinds import SessionFlight
 
 
 @dataclass(frozen=True, slots=True)
 class FlightOutcome:
-    flight: Flight
+    flight: SessionFlight
     ok: bool
     error: BaseException | None = None
 
@@ -38,20 +38,20 @@ class FlightReentry(RuntimeError):
 
 class Flights:
     def __init__(
-        self, attempt: Callable[[Flight], Awaitable[FlightOutcome]], on_idle: Callable[[], None]
+        self, attempt: Callable[[SessionFlight], Awaitable[FlightOutcome]], on_idle: Callable[[], None]
     ) -> None:
         """`attempt(flight)` carries one flight out; `on_idle()` is called when none is out any more
         (the engine's next moment to wake for may have changed)."""
         self._attempt = attempt
         self._on_idle = on_idle
         self._task: asyncio.Task[FlightOutcome] | None = None
-        self._chained: deque[Flight] = deque()
+        self._chained: deque[SessionFlight] = deque()
 
     @property
     def in_progress(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def start(self, flight: Flight) -> None:
+    def start(self, flight: SessionFlight) -> None:
         if self.in_progress:
             self._chained.append(flight)
             return
@@ -81,7 +81,7 @@ class Flights:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
 
-    async def _run(self, flight: Flight) -> FlightOutcome:
+    async def _run(self, flight: SessionFlight) -> FlightOutcome:
         try:
             while True:
                 outcome = await self._attempt(flight)

@@ -64,7 +64,7 @@ class State(Enum):
     SIGNED_OUT = "signed_out"
 
 
-class Flight(Enum):
+class SessionFlight(Enum):
     REFRESH = "refresh"
     REAUTH = "reauth"
     NEW_GUEST = "new_guest"

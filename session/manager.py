@@ -18,20 +18,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from session import decisions as d
-from session import events as e
-from session.clock import Clock, QAClock
-from session.decision_log import entry
-from session.engine import Flight, SessionEngine, SessionView, State, Status, failure_event, success_event
-from session.events import SessionKind, Source
-from session.flights import FlightOutcome, FlightReentry, Flights
-from session.policy import Policy
-from session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
-from session.secrets import Secret
-from session.store import SessionStore, StoredSession
-from session.stored import StoredSessionKeeper
-from session.timeline import Timeline
-from session.wakeups import Wakeups
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session import events as e
+from sessionkeeper.session.clock import Clock, QAClock
+from sessionkeeper.session.decision_log import entry
+from sessionkeeper.session.engine import (
+    SessionEngine,
+    SessionFlight,
+    SessionView,
+    State,
+    Status,
+    failure_event,
+    success_event,
+)
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.flights import FlightOutcome, FlightReentry, Flights
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import SessionStore, StoredSession
+from sessionkeeper.session.stored import StoredSessionKeeper
+from sessionkeeper.session.timeline import Timeline
+from sessionkeeper.session.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -389,11 +397,11 @@ class SessionManager:
             case d.DeadlineMoved():
                 self._save(now)
             case d.StartRefresh():
-                self._flights.start(Flight.REFRESH)
+                self._flights.start(SessionFlight.REFRESH)
             case d.StartReauth():
-                self._flights.start(Flight.REAUTH)
+                self._flights.start(SessionFlight.REAUTH)
             case d.StartGuestSession():
-                self._flights.start(Flight.NEW_GUEST)
+                self._flights.start(SessionFlight.NEW_GUEST)
             case d.SignOut(reason=reason):
                 self._signed_out(reason)
             case (
@@ -416,7 +424,7 @@ class SessionManager:
             case _:
                 assert_never(decision)
 
-    async def _attempt(self, flight: Flight) -> FlightOutcome:
+    async def _attempt(self, flight: SessionFlight) -> FlightOutcome:
         sent_at = self.clock.now()
         try:
             token, issued = await self._obtain(flight)
@@ -434,7 +442,7 @@ class SessionManager:
                     self._record("refresh_succeeded", token=token.fingerprint)
                 else:
                     self._adopt(issued)  # records token_issued
-                    if flight is Flight.REAUTH:
+                    if flight is SessionFlight.REAUTH:
                         self._record("reauth_succeeded")
 
             self._handle(success_event(flight, sent_at), adopt)
@@ -459,13 +467,13 @@ class SessionManager:
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
 
-    async def _obtain(self, flight: Flight) -> tuple[Secret, IssuedSession | None]:
+    async def _obtain(self, flight: SessionFlight) -> tuple[Secret, IssuedSession | None]:
         """Ask the port for what the flight is for: a rotated token, or a whole new session."""
-        if flight is Flight.REFRESH:
+        if flight is SessionFlight.REFRESH:
             if self._token is None:
                 raise SessionRejected("no token to refresh")
             return await self.port.refresh(self._token), None
-        if flight is Flight.REAUTH:
+        if flight is SessionFlight.REAUTH:
             if self._reauth_key is None:
                 raise SessionRejected("no reauth key")
             issued = await self.port.reauth(self._reauth_key)
@@ -473,7 +481,7 @@ class SessionManager:
             issued = await self.port.start_guest()
         return issued.token, issued
 
-    def _fail_flight(self, flight: Flight, *, rejected: bool, transport: bool) -> None:
+    def _fail_flight(self, flight: SessionFlight, *, rejected: bool, transport: bool) -> None:
         self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
         # The engine knows whether this flight is still the one out, or was abandoned at sign-out.
         self._handle(failure_event(flight, rejected=rejected, transport=transport))

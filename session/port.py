@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from session.events import SessionKind
-from session.secrets import Secret
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.secrets import Secret
 
 
 @dataclass(frozen=True, slots=True)

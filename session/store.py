@@ -39,8 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from session.events import SessionKind
-from session.private_files import (
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.private_files import (
     DIRECTORY,
     SYMLINK,
     NotARegularFile,
@@ -49,7 +49,7 @@ from session.private_files import (
     open_private,
     write_all,
 )
-from session.secrets import Secret
+from sessionkeeper.session.secrets import Secret
 
 VERSION = 1
 # Far more than any stored session; a bigger file is not one of ours.

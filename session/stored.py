@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from session.clock import Clock, skip_offset
-from session.secrets import Secret
-from session.store import SessionStore, StoredSession, StoreError
+from sessionkeeper.session.clock import Clock, skip_offset
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import SessionStore, StoredSession, StoreError
 
 # How often, at most, an extension alone rewrites the stored session (token changes always do).
 STORE_EVERY_S = 15.0

@@ -42,8 +42,15 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
-from session.private_files import DIRECTORY, NotARegularFile, make_dirs, move_aside, open_private, write_all
-from session.secrets import Secret
+from sessionkeeper.session.private_files import (
+    DIRECTORY,
+    NotARegularFile,
+    make_dirs,
+    move_aside,
+    open_private,
+    write_all,
+)
+from sessionkeeper.session.secrets import Secret
 
 DEFAULT_MAX_BYTES = 2_621_440  # 2.5 MiB per file, two files
 DEFAULT_RETRY_AFTER_S = 5.0

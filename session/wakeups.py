@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from session.clock import Clock, skip_offset
+from sessionkeeper.session.clock import Clock, skip_offset
 
 # A timer fires this long after its moment, so that the moment has passed when it is looked at.
 _LATE_S = 0.001

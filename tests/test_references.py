@@ -342,12 +342,12 @@ _NAMED = re.compile(r"`(SessionEngine|SessionManager|SessionAuth|Flights|Wakeups
 def test_every_method_the_docs_name_exists() -> None:
     """docs/*.md name the methods that decide a rule (`SessionEngine._call_live`): a method renamed
     or gone leaves a newcomer looking for nothing."""
-    from api.middleware import SessionAuth
-    from session.engine import SessionEngine
-    from session.flights import Flights
-    from session.manager import SessionManager
-    from session.stored import StoredSessionKeeper
-    from session.wakeups import Wakeups
+    from sessionkeeper.api.middleware import SessionAuth
+    from sessionkeeper.session.engine import SessionEngine
+    from sessionkeeper.session.flights import Flights
+    from sessionkeeper.session.manager import SessionManager
+    from sessionkeeper.session.stored import StoredSessionKeeper
+    from sessionkeeper.session.wakeups import Wakeups
 
     classes: dict[str, type] = {
         "SessionEngine": SessionEngine,

@@ -20,9 +20,10 @@ import contextlib
 import datetime as dt
 import functools
 import io
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual import events
 from textual.app import App
@@ -30,10 +31,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from session.kinds import State
-from session.private_files import ensure_private_dir, make_dirs
-from tui import wording
-from tui.messages import (
+from sessionkeeper.session.kinds import State
+from sessionkeeper.session.private_files import ensure_private_dir, make_dirs
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import (
     EndSession,
     FlowEntered,
     GoBack,
@@ -47,28 +48,28 @@ from tui.messages import (
     ShowSignIn,
     SignInSucceeded,
 )
-from tui.presence import Presence
-from tui.screens.base import AppScreen
-from tui.services import Overrides, Services, StartupFailed
-from tui.settings import Settings
-from tui.widgets.banner import Banner
-from tui.widgets.countdown import Countdown
+from sessionkeeper.tui.presence import Presence
+from sessionkeeper.tui.screens.base import AppScreen
+from sessionkeeper.tui.services import Overrides, Services, StartupFailed
+from sessionkeeper.tui.settings import Settings
+from sessionkeeper.tui.widgets.banner import Banner
+from sessionkeeper.tui.widgets.countdown import Countdown
 
 if TYPE_CHECKING:
     from textual.command import Provider
 
-    from api.client import BackendClient
-    from api.drafts import BookingDrafts, LocalDraft
-    from api.errors import ApiError
-    from api.qa import QADesk
-    from session.engine import SessionView
-    from tui.director import Caption, Director
-    from tui.keys import ScreenChangeKeys
-    from tui.navigation import Navigator
-    from tui.outliving import Outliving
-    from tui.presenter import SessionPresenter
-    from tui.qa_runner import QARunner
-    from tui.remaining_history import RemainingHistory
+    from sessionkeeper.api.client import BackendClient
+    from sessionkeeper.api.drafts import BookingDrafts, LocalDraft
+    from sessionkeeper.api.errors import ApiError
+    from sessionkeeper.api.qa.desk import QADesk
+    from sessionkeeper.session.engine import SessionView
+    from sessionkeeper.tui.keys import ScreenChangeKeys
+    from sessionkeeper.tui.navigation import Navigator
+    from sessionkeeper.tui.outliving import Outliving
+    from sessionkeeper.tui.presenter import SessionPresenter
+    from sessionkeeper.tui.qa_runner import QARunner
+    from sessionkeeper.tui.remaining_history import RemainingHistory
+    from sessionkeeper.tui.widgets.caption_bar import Caption
 
 
 T = TypeVar("T")
@@ -93,9 +94,36 @@ def _screen_change(
 
 def _session_commands() -> type[Provider]:
     """The palette's own commands, imported when the palette first opens."""
-    from tui.commands import SessionCommands
+    from sessionkeeper.tui.commands import SessionCommands
 
     return SessionCommands
+
+
+# -- what drives the app from outside its user ---------------------------------------------------
+# A scenario played to an audience or a session being recorded (tui.scenario.play,
+# tui.scenario.record). The app knows only this small interface: it starts the director once the
+# session runs, offers it each key the user presses, and tells it when the app goes to the
+# background and comes back. A director talks to the audience through captions (CaptionBar).
+
+
+class Director(Protocol):
+    records: bool  # writes what the tester does (and so takes pinned expectations)
+
+    async def direct(self, app: SessionKeeperApp) -> None:
+        """Runs for the life of the app, from the moment its session has started."""
+        ...
+
+    def key(self, event: events.Key) -> bool:
+        """A key the user pressed (not one the director sent); True if the director took it."""
+        ...
+
+    def away(self, away: bool) -> None:
+        """The app went to the background (focus lost, Ctrl+Z) or came back."""
+        ...
+
+    async def pin(self, app: SessionKeeperApp) -> str:
+        """The tester asks (from the QA panel) to expect what is true now; what was done, in words."""
+        ...
 
 
 class SessionKeeperApp(App[None]):
@@ -138,26 +166,26 @@ class SessionKeeperApp(App[None]):
     @functools.cached_property
     def navigator(self) -> Navigator:
         """Moving between screens: the first key that changes the screen makes it."""
-        from tui.navigation import Navigator
+        from sessionkeeper.tui.navigation import Navigator
 
         return Navigator(self)
 
     @functools.cached_property
     def keys(self) -> ScreenChangeKeys:
         """Keys typed during a screen change: the first key or screen change makes it."""
-        from tui.keys import ScreenChangeKeys
+        from sessionkeeper.tui.keys import ScreenChangeKeys
 
         return ScreenChangeKeys(self.post_message, self.set_timer, self.record)
 
     @functools.cached_property
     def qa_runner(self) -> QARunner:
-        from tui.qa_runner import QARunner
+        from sessionkeeper.tui.qa_runner import QARunner
 
         return QARunner(self)
 
     @functools.cached_property
     def _outliving(self) -> Outliving:
-        from tui.outliving import Outliving
+        from sessionkeeper.tui.outliving import Outliving
 
         return Outliving(self._handle_exception)
 
@@ -165,7 +193,7 @@ class SessionKeeperApp(App[None]):
     def history(self) -> RemainingHistory:
         """The last minutes of remaining time, for the QA panel's chart: sampled from the first
         tick with a session."""
-        from tui.remaining_history import RemainingHistory
+        from sessionkeeper.tui.remaining_history import RemainingHistory
 
         return RemainingHistory()
 
@@ -218,7 +246,7 @@ class SessionKeeperApp(App[None]):
         drafts = self.drafts
         if drafts is None:  # before the session: home's first frame asks, and needs no sqlite3
             return None
-        from api.drafts import DraftStoreError
+        from sessionkeeper.api.drafts import DraftStoreError
 
         try:
             return drafts.current()
@@ -227,7 +255,7 @@ class SessionKeeperApp(App[None]):
 
     def save_draft(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> None:
         """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
-        from api.drafts import DraftStoreError
+        from sessionkeeper.api.drafts import DraftStoreError
 
         drafts = self.drafts
         if drafts is None:
@@ -251,7 +279,7 @@ class SessionKeeperApp(App[None]):
             self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
 
     async def push_draft(self) -> str | None:
-        from api.errors import ApiError
+        from sessionkeeper.api.errors import ApiError
 
         drafts = self.drafts
         if drafts is None:
@@ -285,7 +313,7 @@ class SessionKeeperApp(App[None]):
     def refresh_chrome(self) -> None:
         """Countdown, banner and the home screen's state, right now (not waiting for the tick)."""
         self.refresh_countdown()
-        from tui.screens.home import HomeScreen
+        from sessionkeeper.tui.screens.home import HomeScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, HomeScreen):
@@ -301,7 +329,7 @@ class SessionKeeperApp(App[None]):
         """Home is the bottom of the stack, composed as the app starts. Pushed over Textual's empty
         default screen, it cost a second screen's set-up, layout and resume before the first
         frame: about half of what the app did there that a bare Textual app does not."""
-        from tui.screens.home import HomeScreen
+        from sessionkeeper.tui.screens.home import HomeScreen
 
         return HomeScreen()
 
@@ -318,7 +346,7 @@ class SessionKeeperApp(App[None]):
         self._startup = asyncio.create_task(self._start())
 
     async def _start(self) -> None:
-        from tui.presenter import SessionPresenter
+        from sessionkeeper.tui.presenter import SessionPresenter
 
         self.presenter = SessionPresenter(self)
         try:
@@ -393,7 +421,7 @@ class SessionKeeperApp(App[None]):
         self._show_caption(self.visible_screens())
 
     def _show_caption(self, screens: list[Screen[Any]]) -> None:
-        from tui.widgets.caption_bar import CaptionBar
+        from sessionkeeper.tui.widgets.caption_bar import CaptionBar
 
         # Only the bar of the screen in front speaks: under the prompt, the prompt's own bar.
         for index, screen in enumerate(screens):
@@ -527,7 +555,7 @@ class SessionKeeperApp(App[None]):
         and locals can hold a token: it is kept out. A private report goes to the data dir, and
         the command line prints one line saying where (`crash_line`; tui.crash)."""
         if self.crash_line is None:
-            from tui import crash
+            from sessionkeeper.tui import crash
 
             try:
                 self.crash_line = crash.report(self, error)
@@ -551,6 +579,16 @@ def build_app(
     """
     data_dir = ensure_private_dir(settings.data_path)
     return SessionKeeperApp(Services(settings, overrides, data_dir=data_dir), tick_interval=tick_interval)
+
+
+def run_app(app: SessionKeeperApp, **run_options: Any) -> int:
+    """Run the app to its end; its exit status. After an error nothing handled, one line on stderr
+    says where the full report is (tui.crash), and the status is not 0."""
+    app.run(**run_options)
+    if app.crash_line is not None:
+        print(app.crash_line, file=sys.stderr)
+        return app.return_code or 1
+    return app.return_code or 0
 
 
 def data_dir_problem(path: Path) -> str | None:

@@ -8,13 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlparse
 
-from tui.settings import CALL_DEADLINE_S
-
-if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+from sessionkeeper.tui.settings import CALL_DEADLINE_S
 
 PROG = "sessionkeeper"
 
@@ -239,15 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from pathlib import Path
 
-        from tui.web.serve import serve
+        from sessionkeeper.tui.web.serve import serve
 
         if args.warn >= args.ttl:
             parser.error(f"--warn ({args.warn:g}) must be shorter than --ttl ({args.ttl:g})")
         data = Path(args.data_dir).expanduser() if args.data_dir else None
         return serve(host=args.host, port=args.port, ttl=args.ttl, warn=args.warn, data_dir=data)
     if args.command == "scenario" and args.scenario_command == "list":
-        from tui.scenario.loader import load, shipped
-        from tui.scenario.recipes import markdown_table, plain_list
+        from sessionkeeper.tui.scenario.loader import load, shipped
+        from sessionkeeper.tui.scenario.recipes import markdown_table, plain_list
 
         scenarios = [load(path) for path in shipped()]
         print(markdown_table(scenarios) if args.markdown else plain_list(scenarios))
@@ -255,19 +252,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scenario" and args.scenario_command == "record":
         from pathlib import Path
 
-        from tui.scenario.command import record_command
+        from sessionkeeper.tui.scenario.command import record_command
 
         if args.warn >= args.ttl:
             parser.error(f"--warn ({args.warn:g}) must be shorter than --ttl ({args.ttl:g})")
         return record_command(Path(args.file), ttl=args.ttl, warn=args.warn)
     if args.command == "scenario" and args.scenario_command == "play":
-        from tui.scenario.command import play_command
+        from sessionkeeper.tui.scenario.command import play_command
 
         return play_command(args.name, speed=args.speed)
     if args.command == "scenario":
         from pathlib import Path
 
-        from tui.scenario.command import run_command
+        from sessionkeeper.tui.scenario.command import run_command
 
         return run_command(
             args.names,
@@ -277,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             evidence=Path(args.evidence) if args.evidence else None,
         )
     if args.command == "backend":
-        from api.backend.serve import serve_forever
+        from sessionkeeper.api.backend.serve import serve_forever
 
         return serve_forever(host=args.host, port=args.port, ttl_s=args.ttl)
     warn = args.warn if args.warn is not None else min(60.0, args.ttl / 3)
@@ -287,8 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--backend-port pins the embedded backend; it cannot go with --backend")
     from pathlib import Path
 
-    from tui.app import build_app, data_dir_problem
-    from tui.settings import Settings
+    from sessionkeeper.tui.app import build_app, data_dir_problem, run_app
+    from sessionkeeper.tui.settings import Settings
 
     settings = Settings(
         ttl_s=args.ttl,
@@ -300,22 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     problem = data_dir_problem(settings.data_path)
     if problem is None and args.backend_port is not None:
-        from api.backend.serve import bind_problem  # only then: it imports the whole backend
+        from sessionkeeper.api.backend.serve import bind_problem  # only then: it imports the whole backend
 
         problem = bind_problem("127.0.0.1", args.backend_port)
     if problem is not None:
         parser.error(problem)
     return run_app(build_app(settings))
-
-
-def run_app(app: SessionKeeperApp, **run_options: Any) -> int:
-    """Run the app to its end; its exit status. After an error nothing handled, one line on stderr
-    says where the full report is (tui.crash), and the status is not 0."""
-    app.run(**run_options)
-    if app.crash_line is not None:
-        print(app.crash_line, file=sys.stderr)
-        return app.return_code or 1
-    return app.return_code or 0
 
 
 def _version() -> str:

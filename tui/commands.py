@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 
-from tui.messages import EndSession, OpenFlow, RunQA, ShowBookings, ShowSignIn
+from sessionkeeper.tui.messages import EndSession, OpenFlow, RunQA, ShowBookings, ShowSignIn
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 
 class SessionCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], None]]]:
-        from api.qa import ACTIONS
+        from sessionkeeper.api.qa.actions import ACTIONS
 
-        app = cast("SessionKeeperApp", self.app)
+        app = cast("Host", self.app)
         client = app.client
         if client is None:
             return []

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from session.private_files import open_private, write_all
+from sessionkeeper.session.private_files import open_private, write_all
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 
 def report_text(
@@ -76,9 +76,9 @@ def one_line(error: BaseException, report: Path | None, problem: str | None = No
     )
 
 
-def report(app: SessionKeeperApp, error: BaseException) -> str:
+def report(app: Host, error: BaseException) -> str:
     """Write the report of `error` for `app` (its reports dir, or its data dir); the stderr line."""
-    from session.clock import skip_offset
+    from sessionkeeper.session.clock import skip_offset
 
     client = app.client
     redact = client.manager.redact if client is not None else (lambda text: text)

@@ -11,14 +11,14 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from api.client import BackendClient
-    from api.drafts import BookingDrafts, LocalDraft
-    from api.errors import ApiError
-    from api.qa import QADesk
-    from session.engine import SessionView
-    from tui.messages import Navigation
-    from tui.remaining_history import RemainingHistory
-    from tui.settings import Settings
+    from sessionkeeper.api.client import BackendClient
+    from sessionkeeper.api.drafts import BookingDrafts, LocalDraft
+    from sessionkeeper.api.errors import ApiError
+    from sessionkeeper.api.qa.desk import QADesk
+    from sessionkeeper.session.engine import SessionView
+    from sessionkeeper.tui.messages import Navigation
+    from sessionkeeper.tui.remaining_history import RemainingHistory
+    from sessionkeeper.tui.settings import Settings
 
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from textual import events
 from textual.message import Message
 from textual.timer import Timer
 
-from tui.messages import Navigation
+from sessionkeeper.tui.messages import Navigation
 
 # A change not carried out within this long (a message nobody handled) lets its keys go anyway:
 # waiting keys must never be lost either. Said on the timeline; the monkey test expects never to.

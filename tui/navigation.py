@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui.messages import GoBack, NextStep, OpenFlow, ShowSignIn, SignInSucceeded
+from sessionkeeper.tui.messages import GoBack, NextStep, OpenFlow, ShowSignIn, SignInSucceeded
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 
 class Navigator:
-    def __init__(self, app: SessionKeeperApp) -> None:
+    def __init__(self, app: Host) -> None:
         self._app = app
         # True while screens are closed on the way home: the ones uncovered are not being opened.
         self.going_home = False
 
     async def open_flow(self, message: OpenFlow) -> None:
         """The booking flow, at the asked step, or the saved draft's (or the start)."""
-        from tui.screens.booking import screen_for
+        from sessionkeeper.tui.screens.booking import screen_for
 
         app = self._app
         if app.client is None:
@@ -36,12 +36,12 @@ class Navigator:
         await app.push_screen(screen_for(step))
 
     async def next_step(self, message: NextStep) -> None:
-        from tui.screens.booking import screen_for
+        from sessionkeeper.tui.screens.booking import screen_for
 
         await self._app.push_screen(screen_for(message.step))
 
     async def go_back(self, message: GoBack) -> None:
-        from tui.screens.booking import STEPS, BookingStep, screen_for
+        from sessionkeeper.tui.screens.booking import STEPS, BookingStep, screen_for
 
         app = self._app
         screen = app.screen
@@ -53,7 +53,7 @@ class Navigator:
             await app.pop_screen()
 
     async def show_sign_in(self, message: ShowSignIn) -> None:
-        from tui.screens.sign_in import SignInScreen
+        from sessionkeeper.tui.screens.sign_in import SignInScreen
 
         if message.replace:
             await self._app.switch_screen(SignInScreen())
@@ -61,14 +61,14 @@ class Navigator:
             await self._app.push_screen(SignInScreen())
 
     async def show_bookings(self) -> None:
-        from tui.screens.bookings import BookingsScreen
+        from sessionkeeper.tui.screens.bookings import BookingsScreen
 
         await self.back_home()
         await self._app.push_screen(BookingsScreen())
 
     async def signed_in(self, message: SignInSucceeded) -> None:
         """Home, then a saved draft reopens at its step with its values (rule 5)."""
-        from tui.screens.booking import screen_for
+        from sessionkeeper.tui.screens.booking import screen_for
 
         app = self._app
         await self.back_home()
@@ -78,7 +78,7 @@ class Navigator:
             await app.push_screen(screen_for(draft.step))
 
     async def back_home(self) -> None:
-        from tui.screens.home import HomeScreen
+        from sessionkeeper.tui.screens.home import HomeScreen
 
         app = self._app
         # Screens uncovered on the way are not being opened: they must not save their step.
@@ -93,7 +93,7 @@ class Navigator:
     def toggle_qa_panel(self) -> None:
         """F2: the QA panel opens over any screen, and closes again. Synchronous: a key right
         after it goes to the screen that is in front then."""
-        from tui.screens.qa import QAPanel
+        from sessionkeeper.tui.screens.qa import QAPanel
 
         app = self._app
         if isinstance(app.screen, QAPanel):

@@ -39,7 +39,7 @@ class Outliving:
                 await task
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
-        from api.errors import ApiError
+        from sessionkeeper.api.errors import ApiError
 
         self._tasks.discard(task)
         self._must_finish.discard(task)

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from textual import events
 
-from tui.screens.base import is_qa_tool
+from sessionkeeper.tui.screens.base import is_qa_tool
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 
 class Presence:
-    def __init__(self, app: SessionKeeperApp) -> None:
+    def __init__(self, app: Host) -> None:
         self._app = app
         self.last_key_at: float | None = None  # the latest key of the person (not QA), app clock
         self.suspended = False

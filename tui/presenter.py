@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, assert_never
 
-from session import decisions as d
-from session.kinds import SessionKind, SignOutReason
-from tui import wording
-from tui.screens.base import is_active_flow, is_qa_tool
-from tui.screens.prompt import ExpiryPrompt, expiry_prompt
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.kinds import SessionKind, SignOutReason
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.screens.base import is_active_flow, is_qa_tool
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt, expiry_prompt
 
 if TYPE_CHECKING:
     from textual import events
 
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 # A key this recent (seconds) when the prompt appears means the person was typing.
 TYPING_RECENT_S = 2.0
@@ -30,7 +30,7 @@ _REDRAW_AFTER_S = 0.05
 
 
 class SessionPresenter:
-    def __init__(self, app: SessionKeeperApp) -> None:
+    def __init__(self, app: Host) -> None:
         self._app = app
         self.prompt: ExpiryPrompt | None = None
         self.pending_sign_out: SignOutReason | None = None  # waits for the QA panel to close
@@ -140,7 +140,7 @@ class SessionPresenter:
     # -- sign-out (rules 5 and 7) -----------------------------------------------------------------
 
     async def signed_out(self, reason: SignOutReason) -> None:
-        from tui.screens.signed_out import SignedOutScreen
+        from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 
         app = self._app
         self.hide_prompt()

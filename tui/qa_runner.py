@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui import wording
+from sessionkeeper.tui import wording
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.host import Host
 
 
 class QARunner:
-    def __init__(self, app: SessionKeeperApp) -> None:
+    def __init__(self, app: Host) -> None:
         self._app = app
         self.last_result: str | None = None
 
@@ -22,8 +22,8 @@ class QARunner:
         self._app.to_the_end(self._run(name))
 
     async def _run(self, name: str) -> None:
-        from api.errors import ApiError
-        from tui.screens.qa import QAPanel
+        from sessionkeeper.api.errors import ApiError
+        from sessionkeeper.tui.screens.qa import QAPanel
 
         app = self._app
         qa = app.qa

@@ -13,21 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from session.clock import QAClock
-from tui.settings import Settings
+from sessionkeeper.session.clock import QAClock
+from sessionkeeper.tui.settings import Settings
 
 if TYPE_CHECKING:
     # The backend, the HTTP clients and pydantic are imported in `start`, once the first frame is
     # up: they are most of a cold start. The fingerprinter (hashlib, hmac) comes with the client.
-    from api.backend.quick_start import QuickStart
-    from api.backend.serve import EmbeddedBackend
-    from api.client import BackendClient, InnerTransportFactory
-    from api.drafts import BookingDrafts, DraftStore
-    from api.qa import QAControl, QADesk
-    from session import decisions as d
-    from session.clock import Clock
-    from session.private_files import PrivateDir
-    from session.secrets import Fingerprinter
+    from sessionkeeper.api.backend.quick_start import QuickStart
+    from sessionkeeper.api.backend.serve import EmbeddedBackend
+    from sessionkeeper.api.client import BackendClient, InnerTransportFactory
+    from sessionkeeper.api.drafts import BookingDrafts, DraftStore
+    from sessionkeeper.api.qa.control import QAControl
+    from sessionkeeper.api.qa.desk import QADesk
+    from sessionkeeper.session import decisions as d
+    from sessionkeeper.session.clock import Clock
+    from sessionkeeper.session.private_files import PrivateDir
+    from sessionkeeper.session.secrets import Fingerprinter
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,10 @@ class Services:
         """Start the backend (if embedded) and the session, then what the rest of the app needs.
         `on_change` is called as soon as the first session exists (the countdown can run), before
         the drafts and QA control are made. Raises StartupFailed."""
-        from api.client import BackendClient
-        from session.policy import Policy
-        from session.store import SessionStore
-        from session.timeline import Timeline
+        from sessionkeeper.api.client import BackendClient
+        from sessionkeeper.session.policy import Policy
+        from sessionkeeper.session.store import SessionStore
+        from sessionkeeper.session.timeline import Timeline
 
         settings, overrides = self.settings, self.overrides
         data = settings.data_path
@@ -92,8 +93,8 @@ class Services:
                 # Only here: with --backend URL, no backend module is imported at all. The
                 # embedded backend answers the first guest session at once, and builds its full
                 # app once the countdown runs (api.backend.quick_start).
-                from api.backend.quick_start import QuickStart
-                from api.backend.serve import EmbeddedBackend, PortUnavailableError
+                from sessionkeeper.api.backend.quick_start import QuickStart
+                from sessionkeeper.api.backend.serve import EmbeddedBackend, PortUnavailableError
 
                 self.quick_start = QuickStart(
                     ttl_s=settings.ttl_s,
@@ -123,8 +124,9 @@ class Services:
             self.session_started = True
             on_change()
             # From here on nothing waits: the countdown is drawn once this returns.
-            from api.drafts import BookingDrafts, DraftStore, DraftSync
-            from api.qa import QAControl, QADesk
+            from sessionkeeper.api.drafts import BookingDrafts, DraftStore, DraftSync
+            from sessionkeeper.api.qa.control import QAControl
+            from sessionkeeper.api.qa.desk import QADesk
 
             self.store = DraftStore(data / "drafts.sqlite3")
             if self.store.moved_aside is not None:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from api.errors import (
+from sessionkeeper.api.errors import (
     ApiError,
     BackendFailed,
     BackendUnreachable,
@@ -21,10 +21,10 @@ from api.errors import (
     NotAuthenticated,
     NotFound,
 )
-from session.kinds import Flight, Link, SessionKind, State
+from sessionkeeper.session.kinds import Link, SessionFlight, SessionKind, State
 
 if TYPE_CHECKING:
-    from session.engine import SessionView
+    from sessionkeeper.session.engine import SessionView
 
 
 def format_remaining(seconds: float | None) -> str:
@@ -47,7 +47,9 @@ class Holder:
 
 
 def holder(view: SessionView | None, username: str | None) -> Holder:
-    if view is None or (view.kind is None and view.flight is Flight.NEW_GUEST and view.generation == 0):
+    if view is None or (
+        view.kind is None and view.flight is SessionFlight.NEW_GUEST and view.generation == 0
+    ):
         return Holder("connecting", "Connecting to SK Air…", signed_in=False, guest=False)
     if view.state is State.SIGNED_OUT or (view.kind is None and view.flight is None):
         return Holder(
@@ -83,7 +85,7 @@ _STATE_WORDS = {
 
 
 def state_words(view: SessionView) -> str:
-    if view.flight is Flight.NEW_GUEST:
+    if view.flight is SessionFlight.NEW_GUEST:
         return "connecting…" if view.generation == 0 else "starting a new guest session…"
     words = _STATE_WORDS[view.state]
     if view.link is Link.UNREACHABLE:

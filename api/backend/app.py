@@ -10,13 +10,13 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from api.backend.errors import install_error_handlers
-from api.backend.gate import GRAPHQL_PATH, MAX_BODY_BYTES, Gate
-from api.backend.graphql_api import OPENAPI_EXTRA, build_graphql_schema, graphql_endpoint
-from api.backend.qa import build_qa_router
-from api.backend.rest import build_rest_router
-from api.backend.sessions import DEFAULT_LIFETIME_S
-from api.backend.state import BackendState
+from sessionkeeper.api.backend.errors import install_error_handlers
+from sessionkeeper.api.backend.gate import GRAPHQL_PATH, MAX_BODY_BYTES, Gate
+from sessionkeeper.api.backend.graphql_api import OPENAPI_EXTRA, build_graphql_schema, graphql_endpoint
+from sessionkeeper.api.backend.qa import build_qa_router
+from sessionkeeper.api.backend.rest import build_rest_router
+from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
+from sessionkeeper.api.backend.state import BackendState
 
 DESCRIPTION = """\
 The sessionkeeper mock airline. Sessions slide: each accepted request moves the session's

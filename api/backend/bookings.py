@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from api.backend import catalog
-from api.backend.clock import ServerClock
+from sessionkeeper.api.backend import catalog
+from sessionkeeper.api.backend.clock import ServerClock
 
 MAX_DRAFT_DATA_BYTES = 16 * 1024
 # Deeper documents would make the JSON serializer give up (pydantic stops at ~255 levels).

@@ -16,15 +16,18 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from api.backend.bookings import Conflict, FieldError, InvalidInput, NotFound
-from api.backend.models import ErrorOut
+from sessionkeeper.api.backend.bookings import Conflict, FieldError, InvalidInput, NotFound
+from sessionkeeper.api.backend.models import ErrorOut
 
 log = logging.getLogger("sessionkeeper.backend")
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-class ApiError(Exception):
+class ErrorAnswer(Exception):
+    """An error answer the backend gives a request (status, error code, detail): raised by a
+    handler, written by the error handlers. (The client's own errors are sessionkeeper.api.errors.)"""
+
     def __init__(
         self,
         status: int,
@@ -113,7 +116,7 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 
 async def _on_api_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+    assert isinstance(exc, ErrorAnswer)
     return error_response(exc.status, exc.error, exc.detail, headers=exc.headers)
 
 
@@ -141,7 +144,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(ErrorAnswer, _on_api_error)
     app.add_exception_handler(NotFound, _on_not_found)
     app.add_exception_handler(Conflict, _on_conflict)
     app.add_exception_handler(InvalidInput, _on_invalid)

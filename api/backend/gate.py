@@ -26,14 +26,14 @@ from graphql.language import FragmentDefinitionNode, OperationDefinitionNode, Se
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.backend.errors import (
+from sessionkeeper.api.backend.errors import (
     BEARER_CHALLENGE,
     error_response,
     graphql_request_error_body,
     graphql_unauthenticated_body,
 )
-from api.backend.sessions import AuthRejected, Session
-from api.backend.state import BackendState, Counters
+from sessionkeeper.api.backend.sessions import AuthRejected, Session
+from sessionkeeper.api.backend.state import BackendState, Counters
 
 log = logging.getLogger("sessionkeeper.backend")
 

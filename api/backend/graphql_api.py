@@ -26,17 +26,17 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.backend import catalog
-from api.backend.bookings import Conflict, InvalidInput, NotFound
-from api.backend.errors import graphql_request_error_body
-from api.backend.gate import session_of
-from api.backend.sessions import Session
-from api.backend.state import BackendState
-from api.backend.users import DEMO_USERS
+from sessionkeeper.api.backend import catalog
+from sessionkeeper.api.backend.bookings import Conflict, InvalidInput, NotFound
+from sessionkeeper.api.backend.errors import graphql_request_error_body
+from sessionkeeper.api.backend.gate import session_of
+from sessionkeeper.api.backend.sessions import Session
+from sessionkeeper.api.backend.state import BackendState
+from sessionkeeper.api.backend.users import DEMO_USERS
 
 log = logging.getLogger("sessionkeeper.backend")
 
-SDL = resources.files("api.backend").joinpath("schema.graphql").read_text(encoding="utf-8")
+SDL = resources.files("sessionkeeper.api.backend").joinpath("schema.graphql").read_text(encoding="utf-8")
 
 # Documents the endpoint in /openapi.json (the body is read by hand, not by a pydantic model).
 OPENAPI_EXTRA: dict[str, Any] = {

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from fractions import Fraction
 
-from api.backend.users import DEMO_USERS, Loyalty, User
+from sessionkeeper.api.backend.users import DEMO_USERS, Loyalty, User
 
 # Points per whole currency unit, by tier (the GraphQL enum LoyaltyTier).
 TIER_MULTIPLIERS: Mapping[str, Fraction] = {

@@ -10,8 +10,8 @@ import logging
 
 from fastapi import APIRouter
 
-from api.backend.errors import ApiError, error_responses
-from api.backend.models import (
+from sessionkeeper.api.backend.errors import ErrorAnswer, error_responses
+from sessionkeeper.api.backend.models import (
     ClockIn,
     ClockOut,
     CountersOut,
@@ -23,7 +23,7 @@ from api.backend.models import (
     RevokeOut,
     StateOut,
 )
-from api.backend.state import BackendState
+from sessionkeeper.api.backend.state import BackendState
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -123,7 +123,7 @@ def build_qa_router(state: BackendState) -> APIRouter:
         if body.session_id is not None:
             target = state.sessions.get(body.session_id)
             if target is None:
-                raise ApiError(404, "session_not_found", f"no session {body.session_id!r}")
+                raise ErrorAnswer(404, "session_not_found", f"no session {body.session_id!r}")
             targets = [target]
         else:
             targets = state.sessions.all()

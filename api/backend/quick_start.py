@@ -25,8 +25,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from api.backend.sessions import DEFAULT_LIFETIME_S
-from api.backend.state import BackendState
+from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
+from sessionkeeper.api.backend.state import BackendState
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -83,7 +83,7 @@ class QuickStart:
             self._built.set()
 
     def _full_app(self) -> ASGIApp:
-        from api.backend.app import app_for
+        from sessionkeeper.api.backend.app import app_for
 
         return app_for(self.state)
 

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.backend import catalog
-from api.backend.bookings import Booking, BookingRequest, Draft, Passenger, Payment
-from api.backend.errors import BEARER_CHALLENGE, ApiError, error_responses
-from api.backend.gate import bearer_token, session_of
-from api.backend.models import (
+from sessionkeeper.api.backend import catalog
+from sessionkeeper.api.backend.bookings import Booking, BookingRequest, Draft, Passenger, Payment
+from sessionkeeper.api.backend.errors import BEARER_CHALLENGE, ErrorAnswer, error_responses
+from sessionkeeper.api.backend.gate import bearer_token, session_of
+from sessionkeeper.api.backend.models import (
     AirportOut,
     AirportsOut,
     BookingIn,
@@ -38,9 +38,9 @@ from api.backend.models import (
     UserSessionOut,
     WhoAmIOut,
 )
-from api.backend.sessions import AuthRejected, Issued, Session
-from api.backend.state import BackendState
-from api.backend.users import DEMO_USERS, User, check_credentials
+from sessionkeeper.api.backend.sessions import AuthRejected, Issued, Session
+from sessionkeeper.api.backend.state import BackendState
+from sessionkeeper.api.backend.users import DEMO_USERS, User, check_credentials
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -54,7 +54,7 @@ def _current_session(
 ) -> Session:
     session = session_of(request.scope)
     if session is None:  # unreachable behind the gate; kept so a misconfigured app fails closed
-        raise ApiError(401, "invalid_token", "no accepted session", headers=BEARER_CHALLENGE)
+        raise ErrorAnswer(401, "invalid_token", "no accepted session", headers=BEARER_CHALLENGE)
     return session
 
 
@@ -148,7 +148,7 @@ def build_rest_router(state: BackendState) -> APIRouter:
         user = check_credentials(body.username, body.password)
         if user is None:
             log.info("login refused")
-            raise ApiError(401, "invalid_credentials", "wrong username or password")
+            raise ErrorAnswer(401, "invalid_credentials", "wrong username or password")
         issued = sessions.create_user(user.username)
         token = bearer_token(request.scope)
         guest = sessions.peek(token) if token else None
@@ -191,10 +191,10 @@ def build_rest_router(state: BackendState) -> APIRouter:
             issued = sessions.reauth(body.reauth_key)
         except AuthRejected as rejection:  # past the absolute lifetime: only the password will do
             log.info("reauth refused: %s", rejection.reason)
-            raise ApiError(401, rejection.reason, rejection.detail) from None
+            raise ErrorAnswer(401, rejection.reason, rejection.detail) from None
         if issued is None:
             log.info("reauth refused")
-            raise ApiError(401, "reauth_rejected", "unknown, used or revoked reauth key")
+            raise ErrorAnswer(401, "reauth_rejected", "unknown, used or revoked reauth key")
         log.info("session %s (user %s) created by reauth", issued.session.id, issued.session.user)
         return _user_session_out(issued)
 
@@ -251,9 +251,9 @@ def build_rest_router(state: BackendState) -> APIRouter:
         for name in ("origin", "destination"):
             code = getattr(search, name)
             if code not in catalog.AIRPORTS:
-                raise ApiError(422, "invalid_request", f"{name}: unknown airport {code!r}")
+                raise ErrorAnswer(422, "invalid_request", f"{name}: unknown airport {code!r}")
         if search.origin == search.destination:
-            raise ApiError(422, "invalid_request", "destination: same as origin")
+            raise ErrorAnswer(422, "invalid_request", "destination: same as origin")
         found = catalog.search_flights(search.origin, search.destination, search.date)
         return FlightsOut(flights=[_flight_out(f) for f in found])
 
@@ -266,7 +266,7 @@ def build_rest_router(state: BackendState) -> APIRouter:
     def get_flight(_session: SessionDep, flight_id: str) -> FlightOut:
         flight = catalog.find_flight(flight_id)
         if flight is None:
-            raise ApiError(404, "flight_not_found", f"no such flight: {flight_id[:64]!r}")
+            raise ErrorAnswer(404, "flight_not_found", f"no such flight: {flight_id[:64]!r}")
         return _flight_out(flight)
 
     # -- drafts -------------------------------------------------------------------------

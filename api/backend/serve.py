@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from api.backend.sessions import DEFAULT_LIFETIME_S
+from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
 
 if TYPE_CHECKING:
     # Not at import: the embedded backend may start on a QuickStart, before FastAPI is loaded.
@@ -141,7 +141,7 @@ class EmbeddedBackend:
         self.host = host
         self.port = port
         if app is None:
-            from api.backend.app import create_app
+            from sessionkeeper.api.backend.app import create_app
 
             app = create_app(ttl_s=ttl_s, grace_s=grace_s, lifetime_s=lifetime_s)
         self.app: ASGIApp = app
@@ -295,7 +295,7 @@ def serve_forever(host: str, port: int, ttl_s: float, lifetime_s: float = DEFAUL
     if problem is not None:
         print(f"sessionkeeper backend: {problem}", file=sys.stderr)
         return 2
-    from api.backend.app import create_app
+    from sessionkeeper.api.backend.app import create_app
 
     app = create_app(ttl_s=ttl_s, lifetime_s=lifetime_s)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True)

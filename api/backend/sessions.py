@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from api.backend.clock import ServerClock
+from sessionkeeper.api.backend.clock import ServerClock
 
 SessionKind = Literal["guest", "user"]
 RejectReason = Literal["session_expired", "invalid_token", "lifetime_reached"]
@@ -91,7 +91,7 @@ class Issued:
         return f"Issued(session={self.session.id!r})"
 
 
-class SessionStore:
+class ServerSessions:
     def __init__(
         self,
         clock: ServerClock,

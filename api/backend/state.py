@@ -13,10 +13,10 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from api.backend.bookings import BookingDesk
-from api.backend.clock import ServerClock
-from api.backend.loyalty import LoyaltyLedger
-from api.backend.sessions import DEFAULT_LIFETIME_S, Issued, SessionStore
+from sessionkeeper.api.backend.bookings import BookingDesk
+from sessionkeeper.api.backend.clock import ServerClock
+from sessionkeeper.api.backend.loyalty import LoyaltyLedger
+from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S, Issued, ServerSessions
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -94,7 +94,7 @@ class BackendState:
         self.initial_ttl_s = ttl_s
         self.initial_lifetime_s = lifetime_s
         self.clock = ServerClock(clock)
-        self.sessions = SessionStore(
+        self.sessions = ServerSessions(
             self.clock, ttl_s=ttl_s, grace_s=grace_s, lifetime_s=lifetime_s, token_factory=token_factory
         )
         self.desk = BookingDesk(

@@ -19,19 +19,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.client import BackendClient
-from api.errors import BackendFailed, BackendUnreachable, MalformedResponse
-from api.middleware import SessionAuth
-from api.qa import QAControl
-from api.session_port import HttpSessionPort
-from session.clock import FakeClock
-from session.decisions import Link
-from session.manager import SessionUnavailable
-from session.policy import Policy
-from session.port import BackendUnavailable
-from session.secrets import Secret
-from session.store import SessionStore
-from session.timeline import Timeline
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.api.errors import BackendFailed, BackendUnreachable, MalformedResponse
+from sessionkeeper.api.middleware import SessionAuth
+from sessionkeeper.api.qa.control import QAControl
+from sessionkeeper.api.session_port import HttpSessionPort
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.decisions import Link
+from sessionkeeper.session.manager import SessionUnavailable
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.port import BackendUnavailable
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import SessionStore
+from sessionkeeper.session.timeline import Timeline
 from tests.api.misbehaving import Misbehaving, Reply, answer, drip_body, drip_headers, flood
 from tests.api.world import TTL, WARN
 from tests.transports import PassThrough
@@ -311,11 +311,11 @@ async def test_a_reauth_key_too_long_to_keep_fails_the_sign_in_and_is_never_stor
 
 
 def test_the_bounds_are_the_ones_documented_here() -> None:
-    from api import network
+    from sessionkeeper.api import network
 
     assert (network.MAX_ANSWER_BYTES, network.MAX_SESSION_ANSWER_BYTES) == (ANSWER_BOUND, SESSION_BOUND)
     assert network.DEFAULT_CALL_DEADLINE_S == 15.0
-    from session.store import MAX_BYTES
+    from sessionkeeper.session.store import MAX_BYTES
 
     # A stored session holds a token, a reauth key and a user from one session answer: always storable.
     assert SESSION_BOUND * 3 + 2 * 4096 < MAX_BYTES

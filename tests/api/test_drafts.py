@@ -24,8 +24,16 @@ from typing import Any
 
 import pytest
 
-from api.drafts import GUEST, SCHEMA_VERSION, SEAT_RELEASED, DraftStore, DraftSync, LocalDraft, owner_key
-from api.errors import NotFound
+from sessionkeeper.api.drafts import (
+    GUEST,
+    SCHEMA_VERSION,
+    SEAT_RELEASED,
+    DraftStore,
+    DraftSync,
+    LocalDraft,
+    owner_key,
+)
+from sessionkeeper.api.errors import NotFound
 from tests.api.world import TTL, World, stranger_holds, world
 from tests.files import untouched
 from tests.promptly import promptly
@@ -211,7 +219,7 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_previous_draft_whole(path: 
         """
         import os, sys
         from pathlib import Path
-        from api.drafts import DraftStore
+        from sessionkeeper.api.drafts import DraftStore
 
         store = DraftStore(Path(sys.argv[1]))
         store.save("guest", "passengers", {"name": "Ada Lovelace"})

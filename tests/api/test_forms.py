@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api import forms
-from api.backend import bookings, catalog, models
-from api.forms import Credentials, Invalid, Passenger, Payment, SearchQuery
+from sessionkeeper.api import forms
+from sessionkeeper.api.backend import bookings, catalog, models
+from sessionkeeper.api.forms import Credentials, Invalid, Passenger, Payment, SearchQuery
 
 TODAY = dt.date(2026, 5, 9)
 KNOWN = frozenset({"LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK"})

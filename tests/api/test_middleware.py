@@ -14,17 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.backend.app import create_app
-from api.backend.serve import EmbeddedBackend
-from api.client import BackendClient
-from api.errors import BackendUnreachable, LoginFailed, MalformedResponse, NotAuthenticated
-from api.middleware import SessionAuth, graphql_unauthenticated
-from session.clock import FakeClock
-from session.engine import State
-from session.events import SessionKind
-from session.manager import SessionManager
-from session.policy import Policy
-from session.timeline import Timeline
+from sessionkeeper.api.backend.app import create_app
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.api.errors import BackendUnreachable, LoginFailed, MalformedResponse, NotAuthenticated
+from sessionkeeper.api.middleware import SessionAuth, graphql_unauthenticated
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.engine import State
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.manager import SessionManager
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
 from tests.transports import PassThrough
 

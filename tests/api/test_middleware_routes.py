@@ -22,14 +22,14 @@ import graphql
 import httpx
 import pytest
 
-from api.backend.serve import EmbeddedBackend
-from api.client import BackendClient
-from api.middleware import GatedRoutes, graphql_introspection_only
-from session.clock import FakeClock
-from session.engine import State
-from session.events import SessionKind
-from session.policy import Policy
-from session.timeline import Timeline
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.api.middleware import GatedRoutes, graphql_introspection_only
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.engine import State
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.timeline import Timeline
 from tests.api.world import TTL, WARN, World
 from tests.transports import PassThrough
 

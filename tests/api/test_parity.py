@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from api.errors import BackendFailed, BackendUnreachable
-from session.engine import State
-from session.events import SessionKind
+from sessionkeeper.api.errors import BackendFailed, BackendUnreachable
+from sessionkeeper.session.engine import State
+from sessionkeeper.session.events import SessionKind
 from tests.api.world import TTL, WARN, World, world
 
 Scenario = Callable[[World], Awaitable[None]]

@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.backend.serve import EmbeddedBackend
-from api.client import BackendClient
-from api.errors import BackendFailed, BackendUnreachable, MalformedResponse
-from api.qa import ACTIONS, QAControl, QADesk
-from session.clock import FakeClock, QAClock
-from session.policy import Policy
-from session.timeline import Timeline
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.api.errors import BackendFailed, BackendUnreachable, MalformedResponse
+from sessionkeeper.api.qa.actions import ACTIONS
+from sessionkeeper.api.qa.control import QAControl
+from sessionkeeper.api.qa.desk import QADesk
+from sessionkeeper.session.clock import FakeClock, QAClock
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.timeline import Timeline
 
 TTL = 60.0
 

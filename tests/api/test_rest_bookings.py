@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.models import Booking
+from sessionkeeper.api.models import Booking
 from tests.api.world import world
 
 FLIGHT = "LHR-CDG-20250601-1"  # the catalog is the same on any day; only the card's expiry is checked

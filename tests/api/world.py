@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from api.backend.serve import EmbeddedBackend
-from api.client import BackendClient
-from session.clock import FakeClock
-from session.policy import Policy
-from session.timeline import Timeline
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.client import BackendClient
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.timeline import Timeline
 from tests.transports import PassThrough
 
 TTL, WARN = 900.0, 60.0

@@ -13,10 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from session.clock import Clock
-from session.events import SessionKind
-from session.port import BackendUnavailable, IssuedSession, SessionRejected
-from session.secrets import Secret
+from sessionkeeper.session.clock import Clock
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionRejected
+from sessionkeeper.session.secrets import Secret
 
 USERS = {"ada": ("lovelace", {"username": "ada", "name": "Ada Lovelace", "tier": "gold"})}
 

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from session.port import BackendUnavailable, IssuedSession
-from session.secrets import Secret
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession
+from sessionkeeper.session.secrets import Secret
 
 MARK = "sk-s3cr3t"  # in the value of every token and reauth key the client is given
 

@@ -8,12 +8,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from session.clock import FakeClock
-from session.manager import SessionManager
-from session.policy import Policy
-from session.port import BackendUnavailable, SessionPort
-from session.store import SessionStore
-from session.timeline import Timeline
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.manager import SessionManager
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.port import BackendUnavailable, SessionPort
+from sessionkeeper.session.store import SessionStore
+from sessionkeeper.session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
 
 TTL, WARN = 900.0, 60.0

@@ -40,11 +40,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from session import decisions as d
-from session import events as e
-from session.engine import Flight, SessionEngine, Status
-from session.events import SessionKind, Source
-from session.policy import Policy
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session import events as e
+from sessionkeeper.session.engine import SessionEngine, SessionFlight, Status
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.policy import Policy
 from tests.profiles import examples
 from tests.session.session_model import IssuedAnswer, ModelServer, RefreshAnswer, RefreshFault
 from tests.session.strategies import FAILURES, GRACE, LATENCY, PICK, TIME_STEPS, TTL, WARN
@@ -79,7 +79,7 @@ class CallMessage:
 
 @dataclass(eq=False)
 class FlightMessage:
-    flight: Flight
+    flight: SessionFlight
     sent_at: float
     token: str | None = None  # the token a refresh presents
     reauth_key: str | None = None  # the key a re-auth presents
@@ -101,7 +101,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.tokens: dict[int, str] = {}  # generation -> the token the client got with it
         self.reauth_key: str | None = None
         self.network: list[Message] = []
-        self.queued: Flight | None = None  # a flight started while an abandoned one is still out
+        self.queued: SessionFlight | None = None  # a flight started while an abandoned one is still out
         self.waiting: list[Call] = []  # calls that will ask the engine (again) for a token
         self.calls: list[Call] = []
         self.dead_generations: set[int] = set()  # generations the client has seen rejected
@@ -136,11 +136,11 @@ class SessionMachine(RuleBasedStateMachine):
             label = type(decision).__name__
             note_event(f"{label}({decision.reason.value})" if isinstance(decision, d.SignOut) else label)
             if isinstance(decision, d.StartRefresh):
-                self.start_flight(Flight.REFRESH)
+                self.start_flight(SessionFlight.REFRESH)
             elif isinstance(decision, d.StartReauth):
-                self.start_flight(Flight.REAUTH)
+                self.start_flight(SessionFlight.REAUTH)
             elif isinstance(decision, d.StartGuestSession):
-                self.start_flight(Flight.NEW_GUEST)
+                self.start_flight(SessionFlight.NEW_GUEST)
             elif isinstance(decision, d.SignOut):
                 self.signed_out(decision.reason, kind, token, deadline)
         return out
@@ -150,7 +150,7 @@ class SessionMachine(RuleBasedStateMachine):
         assert len(flights) <= 1, f"{len(flights)} flights in the air"
         return flights[0] if flights else None
 
-    def start_flight(self, flight: Flight) -> None:
+    def start_flight(self, flight: SessionFlight) -> None:
         """As the manager's single flight task: send it now, or, behind the outcome of a flight
         abandoned at sign-out, once that outcome is in (the manager chains it)."""
         out = self.in_the_air()
@@ -161,10 +161,10 @@ class SessionMachine(RuleBasedStateMachine):
             self.queued = flight
             return
         message = FlightMessage(flight, sent_at=self.t)
-        if flight is Flight.REFRESH:
+        if flight is SessionFlight.REFRESH:
             message.token = self.client_token()
             assert message.token is not None, "a refresh with no token to present"
-        elif flight is Flight.REAUTH:
+        elif flight is SessionFlight.REAUTH:
             message.reauth_key = self.reauth_key
         self.network.append(message)
 
@@ -268,7 +268,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     def adopt_issued(self, message: FlightMessage) -> None:
         assert message.issued is not None
-        if message.flight is Flight.REAUTH:
+        if message.flight is SessionFlight.REAUTH:
             assert not self.user_signed_out, (
                 "a re-auth started before the user was signed out signed them back in"
             )
@@ -343,10 +343,10 @@ class SessionMachine(RuleBasedStateMachine):
         message.delivered = True
         if isinstance(message, CallMessage):
             message.accepted = self.server.call(message.token, self.t)
-        elif message.flight is Flight.REFRESH:
+        elif message.flight is SessionFlight.REFRESH:
             assert message.token is not None
             message.refresh_answer = self.server.refresh(message.token, self.t)
-        elif message.flight is Flight.REAUTH:
+        elif message.flight is SessionFlight.REAUTH:
             message.issued = self.server.reauth(message.reauth_key, self.t)
         else:
             message.issued = self.server.new_guest(self.t)
@@ -358,7 +358,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.answer_call(message)
         elif message.abandoned:
             self.void(message)
-        elif message.flight is Flight.REFRESH:
+        elif message.flight is SessionFlight.REFRESH:
             answer = message.refresh_answer
             assert answer is not None
             if answer.status == "ok":
@@ -380,7 +380,7 @@ class SessionMachine(RuleBasedStateMachine):
         """The outcome of a flight abandoned at sign-out: handed to the engine as the manager
         does; it must sign nobody (back) in, and what it brought is revoked."""
         generation, kind = self.engine.generation, self.engine.kind
-        if message.flight is Flight.REFRESH:
+        if message.flight is SessionFlight.REFRESH:
             assert message.refresh_answer is not None
             token = message.refresh_answer.token
             if token is None:
@@ -391,7 +391,7 @@ class SessionMachine(RuleBasedStateMachine):
             token = message.issued.token if message.issued else None
             if token is None:
                 self.feed(e.RecoveryFailed(rejected=True))
-            elif message.flight is Flight.REAUTH:
+            elif message.flight is SessionFlight.REAUTH:
                 self.feed(e.SessionIssued(SessionKind.USER, Source.REAUTH, self.t), new_token=token)
             else:
                 self.feed(e.SessionIssued(SessionKind.GUEST, Source.GUEST, self.t), new_token=token)
@@ -429,7 +429,7 @@ class SessionMachine(RuleBasedStateMachine):
         if isinstance(message, CallMessage):
             self.feed(e.ResponseFailed(message.sent_at, message.generation, transport))
             self.finish(message.call)
-        elif message.flight is Flight.REFRESH:
+        elif message.flight is SessionFlight.REFRESH:
             self.feed(e.RefreshFailed(rejected=False, transport=transport))
             self.flight_over(ok=False)
         else:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from session import decisions as d
-from session import events as e
-from session.engine import Flight, SessionEngine, SessionProtocolError, State, Status
-from session.events import SessionKind, Source
-from session.policy import Policy
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session import events as e
+from sessionkeeper.session.engine import SessionEngine, SessionFlight, SessionProtocolError, State, Status
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.policy import Policy
 
 TTL, WARN = 900.0, 60.0
 
@@ -67,7 +67,7 @@ def test_rule1_answer_to_a_rotated_out_token_does_not_extend_the_new_one() -> No
     eng = engine_with()
     eng.handle(e.Tick(), 845.0)  # passive, but idle: lapse path; force a refresh by activity
     eng.handle(e.UserActivity(), 846.0)
-    assert eng.flight is Flight.REFRESH
+    assert eng.flight is SessionFlight.REFRESH
     eng.handle(e.RefreshSucceeded(sent_at=846.0), 846.2)
     assert eng.generation == 2 and eng.deadline == 846.0 + TTL
     assert eng.handle(e.ResponseAccepted(sent_at=846.1, generation=1), 847.0) == []
@@ -123,7 +123,7 @@ def test_rule2_rejection_does_not_move_the_deadline() -> None:
 def test_rule3_stored_session_with_negative_or_absurd_wall_gap_is_treated_as_expired(elapsed: float) -> None:
     eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN), now=0.0)
     assert eng.handle(e.SessionRestored(SessionKind.USER, elapsed), 0.0) == [d.StartReauth()]
-    assert eng.status is Status.REAUTHENTICATING and eng.token_spent() and eng.flight is Flight.REAUTH
+    assert eng.status is Status.REAUTHENTICATING and eng.token_spent() and eng.flight is SessionFlight.REAUTH
 
 
 def test_rule3_time_going_backwards_is_refused_and_changes_nothing() -> None:
@@ -271,7 +271,7 @@ def test_rule6_rejected_refresh_re_authenticates_a_user() -> None:
     eng.handle(e.Tick(), 840.0)
     eng.handle(e.PromptAnswered(stay=True), 841.0)
     assert eng.handle(e.RefreshFailed(rejected=True), 841.2) == [d.StartReauth()]
-    assert eng.flight is Flight.REAUTH
+    assert eng.flight is SessionFlight.REAUTH
 
 
 def test_rule6_rejected_refresh_gives_a_guest_a_new_session() -> None:

@@ -11,9 +11,9 @@ from typing import get_args
 
 import pytest
 
-from session import decisions as d
-from session import events as e
-from session.engine import (
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session import events as e
+from sessionkeeper.session.engine import (
     TRANSITIONS,
     Row,
     SessionEngine,
@@ -24,8 +24,8 @@ from session.engine import (
     row_name,
     row_of,
 )
-from session.events import SessionKind, Source
-from session.policy import Policy
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.policy import Policy
 
 POLICY = Policy(ttl_s=900.0, warn_s=60.0)
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from session import decisions as d
-from session.clock import FakeClock
-from session.engine import State
-from session.events import SessionKind
-from session.manager import SessionEnded, SessionManager, SessionUnavailable
-from session.port import BackendUnavailable
-from session.secrets import Secret
-from session.store import SessionStore
-from session.timeline import Timeline
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.engine import State
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.manager import SessionEnded, SessionManager, SessionUnavailable
+from sessionkeeper.session.port import BackendUnavailable
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import SessionStore
+from sessionkeeper.session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
 from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager, pile_up
 

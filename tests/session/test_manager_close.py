@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from session import decisions as d
-from session.clock import FakeClock
-from session.events import SessionKind
-from session.manager import SessionManager, SessionUnavailable
-from session.port import IssuedSession
-from session.secrets import Secret
-from session.timeline import Timeline
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.manager import SessionManager, SessionUnavailable
+from sessionkeeper.session.port import IssuedSession
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
 from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager, pile_up
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from session.clock import FakeClock, QAClock
-from session.events import SessionKind
-from session.manager import SessionManager
-from session.secrets import Secret
-from session.store import SessionStore, StoredSession
-from session.timeline import Timeline
+from sessionkeeper.session.clock import FakeClock, QAClock
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.manager import SessionManager
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import SessionStore, StoredSession
+from sessionkeeper.session.timeline import Timeline
 from tests.files import refuse_open, refuse_unlink
 from tests.session.fake_backend import FakeBackend
 from tests.session.managers import PASSWORD, TTL, make_manager

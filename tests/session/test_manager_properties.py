@@ -65,14 +65,14 @@ from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from session import decisions as d
-from session.clock import FakeClock
-from session.events import SessionKind
-from session.manager import SessionEnded, SessionManager, SessionUnavailable
-from session.policy import Policy
-from session.port import BackendUnavailable, IssuedSession, SessionRejected
-from session.secrets import Secret
-from session.timeline import Timeline, TimelineEntry
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.manager import SessionEnded, SessionManager, SessionUnavailable
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionRejected
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.timeline import Timeline, TimelineEntry
 from tests.profiles import examples
 from tests.session.manager_harness import (
     FLIGHT_KINDS,

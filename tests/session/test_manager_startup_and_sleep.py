@@ -9,14 +9,14 @@ import asyncio
 import json
 from pathlib import Path
 
-from session import events as e
-from session.clock import FakeClock
-from session.engine import SessionEngine, State
-from session.events import SessionKind, Source
-from session.manager import SessionManager
-from session.policy import Policy
-from session.secrets import Secret
-from session.timeline import Timeline
+from sessionkeeper.session import events as e
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.engine import SessionEngine, State
+from sessionkeeper.session.events import SessionKind, Source
+from sessionkeeper.session.manager import SessionManager
+from sessionkeeper.session.policy import Policy
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.timeline import Timeline
 from tests.session.fake_backend import FakeBackend
 from tests.session.managers import PASSWORD, TTL, WARN, api_call, make_manager
 
@@ -214,7 +214,7 @@ def test_every_event_of_the_users_checks_the_deadline_first() -> None:
 async def test_a_qa_skip_of_the_clock_alone_is_not_taken_for_a_sleep(tmp_path: Path) -> None:
     """The QA panel's burst at expiry skips the client's clock and fires at once, racing the
     wake-up: the calls must refresh (edge case 12), not recover as if from a sleep."""
-    from session.clock import QAClock
+    from sessionkeeper.session.clock import QAClock
 
     base = FakeClock()
     clock = QAClock(base)

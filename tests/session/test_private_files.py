@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from session.private_files import (
+from sessionkeeper.session.private_files import (
     DIRECTORY,
     FIFO,
     SYMLINK,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from session.events import SessionKind
-from session.secrets import Secret
-from session.store import MAX_BYTES, LoadResult, SessionStore, StoredSession, StoreError
+from sessionkeeper.session.events import SessionKind
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.store import MAX_BYTES, LoadResult, SessionStore, StoredSession, StoreError
 from tests.files import refuse_open, refuse_unlink
 
 WALL = 1_800_000_000.0

@@ -15,8 +15,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from session.secrets import Secret
-from session.timeline import FILE_FAILED, FILE_MOVED_ASIDE, FILE_RECOVERED, Timeline, TimelineEntry
+from sessionkeeper.session.secrets import Secret
+from sessionkeeper.session.timeline import (
+    FILE_FAILED,
+    FILE_MOVED_ASIDE,
+    FILE_RECOVERED,
+    Timeline,
+    TimelineEntry,
+)
 from tests.files import mode, untouched
 from tests.promptly import promptly
 

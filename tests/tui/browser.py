@@ -25,7 +25,7 @@ import httpx
 import pyte
 from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
-from api.backend.serve import find_free_port
+from sessionkeeper.api.backend.serve import find_free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 COUNTDOWN = re.compile(r"⏱ (\d+):(\d\d)")
@@ -72,7 +72,16 @@ def tab_pids(data_dir: Path) -> list[int]:
 def spawn_serve(data_dir: Path, *, port: int, ttl: float, warn: float) -> subprocess.Popen[bytes]:
     """`sessionkeeper serve` in a process of its own; what it prints goes to `serve.log` beside the
     tabs' data (a pipe nobody reads would fill, and stop it)."""
-    command = [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--ttl", f"{ttl:g}"]
+    command = [
+        sys.executable,
+        "-m",
+        "sessionkeeper.tui.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--ttl",
+        f"{ttl:g}",
+    ]
     command += ["--warn", f"{warn:g}", "--data-dir", str(data_dir)]
     data_dir.mkdir(parents=True, exist_ok=True)
     with (data_dir / "serve.log").open("wb") as log:

@@ -15,13 +15,13 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from api.client import BackendClient, InnerTransportFactory
-from api.qa import QAControl
-from session.clock import FakeClock
-from session.secrets import Fingerprinter
-from tui.app import SessionKeeperApp, build_app
-from tui.services import Overrides
-from tui.settings import Settings
+from sessionkeeper.api.client import BackendClient, InnerTransportFactory
+from sessionkeeper.api.qa.control import QAControl
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.secrets import Fingerprinter
+from sessionkeeper.tui.app import SessionKeeperApp, build_app
+from sessionkeeper.tui.services import Overrides
+from sessionkeeper.tui.settings import Settings
 
 TTL, WARN = 60.0, 20.0
 SIZE = (110, 34)
@@ -68,13 +68,13 @@ class Harness:
         return (await self.control.state()).counters
 
     def countdown_text(self) -> str:
-        from tui.widgets.countdown import Countdown
+        from sessionkeeper.tui.widgets.countdown import Countdown
 
         return str(self.app.screen.query_one(Countdown).render())
 
     def text(self, selector: str) -> str:
         """What a widget of the current screen shows."""
-        from tui.widgets.line_box import LineBox
+        from sessionkeeper.tui.widgets.line_box import LineBox
 
         widget = self.app.screen.query_one(selector)
         return widget.text if isinstance(widget, LineBox) else str(widget.render())
@@ -95,7 +95,7 @@ class Harness:
 
     async def open_search(self) -> None:
         """`b`: the booking flow opens at its first step."""
-        from tui.screens.booking import SearchStep
+        from sessionkeeper.tui.screens.booking import SearchStep
 
         await self.pilot.press("b")
         await self.pilot.pause()
@@ -117,7 +117,7 @@ class Harness:
 
     async def open_step(self, step: str, data: dict[str, object] | None = None) -> None:
         """The booking flow reopened at `step` from a draft holding `data`, as after signing in."""
-        from tui.messages import OpenFlow
+        from sessionkeeper.tui.messages import OpenFlow
 
         drafts = self.app.drafts
         assert drafts is not None
@@ -129,8 +129,8 @@ class Harness:
 
     async def sign_in(self, username: str = "ada", password: str = "lovelace") -> None:
         """As a person does it: open the sign-in screen, type, press Enter, wait for the answer."""
-        from tui.messages import ShowSignIn
-        from tui.screens.sign_in import SignInScreen
+        from sessionkeeper.tui.messages import ShowSignIn
+        from sessionkeeper.tui.screens.sign_in import SignInScreen
 
         self.app.post_message(ShowSignIn())
         await self.pilot.pause()

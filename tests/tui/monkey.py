@@ -31,8 +31,8 @@ from pathlib import Path
 from textual import events
 from textual.binding import Binding
 
+from sessionkeeper.tui.scenario.probe import handled, post_key
 from tests.tui.harness import Harness, running
-from tui.scenario.probe import handled, post_key
 
 # The countdown line as the README documents it: "⏱ M:SS  <state>[ · offline| · server not
 # answering]  ·  <who holds the session>", or "⏱ -:--  connecting…" before the first session.
@@ -78,14 +78,14 @@ QA_KEYS = ["c", "l", "d", "o", "v", "m", "u", "y", "k", "w", "x", "g", "e", "j",
 
 def binding_keys() -> list[str]:
     """Every key bound on any screen of the app, the app's own included."""
-    from tui.app import SessionKeeperApp
-    from tui.screens.booking import SCREENS
-    from tui.screens.bookings import BookingsScreen
-    from tui.screens.home import HomeScreen
-    from tui.screens.prompt import ExpiryPrompt, GuestExpiryPrompt
-    from tui.screens.qa import QAPanel
-    from tui.screens.sign_in import SignInScreen
-    from tui.screens.signed_out import SignedOutScreen
+    from sessionkeeper.tui.app import SessionKeeperApp
+    from sessionkeeper.tui.screens.booking import SCREENS
+    from sessionkeeper.tui.screens.bookings import BookingsScreen
+    from sessionkeeper.tui.screens.home import HomeScreen
+    from sessionkeeper.tui.screens.prompt import ExpiryPrompt, GuestExpiryPrompt
+    from sessionkeeper.tui.screens.qa import QAPanel
+    from sessionkeeper.tui.screens.sign_in import SignInScreen
+    from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 
     owners: list[type[object]] = [
         SessionKeeperApp,
@@ -156,7 +156,7 @@ class Monkey:
         self.look()
 
     def look(self) -> None:
-        from tui.widgets.countdown import Countdown
+        from sessionkeeper.tui.widgets.countdown import Countdown
 
         app = self.h.app
         self.report.screens_seen.add(type(app.screen).__name__)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
-from api.drafts import DraftStore
+from sessionkeeper.api.drafts import DraftStore
+from sessionkeeper.tui.screens.booking import FlightsStep
 from tests.tui.harness import Harness, running
-from tui.screens.booking import FlightsStep
 
 pytestmark = pytest.mark.slow  # the app on a refusing disk, about 2 s each (the stores' own tests are fast)
 

@@ -14,9 +14,7 @@ import httpx
 import pytest
 from textual.widgets import Input, OptionList
 
-from tests.transports import PassThrough
-from tests.tui.harness import running
-from tui.screens.booking import (
+from sessionkeeper.tui.screens.booking import (
     ConfirmationStep,
     FlightsStep,
     PassengersStep,
@@ -24,7 +22,9 @@ from tui.screens.booking import (
     SearchStep,
     SeatsStep,
 )
-from tui.screens.bookings import BookingsScreen
+from sessionkeeper.tui.screens.bookings import BookingsScreen
+from tests.transports import PassThrough
+from tests.tui.harness import running
 
 pytestmark = pytest.mark.slow  # whole bookings through the app, up to 5 s each
 
@@ -188,7 +188,7 @@ async def test_the_seat_example_is_a_free_seat_and_placeholders_read_as_examples
         drafts = h.app.drafts
         assert drafts is not None
         drafts.save("seats", {"flight_id": "LHR-CDG-20300501-1"})
-        from tui.messages import OpenFlow
+        from sessionkeeper.tui.messages import OpenFlow
 
         h.app.post_message(OpenFlow("seats"))
         await h.pilot.pause()

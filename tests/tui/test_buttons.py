@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
+from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import TTL, WARN, Harness, running
-from tui.screens.qa import QAPanel
 
 Setup = Callable[[Harness], Awaitable[None]]
 

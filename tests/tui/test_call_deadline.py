@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from api.errors import BackendUnreachable
-from session.clock import FakeClock
-from session.decisions import Link
+from sessionkeeper.api.errors import BackendUnreachable
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.decisions import Link
+from sessionkeeper.tui.services import Overrides, Services
+from sessionkeeper.tui.settings import Settings
 from tests.api.misbehaving import Misbehaving, drip_body
-from tui.services import Overrides, Services
-from tui.settings import Settings
 
 DEADLINE = 0.5
 MARGIN = 1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import build_parser, main
+from sessionkeeper.tui.cli import build_parser, main
 
 
 @pytest.mark.parametrize(
@@ -88,9 +88,9 @@ def test_help_exits_0(argv: list[str]) -> None:
 def test_the_call_deadline_reaches_the_settings(
     argv: list[str], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tui.app
-    from api.network import DEFAULT_CALL_DEADLINE_S
-    from tui.settings import Settings
+    import sessionkeeper.tui.app
+    from sessionkeeper.api.network import DEFAULT_CALL_DEADLINE_S
+    from sessionkeeper.tui.settings import Settings
 
     assert Settings().call_deadline_s == DEFAULT_CALL_DEADLINE_S == 15.0
     built: list[Settings] = []
@@ -106,6 +106,6 @@ def test_the_call_deadline_reaches_the_settings(
         built.append(settings)
         return NotRun()
 
-    monkeypatch.setattr(tui.app, "build_app", build_app)
+    monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
     assert main(["--data-dir", str(tmp_path), *argv]) == 0
     assert [settings.call_deadline_s for settings in built] == [expected]

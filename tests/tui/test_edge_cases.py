@@ -22,13 +22,13 @@ from textual import events
 from textual.driver import Driver
 from textual.widgets import Input, OptionList
 
+from sessionkeeper.tui.messages import OpenFlow
+from sessionkeeper.tui.screens.booking import PassengersStep, SearchStep
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 from tests.transports import PassThrough
 from tests.tui.harness import TTL, WARN, running
-from tui.messages import OpenFlow
-from tui.screens.booking import PassengersStep, SearchStep
-from tui.screens.home import HomeScreen
-from tui.screens.prompt import ExpiryPrompt
-from tui.screens.signed_out import SignedOutScreen
 
 pytestmark = pytest.mark.slow  # each a flow through the app, about 3 s; their scenarios are slow too
 

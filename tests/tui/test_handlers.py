@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sessionkeeper.tui.screens import base, booking, bookings, home, prompt, qa, sign_in, signed_out
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+from sessionkeeper.tui.screens.qa import QAPanel
+from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 from tests.tui.harness import TTL, WARN, running
-from tui.screens import base, booking, bookings, home, prompt, qa, sign_in, signed_out
-from tui.screens.prompt import ExpiryPrompt
-from tui.screens.qa import QAPanel
-from tui.screens.signed_out import SignedOutScreen
 
 
 def screen_classes() -> list[type]:
@@ -28,7 +28,7 @@ def screen_classes() -> list[type]:
 
 
 def test_no_screen_redefines_a_handler_an_ancestor_of_ours_already_defines() -> None:
-    ours = ("tui.",)
+    ours = ("sessionkeeper.tui.",)
     clashes = []
     for cls in screen_classes():
         for name, value in vars(cls).items():

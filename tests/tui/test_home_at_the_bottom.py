@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sessionkeeper.tui.messages import GoBack, GoHome
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.qa import QAPanel
+from sessionkeeper.tui.screens.sign_in import SignInScreen
 from tests.tui.harness import running
-from tui.messages import GoBack, GoHome
-from tui.screens.home import HomeScreen
-from tui.screens.qa import QAPanel
-from tui.screens.sign_in import SignInScreen
 
 
 def names(stack: list[object]) -> list[str]:

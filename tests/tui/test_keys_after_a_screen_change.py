@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Input, OptionList
 
+from sessionkeeper.tui.messages import OpenFlow
+from sessionkeeper.tui.scenario.probe import handled, post_key
+from sessionkeeper.tui.screens.booking import STEPS, FlightsStep, PassengersStep, SearchStep
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import Harness, running
-from tui.messages import OpenFlow
-from tui.scenario.probe import handled, post_key
-from tui.screens.booking import STEPS, FlightsStep, PassengersStep, SearchStep
-from tui.screens.home import HomeScreen
-from tui.screens.qa import QAPanel
 
 DRAFT = {
     "origin": "LHR",

@@ -12,10 +12,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button
 
+from sessionkeeper.tui.screens.booking import ConfirmationStep, ReviewStep, SearchStep
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import TTL, WARN, running
-from tui.screens.booking import ConfirmationStep, ReviewStep, SearchStep
-from tui.screens.prompt import ExpiryPrompt
-from tui.screens.qa import QAPanel
 
 
 def shown_keys(screen: Screen[object]) -> dict[str, str]:
@@ -134,8 +134,8 @@ async def test_keys_typed_after_tab_in_one_burst_go_to_the_next_field(tmp_path: 
     back, or "lovelace" starts in the username field (it did, in headless Chromium under load)."""
     from textual import events
 
-    from tui.messages import ShowSignIn
-    from tui.screens.sign_in import SignInScreen
+    from sessionkeeper.tui.messages import ShowSignIn
+    from sessionkeeper.tui.screens.sign_in import SignInScreen
 
     async with running(tmp_path) as h:
         h.app.post_message(ShowSignIn())

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from sessionkeeper.tui.app import run_app
+from sessionkeeper.tui.screens.booking import FlightsStep, SearchStep, SeatsStep
+from sessionkeeper.tui.screens.bookings import BookingsScreen
+from sessionkeeper.tui.screens.home import HomeScreen
 from tests.tui.harness import Harness, running
-from tui.cli import run_app
-from tui.screens.booking import FlightsStep, SearchStep, SeatsStep
-from tui.screens.bookings import BookingsScreen
-from tui.screens.home import HomeScreen
 
 pytestmark = pytest.mark.slow  # flows held mid-call; an app that crashes, 10 s
 
@@ -119,8 +119,8 @@ REVIEW = {
 
 
 async def at_review_with_a_card(h: Harness) -> None:
-    from tui.messages import OpenFlow
-    from tui.screens.booking import ReviewStep
+    from sessionkeeper.tui.messages import OpenFlow
+    from sessionkeeper.tui.screens.booking import ReviewStep
 
     assert h.app.drafts is not None
     h.app.drafts.save("review", REVIEW)
@@ -143,8 +143,8 @@ async def until_the_booking_is_out(h: Harness) -> None:
 
 
 async def test_pay_pressed_twice_books_once_and_shows_the_confirmation(tmp_path: Path) -> None:
-    from tui.scenario.probe import handled, post_key
-    from tui.screens.booking import ConfirmationStep
+    from sessionkeeper.tui.scenario.probe import handled, post_key
+    from sessionkeeper.tui.screens.booking import ConfirmationStep
 
     async with running(tmp_path) as h:
         await at_review_with_a_card(h)
@@ -181,8 +181,8 @@ async def test_leaving_review_while_paying_still_records_the_booking_in_the_draf
 async def test_a_prompt_hidden_as_it_comes_up_starts_nothing_and_the_app_runs_on(tmp_path: Path) -> None:
     # Found by the monkey: the engine refreshed in the moment the prompt was being mounted, and
     # its on_mount met no buttons (NoMatches ended the app).
-    from session import decisions as d
-    from tui.screens.booking import SearchStep
+    from sessionkeeper.session import decisions as d
+    from sessionkeeper.tui.screens.booking import SearchStep
 
     async with running(tmp_path) as h:
         await h.pilot.press("b")
@@ -241,7 +241,7 @@ async def test_every_screen_is_gone_once_the_app_begins_to_end_before_its_widget
     # does, Textual removes the top screen's widgets first, with every screen still in the stack.
     from textual.widget import Widget
 
-    from tui.screens.base import AppScreen
+    from sessionkeeper.tui.screens.base import AppScreen
 
     seen: list[tuple[str, bool]] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.widgets.line_box import LineBox
+from sessionkeeper.tui.widgets.line_box import LineBox
 
 
 class Boxed(App[None]):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Label
 
-from session.engine import State
+from sessionkeeper.session.engine import State
+from sessionkeeper.tui.screens.booking import SearchStep
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
 from tests.tui.harness import TTL, WARN, Harness, running
-from tui.screens.booking import SearchStep
-from tui.screens.prompt import ExpiryPrompt
 
 pytestmark = pytest.mark.slow  # the guard's timing on a clock that runs, 2 to 3 s each
 

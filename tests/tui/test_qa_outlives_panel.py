@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import Harness, running
-from tui.screens.home import HomeScreen
-from tui.screens.qa import QAPanel
 
 
 async def until_on_timeline(h: Harness, name: str, *, within_s: float = 10.0) -> None:

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from textual import events
 
-from api.backend.serve import EmbeddedBackend
-from api.qa import ACTIONS, ServerState
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.qa.actions import ACTIONS
+from sessionkeeper.api.qa.control import ServerState
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.qa import QAPanel
+from sessionkeeper.tui.screens.signed_out import SignedOutScreen
+from sessionkeeper.tui.widgets.countdown import Countdown
 from tests.tui.harness import TTL, Harness, running
-from tui.screens.home import HomeScreen
-from tui.screens.qa import QAPanel
-from tui.screens.signed_out import SignedOutScreen
-from tui.widgets.countdown import Countdown
 
 pytestmark = pytest.mark.slow  # QA actions through the panel and the server, about 2 s each
 
@@ -80,7 +81,7 @@ async def test_the_command_palette_runs_qa_actions_by_name(tmp_path: Path) -> No
 
 
 async def test_the_command_palette_offers_every_qa_action_and_the_apps_own_commands(tmp_path: Path) -> None:
-    from tui.commands import SessionCommands
+    from sessionkeeper.tui.commands import SessionCommands
 
     async with running(tmp_path) as h:
         provider = SessionCommands(h.app.screen)

@@ -3,8 +3,8 @@ a sample, with one mark per sample for the most telling event since the sample b
 
 from __future__ import annotations
 
-from tui.remaining_history import RemainingHistory
-from tui.widgets.remaining_chart import ROWS, render
+from sessionkeeper.tui.remaining_history import RemainingHistory
+from sessionkeeper.tui.widgets.remaining_chart import ROWS, render
 
 
 def plot_rows(text: str) -> list[str]:

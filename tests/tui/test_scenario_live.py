@@ -14,18 +14,18 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
-from session.clock import FakeClock
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.tui.app import SessionKeeperApp
+from sessionkeeper.tui.cli import main
+from sessionkeeper.tui.messages import PinExpectation
+from sessionkeeper.tui.scenario.loader import find, load
+from sessionkeeper.tui.scenario.play import Player, announce, duration_words, planned_seconds
+from sessionkeeper.tui.scenario.record import Recorder
+from sessionkeeper.tui.scenario.runner import run
+from sessionkeeper.tui.screens.booking import SearchStep
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+from sessionkeeper.tui.widgets.caption_bar import Caption
 from tests.tui.harness import SIZE, make_app
-from tui.app import SessionKeeperApp
-from tui.cli import main
-from tui.director import Caption
-from tui.messages import PinExpectation
-from tui.scenario.loader import find, load
-from tui.scenario.play import Player, announce, duration_words, planned_seconds
-from tui.scenario.record import Recorder
-from tui.scenario.runner import run
-from tui.screens.booking import SearchStep
-from tui.screens.prompt import ExpiryPrompt
 
 
 def keep_captions(app: SessionKeeperApp) -> list[Caption]:

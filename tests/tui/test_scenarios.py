@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from session import decisions as d
-from session.engine import SessionEngine
-from tui.cli import main
-from tui.scenario.command import run_command
-from tui.scenario.evidence import chart_svg
-from tui.scenario.loader import ScenarioError, find, is_key, load, shipped
-from tui.scenario.recipes import BEGIN, END, NotOnTheKeyboard, markdown_table, recipe
-from tui.scenario.runner import Sample, run
+from sessionkeeper.session import decisions as d
+from sessionkeeper.session.engine import SessionEngine
+from sessionkeeper.tui.cli import main
+from sessionkeeper.tui.scenario.command import run_command
+from sessionkeeper.tui.scenario.evidence import chart_svg
+from sessionkeeper.tui.scenario.loader import ScenarioError, find, is_key, load, shipped
+from sessionkeeper.tui.scenario.model import Sample
+from sessionkeeper.tui.scenario.recipes import BEGIN, END, NotOnTheKeyboard, markdown_table, recipe
+from sessionkeeper.tui.scenario.runner import run
 
 SHIPPED = shipped()
 

@@ -14,12 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.drafts import SEAT_RELEASED
+from sessionkeeper.api.drafts import SEAT_RELEASED
+from sessionkeeper.tui.messages import OpenFlow
+from sessionkeeper.tui.screens.booking import (
+    ConfirmationStep,
+    FlightsStep,
+    PassengersStep,
+    ReviewStep,
+    SeatsStep,
+)
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
 from tests.api.world import stranger_holds
 from tests.tui.harness import FLIGHT_DATE, TTL, WARN, Harness, running
-from tui.messages import OpenFlow
-from tui.screens.booking import ConfirmationStep, FlightsStep, PassengersStep, ReviewStep, SeatsStep
-from tui.screens.prompt import ExpiryPrompt
 
 pytestmark = pytest.mark.slow  # bookings walked to review and lapsed, about 4 s each
 

@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.backend.serve import EmbeddedBackend
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_SIDE = ("api.backend", "fastapi", "starlette", "uvicorn")
+SERVER_SIDE = ("sessionkeeper.api.backend", "fastapi", "starlette", "uvicorn")
 # Not the project's, but not wanted before the first frame either: importlib.metadata (`--version`
 # reads the installed version only when given), sqlite3 (the drafts, made with the session),
 # hashlib (the client's fingerprints of secrets).
@@ -24,33 +24,34 @@ STDLIB_LATER = ("importlib.metadata", "sqlite3", "hashlib")
 # Every project module imported by the time the first frame is on screen, through the command line:
 # its parser, the app, the home screen and what they draw. A module added here costs every start.
 FIRST_FRAME = [
-    "api",
-    "api.errors",  # the words of the banner (tui.wording)
-    "session",
-    "session.clock",  # the QA clock, made with the services
-    "session.kinds",
-    "session.private_files",  # the data dir, made private before the app runs
-    "tui",
-    "tui.app",
-    "tui.cli",
-    "tui.messages",
-    "tui.presence",  # subscribed to focus and Ctrl+Z as the app mounts
-    "tui.screens",
-    "tui.screens.base",
-    "tui.screens.home",
-    "tui.services",
-    "tui.settings",
-    "tui.widgets",
-    "tui.widgets.banner",
-    "tui.widgets.caption_bar",
-    "tui.widgets.countdown",
-    "tui.widgets.footer",
-    "tui.wording",
+    "sessionkeeper.api",
+    "sessionkeeper.api.errors",  # the words of the banner (tui.wording)
+    "sessionkeeper.session",
+    "sessionkeeper.session.clock",  # the QA clock, made with the services
+    "sessionkeeper.session.kinds",
+    "sessionkeeper.session.private_files",  # the data dir, made private before the app runs
+    "sessionkeeper.tui",
+    "sessionkeeper.tui.app",
+    "sessionkeeper.tui.cli",
+    "sessionkeeper.tui.messages",
+    "sessionkeeper.tui.presence",  # subscribed to focus and Ctrl+Z as the app mounts
+    "sessionkeeper.tui.screens",
+    "sessionkeeper.tui.screens.base",
+    "sessionkeeper.tui.screens.home",
+    "sessionkeeper.tui.services",
+    "sessionkeeper.tui.settings",
+    "sessionkeeper.tui.widgets",
+    "sessionkeeper.tui.widgets.banner",
+    "sessionkeeper.tui.widgets.caption_bar",
+    "sessionkeeper.tui.widgets.countdown",
+    "sessionkeeper.tui.widgets.footer",
+    "sessionkeeper.tui.wording",
 ]
 
 CHILD = """
 import asyncio, json, sys
-import tui.cli
+import sessionkeeper.tui.app
+import sessionkeeper.tui.cli
 
 SERVER_SIDE = {server_side!r}
 STDLIB_LATER = {stdlib_later!r}
@@ -59,13 +60,14 @@ def loaded():
     return sorted(m for m in sys.modules if m.startswith(SERVER_SIDE))
 
 def project():
-    return sorted(m for m in sys.modules if m.split(".")[0] in ("tui", "session", "api"))
+    return sorted(m for m in sys.modules if m.startswith("sessionkeeper."))
 
 # The command line as a start runs it; the app it builds is run here, headless.
 apps = []
-tui.cli.run_app = lambda app, **options: apps.append(app) or 0
+sessionkeeper.tui.app.run_app = lambda app, **options: apps.append(app) or 0
 url = {url!r}
-tui.cli.main(["--ttl", "60", "--warn", "20", "--data-dir", {data!r}, *(["--backend", url] if url else [])])
+argv = ["--ttl", "60", "--warn", "20", "--data-dir", {data!r}, *(["--backend", url] if url else [])]
+sessionkeeper.tui.cli.main(argv)
 
 async def main():
     app = apps[0]
@@ -119,6 +121,10 @@ async def test_the_embedded_backend_is_imported_only_after_the_first_frame(tmp_p
     assert seen["project_at_first_frame"] == FIRST_FRAME
     assert seen["stdlib_at_first_frame"] == []
     # The countdown runs on a session from the quick start: FastAPI and Starlette come later.
-    assert "api.backend.quick_start" in seen["countdown"] and "uvicorn" in seen["countdown"]
-    assert [m for m in seen["countdown"] if m.startswith(("fastapi", "starlette", "api.backend.app"))] == []
-    assert "api.backend.app" in seen["after_a_call"] and "uvicorn" in seen["after_a_call"]
+    assert "sessionkeeper.api.backend.quick_start" in seen["countdown"] and "uvicorn" in seen["countdown"]
+    assert [
+        m
+        for m in seen["countdown"]
+        if m.startswith(("fastapi", "starlette", "sessionkeeper.api.backend.app"))
+    ] == []
+    assert "sessionkeeper.api.backend.app" in seen["after_a_call"] and "uvicorn" in seen["after_a_call"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sessionkeeper.tui.web.serve import serve, tab_command
 from tests.tui.browser import Tab, chromium, serving, tab_pids
-from tui.web.serve import serve, tab_command
 
 
 @pytest.mark.slow  # headless Chromium

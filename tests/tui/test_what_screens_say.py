@@ -12,13 +12,13 @@ import httpx
 import pytest
 from textual.widgets import Button
 
-from session.engine import State
+from sessionkeeper.session.engine import State
+from sessionkeeper.tui.screens.booking import FlightsStep, SearchStep
+from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 from tests.transports import PassThrough
 from tests.tui.harness import TTL, WARN, Harness, make_app, running
-from tui.screens.booking import FlightsStep, SearchStep
-from tui.screens.home import HomeScreen
-from tui.screens.prompt import ExpiryPrompt
-from tui.screens.signed_out import SignedOutScreen
 
 pytestmark = pytest.mark.slow  # flows through the app and past the deadline, 2 to 4 s each
 

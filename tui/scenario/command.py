@@ -15,9 +15,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TextIO
 
-from tui.scenario.loader import ScenarioError, find, load, load_all, shipped
-from tui.scenario.model import Scenario
-from tui.scenario.runner import Outcome, run
+from sessionkeeper.tui.scenario.loader import ScenarioError, find, load, load_all, shipped
+from sessionkeeper.tui.scenario.model import Outcome, Scenario
+from sessionkeeper.tui.scenario.runner import run
 
 
 def run_command(
@@ -63,10 +63,9 @@ def play_command(name: str, *, speed: float, err: TextIO | None = None) -> int:
     import shutil
     import tempfile
 
-    from tui.app import build_app
-    from tui.cli import run_app
-    from tui.scenario.play import Player, PlayError
-    from tui.settings import Settings
+    from sessionkeeper.tui.app import build_app, run_app
+    from sessionkeeper.tui.scenario.play import Player, PlayError
+    from sessionkeeper.tui.settings import Settings
 
     err = err if err is not None else sys.stderr
     try:
@@ -93,10 +92,9 @@ def record_command(
     import shutil
     import tempfile
 
-    from tui.app import build_app
-    from tui.cli import run_app
-    from tui.scenario.record import Recorder
-    from tui.settings import Settings
+    from sessionkeeper.tui.app import build_app, run_app
+    from sessionkeeper.tui.scenario.record import Recorder
+    from sessionkeeper.tui.settings import Settings
 
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr

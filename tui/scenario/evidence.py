@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.scenario.model import Condition, Step
-    from tui.scenario.runner import Outcome, Sample
+    from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Step
 
 WIDTH, HEIGHT = 900, 360
 LEFT, RIGHT, TOP, BOTTOM = 56, 240, 20, 100  # margins: axes on the left and bottom, labels below

@@ -12,8 +12,8 @@ from typing import Any
 
 from textual.keys import REPLACED_KEYS, Keys, key_to_character
 
-from api.qa import ACTIONS_BY_NAME
-from tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Condition, Scenario, Step
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
+from sessionkeeper.tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Condition, Scenario, Step
 
 SHIPPED = Path(__file__).resolve().parent / "shipped"
 TOP_KEYS = ("title", "covers", "ttl", "warn", "step")

@@ -4,6 +4,7 @@ its steps. Plain values, checked when they are built (tui.scenario.loader reads 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # What an expectation (or a wait's condition) may name; docs/scenarios.md says what each means.
@@ -70,3 +71,37 @@ class Scenario:
     warn: float
     steps: tuple[Step, ...]
     source: str  # the file it came from
+
+
+# -- what a run comes to (tui.scenario.runner makes them, tui.scenario.evidence draws them) ---------
+
+
+@dataclass
+class Outcome:
+    """How a scenario went: `failure` says which step, what was expected and what was seen."""
+
+    scenario: Scenario
+    passed: bool
+    seconds: float
+    failure: str | None = None
+    snapshots: list[Path] = field(default_factory=list)
+    # With evidence: what each step did (and its screenshot), and the two sides' remaining time
+    # after each step, for the chart (tui/scenario/evidence.py).
+    records: list[StepRecord] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float  # seconds on the client's session clock since the scenario began (QA skips included)
+    client: float | None  # the client's remaining time
+    server: float | None  # the server's, from /__qa/state
+    label: str  # what happened just before: a QA action or keys, "" for nothing worth marking
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    step: Step
+    passed: bool
+    snapshot: Path | None = None
+    problem: str | None = None

@@ -1,7 +1,7 @@
 """`sessionkeeper scenario play NAME`: a scenario played in the real terminal, for an audience.
 
 The app runs as always (real clocks, the embedded backend); the player is its director
-(tui.director): it says each caption in the caption bar, shows each key as it sends it, announces
+(tui.app.Director): it says each caption in the caption bar, shows each key as it sends it, announces
 each jump in time ("⏩ 5 minutes later"), runs QA actions through the same QA desk the panel uses,
 and checks each expectation live (✓, or ✗ with what was seen, and then it pauses). The presenter
 holds it with `space`, steps with `→` (or skips the current wait), and stops it with `q`, leaving
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from textual import events
 
-from api.errors import ApiError
-from api.qa import ACTIONS_BY_NAME
-from tui.director import Caption
-from tui.scenario.model import Condition, Scenario, Step
-from tui.scenario.probe import check, handled, post_key
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
+from sessionkeeper.tui.scenario.model import Condition, Scenario, Step
+from sessionkeeper.tui.scenario.probe import check, handled, post_key
+from sessionkeeper.tui.widgets.caption_bar import Caption
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.app import SessionKeeperApp
 
 # Seconds at speed 1: long enough to read aloud, short enough for a 3-minute tour.
 KEY_S = 0.7
@@ -163,7 +163,7 @@ class Player:
         planned = planned_seconds(scenario, speed)
         self._length = f"about {round(planned / 60)} min" if planned >= 45 else "under a minute"
 
-    # -- tui.director.Director ----------------------------------------------------------------------
+    # -- tui.app.Director ----------------------------------------------------------------------
 
     def key(self, event: events.Key) -> bool:
         if id(event) in self._sent:

@@ -13,12 +13,12 @@ from textual import events
 from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, key_to_character
 from textual.widgets import Button, Input, Static
 
-from api.errors import ApiError
-from session.kinds import SessionKind
-from tui.scenario.model import Condition
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.session.kinds import SessionKind
+from sessionkeeper.tui.scenario.model import Condition
 
 if TYPE_CHECKING:
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.app import SessionKeeperApp
 
 
 async def check(app: SessionKeeperApp, want: Condition) -> list[str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from api.qa import ACTIONS_BY_NAME, AMOUNTS
-from tui.scenario.model import Scenario, Step
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS
+from sessionkeeper.tui.scenario.model import Scenario, Step
 
 BEGIN = "<!-- recipes: made by `sessionkeeper scenario list --markdown`; do not edit by hand -->"
 END = "<!-- recipes: end -->"

@@ -25,14 +25,14 @@ from textual import events
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from api.errors import ApiError
-from tui.director import Caption
-from tui.scenario.probe import holder
-from tui.screens.base import is_qa_tool
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.tui.scenario.probe import holder
+from sessionkeeper.tui.screens.base import is_qa_tool
+from sessionkeeper.tui.widgets.caption_bar import Caption
 
 if TYPE_CHECKING:
-    from session import decisions as d
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.session import decisions as d
+    from sessionkeeper.tui.app import SessionKeeperApp
 
 # Time shorter than this between two steps is carried over to the next skip, not written.
 MIN_SKIP_S = 1.0
@@ -59,7 +59,7 @@ class Recorder:
         self._typing: str | None = None  # text typed into a field, not yet a step
         self._away_since: float | None = None
 
-    # -- tui.director.Director ----------------------------------------------------------------------
+    # -- tui.app.Director ----------------------------------------------------------------------
 
     async def direct(self, app: SessionKeeperApp) -> None:
         self._app = app

@@ -12,54 +12,22 @@ import contextlib
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.errors import ApiError
-from session.clock import FakeClock
-from tui.scenario.model import Condition, Scenario, Step
-from tui.scenario.probe import busy, check, handled, post_key
-from tui.services import Overrides
-from tui.settings import Settings
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Step, StepRecord
+from sessionkeeper.tui.scenario.probe import busy, check, handled, post_key
+from sessionkeeper.tui.services import Overrides
+from sessionkeeper.tui.settings import Settings
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
-    from tui.app import SessionKeeperApp
+    from sessionkeeper.tui.app import SessionKeeperApp
 
 SIZE = (100, 32)
-
-
-@dataclass
-class Outcome:
-    """How a scenario went: `failure` says which step, what was expected and what was seen."""
-
-    scenario: Scenario
-    passed: bool
-    seconds: float
-    failure: str | None = None
-    snapshots: list[Path] = field(default_factory=list)
-    # With evidence: what each step did (and its screenshot), and the two sides' remaining time
-    # after each step, for the chart (tui/scenario/evidence.py).
-    records: list[StepRecord] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    at: float  # seconds on the client's session clock since the scenario began (QA skips included)
-    client: float | None  # the client's remaining time
-    server: float | None  # the server's, from /__qa/state
-    label: str  # what happened just before: a QA action or keys, "" for nothing worth marking
-
-
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    step: Step
-    passed: bool
-    snapshot: Path | None = None
-    problem: str | None = None
 
 
 class StepFailed(Exception):
@@ -69,9 +37,9 @@ class StepFailed(Exception):
 async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
     """The scenario's steps, in order, until one fails. The backend runs on loopback for the whole
     scenario, so that a `restart` step quits the app and starts it again against the same server."""
-    from api.backend.quick_start import QuickStart
-    from api.backend.serve import EmbeddedBackend
-    from tui.app import build_app
+    from sessionkeeper.api.backend.quick_start import QuickStart
+    from sessionkeeper.api.backend.serve import EmbeddedBackend
+    from sessionkeeper.tui.app import build_app
 
     started = time.perf_counter()
     data = Path(tempfile.mkdtemp(prefix="sessionkeeper-scenario-"))
@@ -130,7 +98,7 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
         shutil.rmtree(data, ignore_errors=True)
     outcome.seconds = time.perf_counter() - started
     if out is not None:
-        from tui.scenario.evidence import write_evidence
+        from sessionkeeper.tui.scenario.evidence import write_evidence
 
         write_evidence(outcome, out)
     return outcome

@@ -24,15 +24,15 @@ from textual.widget import Widget
 from textual.widgets import Header
 from textual.worker import Worker
 
-from tui.messages import FlowEntered, Navigation
-from tui.widgets.banner import Banner
-from tui.widgets.caption_bar import CaptionBar
-from tui.widgets.countdown import Countdown
-from tui.widgets.footer import FittingFooter
+from sessionkeeper.tui.messages import FlowEntered, Navigation
+from sessionkeeper.tui.widgets.banner import Banner
+from sessionkeeper.tui.widgets.caption_bar import CaptionBar
+from sessionkeeper.tui.widgets.countdown import Countdown
+from sessionkeeper.tui.widgets.footer import FittingFooter
 
 if TYPE_CHECKING:
     # A Protocol: a type for the checker only (building its class costs every start ~1 ms).
-    from tui.keeper import Keeper
+    from sessionkeeper.tui.keeper import Keeper
 
 T = TypeVar("T")
 P = ParamSpec("P")

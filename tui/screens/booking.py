@@ -21,17 +21,17 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from api import forms
-from api.drafts import SEAT_RELEASED
-from api.errors import ApiError
-from api.models import Fare, Flight
-from session.kinds import State
-from tui import wording
-from tui.messages import GoBack, GoHome, NextStep, ShowBookings
-from tui.screens.base import AppScreen, screen_work
+from sessionkeeper.api import forms
+from sessionkeeper.api.drafts import SEAT_RELEASED
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.models import Fare, Flight
+from sessionkeeper.session.kinds import State
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import GoBack, GoHome, NextStep, ShowBookings
+from sessionkeeper.tui.screens.base import AppScreen, screen_work
 
 if TYPE_CHECKING:
-    from api.client import BackendClient
+    from sessionkeeper.api.client import BackendClient
 
 AIRPORTS = ("LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK")
 STEPS = ("search", "flights", "passengers", "seats", "review", "confirmation")

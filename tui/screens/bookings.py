@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from api.errors import ApiError
-from tui import wording
-from tui.messages import GoBack
-from tui.screens.base import AppScreen, screen_work
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import GoBack
+from sessionkeeper.tui.screens.base import AppScreen, screen_work
 
 
 class BookingsScreen(AppScreen):

@@ -14,9 +14,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from tui import wording
-from tui.messages import EndSession, OpenFlow, ShowBookings, ShowSignIn
-from tui.screens.base import AppScreen
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import EndSession, OpenFlow, ShowBookings, ShowSignIn
+from sessionkeeper.tui.screens.base import AppScreen
 
 
 class HomeScreen(AppScreen):

@@ -24,9 +24,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-from tui import wording
-from tui.widgets.caption_bar import CaptionBar
-from tui.widgets.footer import FittingFooter
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.widgets.caption_bar import CaptionBar
+from sessionkeeper.tui.widgets.footer import FittingFooter
 
 
 class ExpiryPrompt(ModalScreen[bool | None]):

@@ -19,13 +19,14 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from api.errors import ApiError
-from api.qa import ACTIONS, ServerState
-from tui import wording
-from tui.messages import GoBack, PinExpectation
-from tui.screens.base import AppScreen, is_active_flow, screen_work
-from tui.widgets.line_box import LineBox, update_in_place
-from tui.widgets.remaining_chart import RemainingChart
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.qa.actions import ACTIONS
+from sessionkeeper.api.qa.control import ServerState
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import GoBack, PinExpectation
+from sessionkeeper.tui.screens.base import AppScreen, is_active_flow, screen_work
+from sessionkeeper.tui.widgets.line_box import LineBox, update_in_place
+from sessionkeeper.tui.widgets.remaining_chart import RemainingChart
 
 _TIMELINE = "Timeline"
 _HEADINGS = (_TIMELINE,)

@@ -10,11 +10,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from api import forms
-from api.errors import ApiError, LoginFailed
-from tui import wording
-from tui.messages import GoHome, SignInSucceeded
-from tui.screens.base import AppScreen, screen_work
+from sessionkeeper.api import forms
+from sessionkeeper.api.errors import ApiError, LoginFailed
+from sessionkeeper.tui import wording
+from sessionkeeper.tui.messages import GoHome, SignInSucceeded
+from sessionkeeper.tui.screens.base import AppScreen, screen_work
 
 DEMO_HINT = "Demo users: ada / lovelace · grace / hopper · alan / turing"
 

@@ -10,10 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from api.drafts import LocalDraft
-from session.decisions import SignOutReason
-from tui.messages import GoHome, ShowSignIn
-from tui.screens.base import AppScreen
+from sessionkeeper.api.drafts import LocalDraft
+from sessionkeeper.session.decisions import SignOutReason
+from sessionkeeper.tui.messages import GoHome, ShowSignIn
+from sessionkeeper.tui.screens.base import AppScreen
 
 _WHY = {
     SignOutReason.EXPIRED: "Your session timed out while you were inactive, so you were signed out.",

@@ -38,7 +38,7 @@ def tab_command(
     """The shell line textual-serve runs for each tab: the app against the shared backend, in a
     fresh data directory made by `mktemp` as the tab opens."""
     return (
-        f"exec {shlex.quote(python)} -m tui.cli --backend {shlex.quote(backend_url)}"
+        f"exec {shlex.quote(python)} -m sessionkeeper.tui.cli --backend {shlex.quote(backend_url)}"
         f" --ttl {ttl:g} --warn {warn:g}"
         f' --data-dir "$(mktemp -d {shlex.quote(str(root))}/tab-XXXXXX)"'
     )
@@ -46,11 +46,22 @@ def tab_command(
 
 def launch_backend(ttl: float, *, python: str = sys.executable) -> tuple[subprocess.Popen[bytes], str]:
     """The shared backend, started in a process of its own (not waited for: see `wait_for_backend`)."""
-    from api.backend.serve import find_free_port, url_for
+    from sessionkeeper.api.backend.serve import find_free_port, url_for
 
     port = find_free_port("127.0.0.1")
     process = subprocess.Popen(
-        [python, "-m", "tui.cli", "backend", "--host", "127.0.0.1", "--port", str(port), "--ttl", f"{ttl:g}"],
+        [
+            python,
+            "-m",
+            "sessionkeeper.tui.cli",
+            "backend",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ttl",
+            f"{ttl:g}",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -146,7 +157,7 @@ def serve(
     err: TextIO | None = None,
 ) -> int:
     err = err if err is not None else sys.stderr
-    from api.backend.serve import bind_problem, exposure_warning
+    from sessionkeeper.api.backend.serve import bind_problem, exposure_warning
 
     warning = exposure_warning("serve", host, port, "gets the app, and its QA panel")
     if warning is not None:

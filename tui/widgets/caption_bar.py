@@ -1,15 +1,24 @@
-"""The bar a director speaks through (tui.director): a caption for the audience, the keys just
-pressed as keycaps, and the director's state. Hidden unless a scenario is playing or recording."""
+"""The bar a director (tui.app.Director: a scenario played or recorded) speaks through: a caption
+for the audience, the keys just pressed as keycaps, and the director's state. Hidden unless a
+scenario is playing or recording."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from tui.director import Caption
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    """One bar's worth: what is said, the keys just pressed, and the director's own state line."""
+
+    text: str = ""
+    keys: str = ""  # shown as keycaps, e.g. "b" or "L H R"
+    status: str = ""  # e.g. "▶ tour · step 5 of 40 · space pause · → step · q stop"
+    tone: str = "say"  # say | keys | time | check | fail | done: the bar's colour
+
 
 _TONES = ("say", "keys", "time", "check", "fail", "done")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.remaining_history import MARK_WORDS, Sample
-from tui.widgets.line_box import update_in_place
-from tui.wording import format_remaining
+from sessionkeeper.tui.remaining_history import MARK_WORDS, Sample
+from sessionkeeper.tui.widgets.line_box import update_in_place
+from sessionkeeper.tui.wording import format_remaining
 
 ROWS = 6
 LABEL = 6  # columns for the axis labels

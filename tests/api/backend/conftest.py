@@ -8,9 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.backend.app import create_app
-from api.backend.serve import EmbeddedBackend
-from api.backend.state import BackendState
+from sessionkeeper.api.backend.app import create_app
+from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.backend.state import BackendState
 from tests.api.backend.helpers import GRACE_S, TODAY, TTL_S, FakeClock
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.backend.bookings import luhn_ok
+from sessionkeeper.api.backend.bookings import luhn_ok
 from tests.api.backend.helpers import FLIGHT, GOOD_CARD, bearer, gql, guest_token, login
 
 SEARCH = {"origin": "LHR", "destination": "CDG", "date": "2025-06-01"}

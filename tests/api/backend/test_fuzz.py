@@ -10,7 +10,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.backend.app import create_app
+from sessionkeeper.api.backend.app import create_app
 from tests.api.backend.helpers import FakeClock
 from tests.profiles import examples
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.backend.app import create_app
+from sessionkeeper.api.backend.app import create_app
 from tests.api.backend.helpers import (
     GRACE_S,
     TODAY,

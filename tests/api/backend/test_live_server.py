@@ -17,7 +17,7 @@ import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 
-from api.backend.serve import (
+from sessionkeeper.api.backend.serve import (
     EmbeddedBackend,
     PortUnavailableError,
     find_free_port,
@@ -215,7 +215,7 @@ def test_serve_forever_exits_2_with_one_line_when_the_port_is_in_use(
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tui.cli", "backend", *args]
+    return [sys.executable, "-m", "sessionkeeper.tui.cli", "backend", *args]
 
 
 async def test_cli_backend_port_in_use_exits_2_without_a_traceback(busy_port: int) -> None:

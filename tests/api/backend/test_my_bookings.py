@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.backend.app import create_app
-from api.backend.loyalty import points_for
-from api.backend.users import DEMO_USERS
+from sessionkeeper.api.backend.app import create_app
+from sessionkeeper.api.backend.loyalty import points_for
+from sessionkeeper.api.backend.users import DEMO_USERS
 from tests.api.backend.helpers import (
     FLIGHT,
     GOOD_CARD,

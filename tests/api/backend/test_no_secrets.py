@@ -8,8 +8,8 @@ import logging
 import httpx
 import pytest
 
-from api.backend.app import create_app
-from api.backend.serve import build_server, find_free_port
+from sessionkeeper.api.backend.app import create_app
+from sessionkeeper.api.backend.serve import build_server, find_free_port
 from tests.api.backend.helpers import (
     FLIGHT,
     GOOD_CARD,

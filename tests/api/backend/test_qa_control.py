@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from api.backend.sessions import DEFAULT_LIFETIME_S
+from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
 from tests.api.backend.helpers import (
     GRACE_S,
     TTL_S,

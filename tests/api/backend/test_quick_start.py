@@ -10,9 +10,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from api.backend.app import create_app
-from api.backend.quick_start import QuickStart
-from api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.backend.app import create_app
+from sessionkeeper.api.backend.quick_start import QuickStart
+from sessionkeeper.api.backend.serve import EmbeddedBackend
 
 
 def tokens() -> Callable[[], str]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.backend.clock import ServerClock
-from api.backend.sessions import AuthRejected, SessionStore
+from sessionkeeper.api.backend.clock import ServerClock
+from sessionkeeper.api.backend.sessions import AuthRejected, ServerSessions
 from tests.api.backend.helpers import FakeClock
 from tests.profiles import examples
 
@@ -54,7 +54,7 @@ class Model:
 def test_store_agrees_with_the_contract_model(timeline: list[tuple[str, float]]) -> None:
     base = FakeClock()
     clock = ServerClock(base)
-    store = SessionStore(clock, ttl_s=TTL, grace_s=GRACE)
+    store = ServerSessions(clock, ttl_s=TTL, grace_s=GRACE)
     issued = store.create_guest()
     real_tokens = [issued.token]
     model = Model()
@@ -83,7 +83,7 @@ def test_store_agrees_with_the_contract_model(timeline: list[tuple[str, float]])
 
 
 def test_unknown_token_is_invalid_token_not_session_expired() -> None:
-    store = SessionStore(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE)
+    store = ServerSessions(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE)
     store.create_guest()
     try:
         store.authenticate("nope")
@@ -94,7 +94,7 @@ def test_unknown_token_is_invalid_token_not_session_expired() -> None:
 
 
 def test_store_keeps_no_secret_in_the_clear() -> None:
-    store = SessionStore(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE)
+    store = ServerSessions(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE)
     user = store.create_user("ada")
     refreshed = store.refresh(user.session)
     dump = repr(vars(store)) + repr(user) + repr(user.session)
@@ -103,7 +103,7 @@ def test_store_keeps_no_secret_in_the_clear() -> None:
 
 
 def test_an_injected_token_factory_that_repeats_itself_is_refused() -> None:
-    store = SessionStore(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE, token_factory=lambda: "same")
+    store = ServerSessions(ServerClock(FakeClock()), ttl_s=TTL, grace_s=GRACE, token_factory=lambda: "same")
     store.create_guest()
     try:
         store.create_guest()

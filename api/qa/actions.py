@@ -1,0 +1,206 @@
+"""Every QA action, by name, once: its key in the panel, its words, and what it runs on the desk
+(`sessionkeeper.api.qa.desk`). The panel, the palette and scenarios look them up here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Desk(Protocol):
+    """What the actions ask of the desk (`sessionkeeper.api.qa.desk.QADesk` is the one there is).
+    `on`: the switch's state wanted, None to toggle it."""
+
+    async def skip(self, seconds: float) -> str: ...
+    async def to_warning(self) -> str: ...
+    async def past_expiry(self) -> str: ...
+    async def background(self, seconds: float) -> str: ...
+    async def refresh_fault(self, mode: str, on: bool | None) -> str: ...
+    async def latency(self, on: bool | None) -> str: ...
+    async def down(self, on: bool | None) -> str: ...
+    async def graphql_style(self, on: bool | None) -> str: ...
+    async def short_ttl(self, on: bool | None) -> str: ...
+    async def malformed(self, on: bool | None) -> str: ...
+    async def revoke(self) -> str: ...
+    async def offline(self, on: bool | None) -> str: ...
+    async def slow_calls(self, on: bool | None) -> str: ...
+    async def burst(self, n: int) -> str: ...
+    async def burst_at_expiry(self, n: int) -> str: ...
+    async def reset(self) -> str: ...
+
+
+# What an action runs: the desk, N (for those that take one), and on/off (for a switch).
+Run = Callable[[Desk, float, bool | None], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class QAAction:
+    """One QA action: `name` is how scenarios and the palette call it, `key` the panel's key."""
+
+    name: str
+    key: str
+    short: str  # in the panel's key list
+    title: str  # for the command palette; "N" is the panel's amount
+    help: str
+    run: Run  # what it does, on the desk
+    amount: bool = False  # takes N (seconds, or calls for a burst)
+    switch: bool = False  # a fault or switch: on/off (toggled when not said)
+
+
+ACTIONS: tuple[QAAction, ...] = (
+    QAAction(
+        "skip",
+        "k",
+        "skip N",
+        "QA: skip ahead N seconds",
+        "both clocks, the client's and the server's",
+        amount=True,
+        run=lambda desk, n, on: desk.skip(n),
+    ),
+    QAAction(
+        "to_warning",
+        "w",
+        "to warning",
+        "QA: skip to the warning window",
+        "both clocks, just inside it",
+        run=lambda desk, n, on: desk.to_warning(),
+    ),
+    QAAction(
+        "past_expiry",
+        "x",
+        "past expiry",
+        "QA: skip just past the deadline",
+        "both clocks, 1 s past it",
+        run=lambda desk, n, on: desk.past_expiry(),
+    ),
+    QAAction(
+        "background",
+        "g",
+        "background N",
+        "QA: background for N seconds",
+        "as a focus loss, then back",
+        amount=True,
+        run=lambda desk, n, on: desk.background(n),
+    ),
+    QAAction(
+        "refresh_503",
+        "e",
+        "refresh 503",
+        "QA: refresh answers 503",
+        "fault on the server",
+        switch=True,
+        run=lambda desk, n, on: desk.refresh_fault("error", on),
+    ),
+    QAAction(
+        "refresh_401",
+        "j",
+        "refresh 401",
+        "QA: refresh answers 401",
+        "fault on the server",
+        switch=True,
+        run=lambda desk, n, on: desk.refresh_fault("reject", on),
+    ),
+    QAAction(
+        "latency",
+        "l",
+        "latency",
+        "QA: 1.5 s latency on every answer",
+        "fault on the server",
+        switch=True,
+        run=lambda desk, n, on: desk.latency(on),
+    ),
+    QAAction(
+        "down",
+        "d",
+        "down",
+        "QA: backend down (503 everywhere)",
+        "fault on the server",
+        switch=True,
+        run=lambda desk, n, on: desk.down(on),
+    ),
+    QAAction(
+        "graphql_401",
+        "a",
+        "gql 401",
+        "QA: GraphQL auth errors as HTTP 401",
+        "instead of 200 + UNAUTHENTICATED",
+        switch=True,
+        run=lambda desk, n, on: desk.graphql_style(on),
+    ),
+    QAAction(
+        "short_ttl",
+        "t",
+        "TTL/2",
+        "QA: server TTL halved",
+        "the client is not told",
+        switch=True,
+        run=lambda desk, n, on: desk.short_ttl(on),
+    ),
+    QAAction(
+        "malformed",
+        "m",
+        "malformed",
+        "QA: malformed answers",
+        "client side: domain answers garbled",
+        switch=True,
+        run=lambda desk, n, on: desk.malformed(on),
+    ),
+    QAAction(
+        "revoke",
+        "v",
+        "revoke",
+        "QA: revoke the session server-side",
+        "every live session",
+        run=lambda desk, n, on: desk.revoke(),
+    ),
+    QAAction(
+        "offline",
+        "o",
+        "offline",
+        "QA: client offline",
+        "calls fail in transport",
+        switch=True,
+        run=lambda desk, n, on: desk.offline(on),
+    ),
+    QAAction(
+        "slow_calls",
+        "c",
+        "slow calls",
+        "QA: calls held 3 s before they leave",
+        "client side, token already on; a refresh meanwhile overtakes them (edge case 15)",
+        switch=True,
+        run=lambda desk, n, on: desk.slow_calls(on),
+    ),
+    QAAction(
+        "burst",
+        "u",
+        "burst N",
+        "QA: burst of N calls",
+        "half REST, half GraphQL, all at once",
+        amount=True,
+        run=lambda desk, n, on: desk.burst(int(n)),
+    ),
+    QAAction(
+        "burst_at_expiry",
+        "y",
+        "burst at expiry",
+        "QA: burst of N calls at expiry",
+        "just past the client's deadline",
+        amount=True,
+        run=lambda desk, n, on: desk.burst_at_expiry(int(n)),
+    ),
+    QAAction(
+        "reset",
+        "0",
+        "reset",
+        "QA: reset the server",
+        "sessions, counters and faults; client back online",
+        run=lambda desk, n, on: desk.reset(),
+    ),
+)
+ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
+# N for the QA actions that take one; +/- step through them. Each shipped scenario's N is one of
+# these, so that its recipe can be played from the keyboard (tui.scenario.recipes).
+AMOUNTS = (10, 30, 60, 120, 300, 500, 900, 3600)
+SLOW_CALLS_S = 3.0

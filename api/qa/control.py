@@ -1,0 +1,180 @@
+"""The backend's `/__qa` routes as a typed client. `QAControl` talks to `/__qa` (no token, not
+through the session middleware) over one client it keeps, and raises the project's errors
+(`sessionkeeper.api.errors`), so a QA action against a backend that is down or slow is a message,
+never a crash."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sessionkeeper.api.errors import (
+    BackendFailed,
+    BackendUnreachable,
+    InvalidRequest,
+    MalformedResponse,
+    RedirectNotFollowed,
+)
+from sessionkeeper.api.network import (
+    DEFAULT_CALL_DEADLINE_S,
+    AnswerTooLarge,
+    BoundedTransport,
+    http_transport,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    refresh: str  # "ok" | "error" (503) | "reject" (401)
+    latency_ms: int
+    down: bool
+    graphql_auth_error: str  # "extensions" | "http"
+    ttl_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSession:
+    id: str  # opaque; never the token
+    kind: str
+    user: str | None
+    expires_in_s: float
+    revoked: bool
+    ended: str | None
+
+    @property
+    def alive(self) -> bool:
+        return self.expires_in_s > 0 and not self.revoked and self.ended is None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    """`GET /__qa/state`: the server's truth."""
+
+    now: float
+    ttl_s: float
+    faults: Faults
+    sessions: tuple[ServerSession, ...]
+    counters: dict[str, int]
+
+    def live_session(self, user: str | None) -> ServerSession | None:
+        """The server's record of the client's session, if it is alive there. Tokens are never
+        shown, so it is matched by who holds it (the user, or a guest) and freshness."""
+        mine = [s for s in self.sessions if s.alive and (s.user == user if user else s.kind == "guest")]
+        return max(mine, key=lambda s: s.expires_in_s, default=None)
+
+
+class QAControl:
+    """The `/__qa` routes of docs/backend.md section 4."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 5.0,
+        deadline_s: float = DEFAULT_CALL_DEADLINE_S,
+    ) -> None:
+        """`transport`: what the client stands on; by default httpx's own, bounded by
+        `BoundedTransport` (`deadline_s` for a whole exchange, answers of a few MiB)."""
+        # One client for the life of the app: a QA panel polling every second must not build a
+        # client (and its connection pool) per poll. No TLS context: QA is for the local backend.
+        if transport is None:
+            transport = BoundedTransport(http_transport(tls=False), deadline_s=deadline_s)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, transport=transport, timeout=timeout, follow_redirects=False
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def state(self) -> ServerState:
+        body = await self._request("GET", "/__qa/state")
+        try:
+            return ServerState(
+                now=float(body["now"]),
+                ttl_s=float(body["ttl_s"]),
+                faults=_faults(body["faults"]),
+                sessions=tuple(
+                    ServerSession(
+                        id=str(s["id"]),
+                        kind=str(s["kind"]),
+                        user=None if s.get("user") is None else str(s["user"]),
+                        expires_in_s=float(s["expires_in_s"]),
+                        revoked=bool(s["revoked"]),
+                        ended=None if s.get("ended") is None else str(s["ended"]),
+                    )
+                    for s in body["sessions"]
+                ),
+                counters={str(k): int(v) for k, v in dict(body["counters"]).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedResponse(f"/__qa/state: unexpected answer ({type(exc).__name__})") from None
+
+    async def advance_clock(self, seconds: float) -> float:
+        body = await self._request("POST", "/__qa/clock", {"advance_s": seconds})
+        return _number(body, "now", "/__qa/clock")
+
+    async def faults(self) -> Faults:
+        return _faults(await self._request("GET", "/__qa/faults"))
+
+    async def set_faults(self, **faults: Any) -> Faults:
+        return _faults(await self._request("POST", "/__qa/faults", faults))
+
+    async def revoke_all(self) -> list[str]:
+        body = await self._request("POST", "/__qa/revoke", {"all": True})
+        revoked = body.get("revoked")
+        if not isinstance(revoked, list):
+            raise MalformedResponse("/__qa/revoke: unexpected answer")
+        return [str(x) for x in revoked]
+
+    async def reset(self) -> None:
+        await self._request("POST", "/__qa/reset", {})
+
+    async def _request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, json=body)
+        except httpx.TimeoutException:
+            raise BackendUnreachable("the server did not answer in time") from None
+        except httpx.TransportError:
+            raise BackendUnreachable("the server is unreachable") from None
+        except AnswerTooLarge as exc:
+            raise MalformedResponse(f"{path}: {exc}") from None
+        if 300 <= response.status_code < 400:
+            raise RedirectNotFollowed(response.status_code)
+        if response.status_code >= 500:
+            raise BackendFailed(f"{path}: HTTP {response.status_code}", response.status_code)
+        if response.status_code >= 400:
+            raise InvalidRequest(f"{path}: HTTP {response.status_code}", response.status_code)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise MalformedResponse(f"{path}: the answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise MalformedResponse(f"{path}: the answer is not a JSON object")
+        return answer
+
+
+def _faults(body: Any) -> Faults:
+    try:
+        return Faults(
+            refresh=str(body["refresh"]),
+            latency_ms=int(body["latency_ms"]),
+            down=bool(body["down"]),
+            graphql_auth_error=str(body["graphql_auth_error"]),
+            ttl_s=float(body["ttl_s"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise MalformedResponse("/__qa/faults: unexpected answer") from None
+
+
+def _number(body: dict[str, Any], key: str, path: str) -> float:
+    value = body.get(key)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise MalformedResponse(f"{path}: unexpected answer")
+    return float(value)
+
+
+# -- the QA actions ----------------------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""The QA desk: carries out the QA actions (`sessionkeeper.api.qa.actions`) on both sides, the
+client (its QA clock, the session manager, the network switch) and the server (through
+`QAControl`)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, SLOW_CALLS_S
+from sessionkeeper.api.qa.control import QAControl
+
+if TYPE_CHECKING:
+    from sessionkeeper.api.client import BackendClient
+    from sessionkeeper.session.clock import QAClock
+
+
+class QADesk:
+    """Carries out the QA actions on both sides: the client (its QA clock, the session manager, the
+    network switch) and the server (through `QAControl`). The server is asked first, so an action
+    the server refuses or cannot hear moves nothing on the client either."""
+
+    def __init__(
+        self,
+        control: QAControl,
+        client: BackendClient,
+        clock: QAClock,
+        *,
+        full_ttl_s: float,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.control = control
+        self.client = client
+        self.clock = clock
+        self.full_ttl_s = full_ttl_s
+        self.amount_index = 1  # N = 30: kept for the life of the app, not per panel
+        self._on_change = on_change or (lambda: None)
+        # Told of each action done (its name, N if it takes one, a switch's state after it): the
+        # scenario recorder writes them down (tui.scenario.record).
+        self.listeners: list[Callable[[str, float | None, bool | None], None]] = []
+        self._switched: bool | None = None  # the state the last switch action left
+        self.burst_running = False
+        self.burst_answered = self.burst_size = 0  # progress of the burst in flight
+
+    @property
+    def amount(self) -> int:
+        return AMOUNTS[self.amount_index]
+
+    def change_amount(self, step: int) -> int:
+        self.amount_index = max(0, min(len(AMOUNTS) - 1, self.amount_index + step))
+        return self.amount
+
+    async def run(self, name: str, amount: float | None = None, on: bool | None = None) -> str:
+        """Run the action called `name`; what happened, in one line. Raises KeyError for an
+        unknown name, ValueError for a bad amount, and ApiError when the server could not do it."""
+        action = ACTIONS_BY_NAME[name]
+        n = float(self.amount if amount is None else amount)
+        if action.amount and not (math.isfinite(n) and n >= 0):
+            raise ValueError(f"{name}: N must be a non-negative number, got {amount!r}")
+        self._switched = None
+        try:
+            words = await action.run(self, n, on)
+        finally:
+            self._on_change()
+        for listener in list(self.listeners):
+            listener(name, n if action.amount else None, self._switched if action.switch else None)
+        return words
+
+    # -- time --------------------------------------------------------------------------------------
+
+    async def skip(self, seconds: float) -> str:
+        await self._skip_both(seconds, seconds)
+        return f"skipped ahead {seconds:g} s on both clocks"
+
+    async def _skip_both(self, client_s: float, server_s: float) -> None:
+        await self.control.advance_clock(max(0.0, server_s))
+        self.clock.skip_ahead(max(0.0, client_s))
+        self.client.manager.clock_jumped()
+
+    async def to_warning(self) -> str:
+        view = self.client.manager.view()
+        if view.remaining_s is None or view.remaining_s <= 0:
+            return "no live session to skip in: nothing done"
+        seconds = max(0.0, view.remaining_s - view.warn_s + 0.5)
+        await self._skip_both(seconds, seconds)
+        return f"skipped {seconds:.1f} s: into the warning window"
+
+    async def past_expiry(self) -> str:
+        view = self.client.manager.view()
+        seconds = (view.remaining_s or 0.0) + 1.0
+        await self._skip_both(seconds, seconds)
+        return f"skipped {seconds:.1f} s: past the deadline"
+
+    async def background(self, seconds: float) -> str:
+        await self.go_away(seconds)
+        self.come_back(seconds)
+        return f"backgrounded for {seconds:g} s, then came back"
+
+    async def go_away(self, seconds: float) -> None:
+        """The first half of `background`: the app in the background (the countdown paused), the
+        server's clock already `seconds` ahead. A live demo shows the pause between the halves."""
+        # The server's clock first: if it cannot be moved, the client is not left backgrounded.
+        await self.control.advance_clock(seconds)
+        self.client.manager.background()
+
+    def come_back(self, seconds: float) -> None:
+        """The second half: the client's clock catches up with the server's, and the app returns."""
+        self.clock.skip_ahead(seconds)
+        self.client.manager.resume()
+        self._on_change()
+
+    # -- faults and switches --------------------------------------------------------------------------
+
+    async def refresh_fault(self, mode: str, on: bool | None) -> str:
+        current = (await self.control.faults()).refresh
+        turn_on = (current != mode) if on is None else on
+        new = mode if turn_on else "ok"
+        await self.control.set_faults(refresh=new)
+        self._switched = turn_on
+        words = {"ok": "answers normally", "error": "answers 503", "reject": "answers 401"}
+        return f"fault: refresh {words[new]}"
+
+    async def latency(self, on: bool | None) -> str:
+        current = (await self.control.faults()).latency_ms
+        turn_on = (current == 0) if on is None else on
+        await self.control.set_faults(latency_ms=1500 if turn_on else 0)
+        self._switched = turn_on
+        return "fault: 1.5 s latency on every answer" if turn_on else "fault cleared: no latency"
+
+    async def down(self, on: bool | None) -> str:
+        current = (await self.control.faults()).down
+        turn_on = (not current) if on is None else on
+        await self.control.set_faults(down=turn_on)
+        self._switched = turn_on
+        return "fault: backend DOWN (503 everywhere)" if turn_on else "fault cleared: backend up"
+
+    async def graphql_style(self, on: bool | None) -> str:
+        current = (await self.control.faults()).graphql_auth_error
+        turn_on = (current != "http") if on is None else on
+        await self.control.set_faults(graphql_auth_error="http" if turn_on else "extensions")
+        self._switched = turn_on
+        return (
+            "GraphQL auth errors now answer HTTP 401"
+            if turn_on
+            else "GraphQL auth errors now answer 200 + UNAUTHENTICATED"
+        )
+
+    async def short_ttl(self, on: bool | None) -> str:
+        current = (await self.control.faults()).ttl_s
+        turn_on = (current >= self.full_ttl_s) if on is None else on
+        new = self.full_ttl_s / 2 if turn_on else self.full_ttl_s
+        await self.control.set_faults(ttl_s=new)
+        self._switched = turn_on
+        return f"server TTL = {new:g} s (the client is not told)"
+
+    async def malformed(self, on: bool | None) -> str:
+        network = self.client.network
+        network.garble = self._switched = (not network.garble) if on is None else on
+        return "the backend's answers now arrive MALFORMED" if network.garble else "answers normal again"
+
+    async def offline(self, on: bool | None) -> str:
+        network = self.client.network
+        network.online = (not network.online) if on is None else not on
+        self._switched = not network.online
+        return "client OFFLINE: calls fail in transport" if not network.online else "client back online"
+
+    async def slow_calls(self, on: bool | None) -> str:
+        network = self.client.network
+        turn_on = (network.hold_s == 0) if on is None else on
+        network.hold_s = SLOW_CALLS_S if turn_on else 0.0
+        self._switched = turn_on
+        if turn_on:
+            return f"calls now wait {SLOW_CALLS_S:g} s before they leave (session calls do not)"
+        return "calls leave at once again"
+
+    # -- the session -------------------------------------------------------------------------------------
+
+    async def revoke(self) -> str:
+        revoked = await self.control.revoke_all()
+        return f"revoked server-side: {', '.join(revoked) or 'nothing was live'}"
+
+    async def reset(self) -> str:
+        await self.control.reset()
+        self.client.network.online = True
+        self.client.network.garble = False
+        self.client.network.hold_s = 0.0
+        return "server reset: sessions, counters and faults back to the start; client online"
+
+    async def burst_at_expiry(self, n: int) -> str:
+        """Both clocks to just past the client's deadline (the server still holds the session a
+        second longer, as it would), then the burst, before the client's own wake-up runs."""
+        remaining = self.client.manager.view().remaining_s
+        if remaining is None:
+            return "no session to burst at: nothing done"
+        await self.control.advance_clock(max(0.0, remaining - 1.0))
+        self.clock.skip_ahead(remaining + 0.5)
+        return await self.burst(n)
+
+    async def burst(self, n: int) -> str:
+        """N calls at once, half REST and half GraphQL; one timeline entry sums them up."""
+        if self.burst_running:
+            return "a burst is already running"
+        client = self.client
+        before = (await self.control.state()).counters.get("refreshes", 0)
+        self.burst_running, self.burst_answered, self.burst_size = True, 0, n
+        self._on_change()
+
+        async def one(call: Awaitable[object]) -> object:
+            try:
+                return await call
+            finally:
+                self.burst_answered += 1
+
+        try:
+            with client.manager.timeline.summarising("burst", calls=n):
+                results = await asyncio.gather(
+                    *(one(client.rest.whoami() if i % 2 == 0 else client.graphql.me()) for i in range(n)),
+                    return_exceptions=True,
+                )
+        finally:
+            self.burst_running = False
+        failed = [r for r in results if isinstance(r, BaseException)]
+        kinds = sorted({type(r).__name__ for r in failed})
+        try:
+            refreshes = f"+{(await self.control.state()).counters.get('refreshes', 0) - before}"
+        except ApiError:
+            refreshes = "unknown (the server did not answer)"
+        failures = f"{len(failed)} failed {kinds}" if failed else "0 failed"
+        return f"burst of {n}: {n - len(failed)} ok, {failures}; server refreshes {refreshes}"
