@@ -76,7 +76,7 @@ async def overhead(client: BackendClient, url: str, calls: int) -> dict[str, Any
         fetch_schema_from_transport=False,
         execute_timeout=None,
     )
-    plain_session = await plain_gql.connect_async(reconnecting=False)
+    plain_session = await plain_gql.connect_async(reconnecting=False)  # type: ignore[no-untyped-call]
     me = parse(operations.ME)  # parsed once, as the app's GraphQL client does
 
     async def rest_through() -> None:
@@ -116,7 +116,7 @@ async def overhead(client: BackendClient, url: str, calls: int) -> dict[str, Any
             f"{name}_median_ms_plain": round(statistics.median(without) * 1000, 4),
         }
     await plain_rest.aclose()
-    await plain_gql.close_async()
+    await plain_gql.close_async()  # type: ignore[no-untyped-call]
     figures["overhead_calls_per_side"] = calls
     return figures
 

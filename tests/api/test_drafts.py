@@ -340,7 +340,7 @@ def test_data_that_is_not_json_is_refused_and_the_previous_draft_kept(store: Dra
     store.save(GUEST, "search", {"origin": "LHR"})
     with pytest.raises(TypeError):
         store.save(GUEST, "search", {"when": object()})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         store.save(GUEST, "search", {"price": float("nan")})
     assert store.load(GUEST) == LocalDraft(GUEST, "search", {"origin": "LHR"}, None, 1, 1_800_000_000.0)
 

@@ -741,7 +741,7 @@ def test_changing_any_single_digit_of_a_valid_number_makes_it_fail_luhn(
 
 
 def test_luhn_check_digit_refuses_a_payload_that_is_not_digits() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ASCII digits"):
         forms.luhn_check_digit("42a")
 
 

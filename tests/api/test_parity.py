@@ -56,7 +56,9 @@ async def accepted_call(w: World) -> None:
     after = await w.counters()
     assert after[w.calls_counter] - before[w.calls_counter] == 1
     [session] = (await w.state())["sessions"]
-    assert session["expires_in_s"] >= w.client.manager.view().remaining_s - 1  # never later
+    remaining = w.client.manager.view().remaining_s
+    assert remaining is not None
+    assert session["expires_in_s"] >= remaining - 1  # never later
 
 
 @scenario("03 transport failure and 5xx: countdown not moved")
@@ -174,7 +176,9 @@ async def shorter_ttl(w: World) -> None:
     ttl = w.client.manager.engine.ttl_s
     assert ttl < 400  # lowered below the server's real TTL
     [session] = [s for s in (await w.state())["sessions"] if s["expires_in_s"] > 0]
-    assert w.client.manager.view().remaining_s - 1 <= session["expires_in_s"]
+    remaining = w.client.manager.view().remaining_s
+    assert remaining is not None
+    assert remaining - 1 <= session["expires_in_s"]
 
 
 @scenario("15 refresh rotated the token while calls were in flight: grace, or one replay")

@@ -144,7 +144,7 @@ def test_rule4_active_flow_shows_prompt_with_seconds_left_and_stay_refreshes() -
     assert eng.handle(e.Tick(), 845.0) == []  # shown once; the UI counts down from the deadline
     assert eng.handle(e.PromptAnswered(stay=True), 850.0) == [d.HidePrompt(), d.StartRefresh()]
     assert eng.handle(e.RefreshSucceeded(sent_at=850.0), 850.3) == [d.DeadlineMoved(850.0 + TTL)]
-    assert eng.state is State.ACTIVE and not eng.prompt_visible
+    assert eng.state is State.ACTIVE and not eng.prompt_visible  # type: ignore[comparison-overlap]
 
 
 def test_rule4_passive_screen_with_active_user_refreshes_silently() -> None:

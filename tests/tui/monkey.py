@@ -45,7 +45,7 @@ COUNTDOWN = re.compile(
 )
 
 # Keys a person types into the forms, and the keys that move around any screen.
-TYPED = [
+TYPED: list[str] = [
     *"abcdefghijklmnopqrstuvwxyz0123456789",
     "A",
     "L",

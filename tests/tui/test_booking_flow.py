@@ -119,9 +119,11 @@ async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_
         await h.fill("cvc", "123")
         await h.step()
         assert isinstance(h.app.screen, ConfirmationStep)
-        earned = int(h.app.saved_draft().data["points_earned"])  # type: ignore[union-attr]
+        draft = h.app.saved_draft()
+        assert draft is not None
+        earned = int(draft.data["points_earned"])
         assert earned > 0 and f"You earned {earned:,} loyalty points" in h.text("#confirmation")
-        locator = h.app.saved_draft().data["record_locator"]  # type: ignore[union-attr]
+        locator = draft.data["record_locator"]
         await h.step("m")
         assert isinstance(h.app.screen, BookingsScreen)
         listing = h.text("#bookings-list")

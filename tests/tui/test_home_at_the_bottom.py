@@ -4,6 +4,7 @@ the last screen: a Back that tried would end the app)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sessionkeeper.tui.messages import GoBack, GoHome
@@ -13,7 +14,7 @@ from sessionkeeper.tui.screens.sign_in import SignInScreen
 from tests.tui.harness import running
 
 
-def names(stack: list[object]) -> list[str]:
+def names(stack: Sequence[object]) -> list[str]:
     return [type(screen).__name__ for screen in stack]
 
 

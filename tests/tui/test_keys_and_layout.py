@@ -6,6 +6,7 @@ offered, the footer never cuts a key in half, and at 80x24 and 60x20 everything 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.screen import Screen
@@ -18,7 +19,7 @@ from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import TTL, WARN, running
 
 
-def shown_keys(screen: Screen[object]) -> dict[str, str]:
+def shown_keys(screen: Screen[Any]) -> dict[str, str]:
     """What the screen's footer lists: key -> description."""
     return {
         key: active.binding.description

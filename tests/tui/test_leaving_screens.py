@@ -95,7 +95,7 @@ def test_an_unexpected_error_exits_non_zero_with_one_line_naming_a_private_repor
         await asyncio.sleep(10)  # the error ends the app long before this (and this task)
         app.exit()
 
-    status = run_app(app, headless=True, size=(100, 30), auto_pilot=press_the_bug)  # type: ignore[arg-type]
+    status = run_app(app, headless=True, size=(100, 30), auto_pilot=press_the_bug)
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1
     assert len(err) == 1, err
@@ -221,7 +221,7 @@ def test_an_unexpected_error_in_work_that_outlives_its_screen_exits_non_zero_wit
             app.exit()  # the error did not end the app: end it here, and fail below
 
     with caplog.at_level(logging.ERROR, logger="asyncio"):
-        status = run_app(app, headless=True, size=(100, 30), auto_pilot=start_it)  # type: ignore[arg-type]
+        status = run_app(app, headless=True, size=(100, 30), auto_pilot=start_it)
     # Before, the report failed in the done callback (no exception being handled), asyncio logged
     # that, and the app ran on until something else ended it.
     assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text

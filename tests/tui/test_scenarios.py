@@ -158,8 +158,8 @@ def test_the_command_reports_each_scenario_and_writes_junit(
 ) -> None:
     failing = write(tmp_path, '[[step]]\nexpect = { user = "ada" }\n')
     junit = tmp_path / "out" / "junit.xml"
-    evidence = ["--evidence", str(tmp_path / "ev")]
-    status = main(["scenario", "run", "01", str(failing), "--junit", str(junit), *evidence, "--jobs", "1"])
+    ev = ["--evidence", str(tmp_path / "ev")]
+    status = main(["scenario", "run", "01", str(failing), "--junit", str(junit), *ev, "--jobs", "1"])
     out = capsys.readouterr().out
     assert status == 1
     assert "PASS  01-token-obtained" in out and "FAIL  bad" in out

@@ -108,7 +108,7 @@ def screen_text(app: SessionKeeperApp) -> str:
     return "\n".join(parts)
 
 
-async def drained(app: SessionKeeperApp, *, timeout: float = 10.0) -> None:
+async def drained(app: SessionKeeperApp, *, within_s: float = 10.0) -> None:
     """Until every message queued now for the app and the screen's widgets has been handled (the
     same wait as Textual's own Pilot makes between keys, without its wait for an idle CPU)."""
     nodes = [app, *app.screen.walk_children(with_self=True)]
@@ -126,7 +126,7 @@ async def drained(app: SessionKeeperApp, *, timeout: float = 10.0) -> None:
             pending += 1
     # In slices: an app that stopped (an error ended it) runs none of these callbacks.
     waited = 0.0
-    while pending and not done.is_set() and waited < timeout and app.return_code is None:
+    while pending and not done.is_set() and waited < within_s and app.return_code is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), _SLICE_S)
         waited += _SLICE_S

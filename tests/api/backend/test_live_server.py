@@ -287,7 +287,7 @@ async def test_the_embedded_server_wakes_once_a_second_yet_stops_at_once(
             three_ticks.set()
         return await on_tick(counter)
 
-    async def spy(awaitable: Any, timeout: float | None) -> Any:
+    async def spy(awaitable: Any, timeout: float | None) -> Any:  # noqa: ASYNC109 - wait_for's own
         naps.append(timeout)  # how long the housekeeping would sleep; it is let go at once
         return await real_wait_for(awaitable, timeout=0.001)
 
