@@ -71,7 +71,7 @@ class EndSession(Message):
 
 
 class RunQA(Message):
-    """Run a QA action by name (see api.qa.ACTIONS)."""
+    """Run a QA action by name (see api.qa.actions)."""
 
     def __init__(self, name: str) -> None:
         self.name = name

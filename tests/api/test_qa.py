@@ -1,4 +1,4 @@
-"""QA control as a typed client (api.qa): the live backend's /__qa answers read into types; a
+"""QA control as a typed client (api.qa.control): the live backend's /__qa answers read into types; a
 backend that is gone, slow or garbled raises the project's errors, never httpx's; and the named QA
 actions move both clocks, set faults, and leave the client untouched when the server refused.
 """

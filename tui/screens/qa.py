@@ -1,5 +1,5 @@
 """The QA panel: the client's estimate beside the server's truth, the event timeline, and every
-edge case one key away (api.qa.ACTIONS: skip ahead, background, faults, revoke, offline, burst,
+edge case one key away (api.qa.actions: skip ahead, background, faults, revoke, offline, burst,
 reset).
 
 Keys pressed here are QA, not user activity, and the panel keeps the flow kind of the screen it
