@@ -56,3 +56,20 @@ async def test_a_result_that_lands_while_the_panel_is_half_built_or_half_gone_dr
         panel.note("reset: done")  # raised NoMatches ('#qa-client') before
         assert "reset: done" in panel.last_action
         assert h.app.return_code is None
+
+
+async def test_a_result_noted_at_every_moment_of_the_panel_coming_up_draws_nothing_early_and_fails_nothing(
+    tmp_path: Path,
+) -> None:
+    # Found by CI's monkey: a QA result landed while the panel's boxes were attached to it but not
+    # yet where a query finds them. Here a note lands at each turn of the loop as the panel mounts.
+    async with running(tmp_path) as h:
+        panel = QAPanel()
+        h.app.push_screen(panel)
+        for turn in range(200):
+            panel.note(f"turn {turn}")
+            await asyncio.sleep(0)
+        await h.pilot.pause()
+        assert h.app.screen is panel
+        assert "turn 199" in h.text("#qa-action")
+        assert h.app.return_code is None

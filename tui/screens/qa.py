@@ -132,9 +132,10 @@ class QAPanel(AppScreen):
         client = self.keeper.client
         qa = self.keeper.qa
         # A poll or an action can finish while the panel is not all there: its boxes not yet
-        # mounted (they nest, and come one level at a time) or being removed (one by one), or the
-        # app ending. Then there is nothing to draw; the next redraw shows what was noted.
-        if client is None or qa is None or not all(box.is_attached for box in self._boxes):
+        # mounted (they nest, and come one level at a time; one can be attached to its parent
+        # before a query finds it), or being removed (one by one), or the app ending. Then there is
+        # nothing to draw; the panel draws once mounted, and shows what was noted.
+        if client is None or qa is None or not self._boxes_there():
             return
         manager = client.manager
         view = manager.view()
@@ -165,6 +166,9 @@ class QAPanel(AppScreen):
         chart = self.query_one("#qa-chart", RemainingChart)
         if chart.display:
             chart.show(list(self.keeper.history.samples), view.ttl_s)
+
+    def _boxes_there(self) -> bool:
+        return bool(self._boxes) and all(box.is_mounted and box.is_attached for box in self._boxes)
 
     def _show(self, selector: str, text: str) -> None:
         """Update a box only when its text changed (the panel redraws every second). The text is
