@@ -26,7 +26,7 @@ from sessionkeeper.api.network import (
     http_transport,
 )
 from sessionkeeper.session.events import SessionKind
-from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionRejected
+from sessionkeeper.session.port import BackendUnavailable, IssuedSession, LifetimeReached, SessionRejected
 from sessionkeeper.session.secrets import Fingerprinter, Secret
 
 # The longest token or reauth key taken: the mock backend's are 43 characters; JWTs run to 1-2 KiB.
@@ -141,7 +141,10 @@ class HttpSessionPort:
             raise BackendUnavailable(f"{path}: {exc}", transport=False) from None
         status = response.status_code
         if status == 401:
-            raise SessionRejected(f"{path}: {_error_code(response)}")
+            code = _error_code(response)
+            if code == "lifetime_reached":
+                raise LifetimeReached(f"{path}: {code}")
+            raise SessionRejected(f"{path}: {code}")
         if status >= 500:
             raise BackendUnavailable(f"{path}: HTTP {status}", transport=False)
         if 300 <= status < 400:

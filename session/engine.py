@@ -56,11 +56,14 @@ def success_event(flight: SessionFlight, sent_at: float) -> e.Event:
     return e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at)
 
 
-def failure_event(flight: SessionFlight, *, rejected: bool, transport: bool) -> e.Event:
-    """The event that tells the engine a flight failed (`rejected`: the server said no)."""
+def failure_event(
+    flight: SessionFlight, *, rejected: bool, transport: bool, lifetime: bool = False
+) -> e.Event:
+    """The event that tells the engine a flight failed (`rejected`: the server said no;
+    `lifetime`: because the session reached its absolute lifetime)."""
     if flight is SessionFlight.REFRESH:
         return e.RefreshFailed(rejected=rejected, transport=transport)
-    return e.RecoveryFailed(rejected=rejected, transport=transport)
+    return e.RecoveryFailed(rejected=rejected, transport=transport, lifetime=lifetime)
 
 
 def answers(event: e.Event, flight: SessionFlight) -> bool:
@@ -653,7 +656,10 @@ class SessionEngine:
         # The flight is over: out of its status first, so the sign-out below voids nothing.
         self.status = Status.REJECTED
         if ev.rejected:
-            return self._online() + self._sign_out(d.SignOutReason.RECOVERY_FAILED)
+            # Rule 15: past the absolute lifetime no silent re-auth renews it; the person is asked
+            # for the password, in words that say why.
+            reason = d.SignOutReason.LIFETIME_REACHED if ev.lifetime else d.SignOutReason.RECOVERY_FAILED
+            return self._online() + self._sign_out(reason)
         # The network or the server failed us, not the credentials: no sign-out for that alone
         # (edge case 16). Recovery is tried again on the next call.
         return self._unanswered(transport=ev.transport)

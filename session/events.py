@@ -109,10 +109,12 @@ class RefreshFailed:
 
 @dataclass(frozen=True, slots=True)
 class RecoveryFailed:
-    """A re-authentication or a new guest session did not come through."""
+    """A re-authentication or a new guest session did not come through. `lifetime`: the server
+    refused it because the session reached its absolute lifetime (rule 15)."""
 
     rejected: bool
     transport: bool = False
+    lifetime: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ class SignOutReason(Enum):
     EXPIRED = "expired"  # rule 5: the deadline passed with no refresh
     USER_CHOICE = "user_choice"  # "Sign out" in the prompt or elsewhere
     RECOVERY_FAILED = "recovery_failed"  # rule 7: re-authentication was rejected
+    LIFETIME_REACHED = "lifetime_reached"  # rule 15: past the absolute lifetime, only the password
 
 
 class Link(Enum):

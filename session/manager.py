@@ -34,7 +34,13 @@ from sessionkeeper.session.engine import (
 from sessionkeeper.session.events import SessionKind, Source
 from sessionkeeper.session.flights import FlightOutcome, FlightReentry, Flights
 from sessionkeeper.session.policy import Policy
-from sessionkeeper.session.port import BackendUnavailable, IssuedSession, SessionPort, SessionRejected
+from sessionkeeper.session.port import (
+    BackendUnavailable,
+    IssuedSession,
+    LifetimeReached,
+    SessionPort,
+    SessionRejected,
+)
 from sessionkeeper.session.secrets import Secret
 from sessionkeeper.session.store import SessionStore, StoredSession
 from sessionkeeper.session.stored import StoredSessionKeeper
@@ -300,6 +306,8 @@ class SessionManager:
         if outcome is None or outcome.ok or view.token_usable:
             return
         if view.state is State.SIGNED_OUT:
+            if isinstance(outcome.error, LifetimeReached):
+                raise SessionEnded("signed out: the session reached its lifetime; the password renews it")
             raise SessionEnded("signed out: re-authentication was rejected")
         transport = isinstance(outcome.error, BackendUnavailable) and outcome.error.transport
         raise SessionUnavailable(
@@ -457,7 +465,9 @@ class SessionManager:
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
         except SessionRejected as exc:
-            self._fail_flight(flight, rejected=True, transport=False)
+            self._fail_flight(
+                flight, rejected=True, transport=False, lifetime=isinstance(exc, LifetimeReached)
+            )
             return FlightOutcome(flight, ok=False, error=exc)
         except BackendUnavailable as exc:
             self._fail_flight(flight, rejected=False, transport=exc.transport)
@@ -481,10 +491,17 @@ class SessionManager:
             issued = await self.port.start_guest()
         return issued.token, issued
 
-    def _fail_flight(self, flight: SessionFlight, *, rejected: bool, transport: bool) -> None:
-        self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
+    def _fail_flight(
+        self, flight: SessionFlight, *, rejected: bool, transport: bool, lifetime: bool = False
+    ) -> None:
+        if lifetime:
+            self._record(
+                f"{flight.value}_failed", rejected=rejected, transport=transport, lifetime_reached=True
+            )
+        else:
+            self._record(f"{flight.value}_failed", rejected=rejected, transport=transport)
         # The engine knows whether this flight is still the one out, or was abandoned at sign-out.
-        self._handle(failure_event(flight, rejected=rejected, transport=transport))
+        self._handle(failure_event(flight, rejected=rejected, transport=transport, lifetime=lifetime))
 
     def _adopt(self, issued: IssuedSession) -> None:
         self._token = issued.token

@@ -26,6 +26,11 @@ class SessionRejected(Exception):
     """The server refused the credential (401): the session or the key is gone."""
 
 
+class LifetimeReached(SessionRejected):
+    """The server refused a refresh or a re-auth because the session reached its absolute lifetime
+    (`lifetime_reached`, counted from sign-in): only the password renews it (rule 15)."""
+
+
 class BackendUnavailable(Exception):
     """No verdict from the server: a transport failure (`transport`) or a 5xx."""
 

@@ -50,6 +50,16 @@ def _ttl(text: str) -> float:
     return value
 
 
+LIFETIME_DEFAULT_S = 8 * 3600.0  # OWASP's upper bound; the backend's default too
+
+
+def _lifetime(text: str) -> float:
+    seconds = _seconds(text)
+    if not 30 <= seconds <= 30 * 86400:
+        raise argparse.ArgumentTypeError(f"must be between 30 s and 30 days, got {text!r}")
+    return seconds
+
+
 def _warn(text: str) -> float:
     value = _seconds(text)
     if value < WARN_MIN_S:
@@ -143,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="session length the client assumes, 10 s to 24 h (default 900); also the embedded backend's",
     )
     parser.add_argument(
+        "--lifetime",
+        type=_lifetime,
+        default=LIFETIME_DEFAULT_S,
+        metavar="SECONDS",
+        help="the embedded backend's absolute session lifetime, counted from sign-in: past it only "
+        "the password renews a session; 30 s to 30 days (default 28800, 8 h)",
+    )
+    parser.add_argument(
         "--warn",
         type=_warn,
         default=None,
@@ -180,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=900.0,
         metavar="SECONDS",
         help="session TTL in seconds, 10 s to 24 h (default 900)",
+    )
+    backend.add_argument(
+        "--lifetime",
+        type=_lifetime,
+        default=LIFETIME_DEFAULT_S,
+        metavar="SECONDS",
+        help="absolute session lifetime from sign-in, 30 s to 30 days (default 28800, 8 h)",
     )
     web = sub.add_parser("serve", help="the app in a browser: one app per tab, one shared backend")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -276,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "backend":
         from sessionkeeper.api.backend.serve import serve_forever
 
-        return serve_forever(host=args.host, port=args.port, ttl_s=args.ttl)
+        return serve_forever(host=args.host, port=args.port, ttl_s=args.ttl, lifetime_s=args.lifetime)
     warn = args.warn if args.warn is not None else min(60.0, args.ttl / 3)
     if warn >= args.ttl:
         parser.error(f"--warn ({warn:g}) must be shorter than --ttl ({args.ttl:g})")
@@ -290,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(
         ttl_s=args.ttl,
         warn_s=warn,
+        lifetime_s=args.lifetime,
         backend_url=args.backend,
         backend_port=args.backend_port,
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,

@@ -98,6 +98,7 @@ class Services:
 
                 self.quick_start = QuickStart(
                     ttl_s=settings.ttl_s,
+                    lifetime_s=settings.lifetime_s,
                     clock=overrides.backend_clock,
                     token_factory=overrides.backend_token_factory,
                 )

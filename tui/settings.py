@@ -21,6 +21,7 @@ CALL_DEADLINE_S = 15.0
 class Settings:
     ttl_s: float = 900.0
     warn_s: float = 60.0
+    lifetime_s: float = 8 * 3600.0  # the embedded backend's absolute lifetime (rule 15)
     backend_url: str | None = None  # None: start the embedded backend
     backend_port: int | None = None  # the embedded backend's port; None: a free one
     data_dir: Path | None = None  # None: the platform's user data dir

@@ -36,6 +36,14 @@ def format_remaining(seconds: float | None) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def format_long(seconds: float) -> str:
+    """H:MM:SS from an hour up (a lifetime of hours), M:SS below, rounded up as format_remaining."""
+    whole = max(0, math.ceil(seconds - 1e-6))
+    if whole < 3600:
+        return format_remaining(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """Who holds the session, as the countdown and the home screen both say it."""

@@ -43,6 +43,7 @@ class ServerSession:
     expires_in_s: float
     revoked: bool
     ended: str | None
+    lifetime_left_s: float | None = None  # to the absolute lifetime (rule 15); None: not said
 
     @property
     def alive(self) -> bool:
@@ -55,6 +56,7 @@ class ServerState:
 
     now: float
     ttl_s: float
+    lifetime_s: float | None  # the absolute lifetime, from sign-in; None: not said
     faults: Faults
     sessions: tuple[ServerSession, ...]
     counters: dict[str, int]
@@ -96,6 +98,7 @@ class QAControl:
             return ServerState(
                 now=float(body["now"]),
                 ttl_s=float(body["ttl_s"]),
+                lifetime_s=None if body.get("lifetime_s") is None else float(body["lifetime_s"]),
                 faults=_faults(body["faults"]),
                 sessions=tuple(
                     ServerSession(
@@ -105,6 +108,9 @@ class QAControl:
                         expires_in_s=float(s["expires_in_s"]),
                         revoked=bool(s["revoked"]),
                         ended=None if s.get("ended") is None else str(s["ended"]),
+                        lifetime_left_s=(
+                            None if s.get("lifetime_left_s") is None else float(s["lifetime_left_s"])
+                        ),
                     )
                     for s in body["sessions"]
                 ),

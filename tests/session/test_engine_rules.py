@@ -346,6 +346,14 @@ def test_rule7_failed_re_authentication_signs_out_gracefully() -> None:
     assert eng.handle(e.RecoveryFailed(rejected=True), 5.2) == [d.SignOut(d.SignOutReason.RECOVERY_FAILED)]
 
 
+def test_rule15_a_re_authentication_refused_at_the_lifetime_signs_out_saying_so() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)
+    out = eng.handle(e.RecoveryFailed(rejected=True, lifetime=True), 5.2)
+    assert out == [d.SignOut(d.SignOutReason.LIFETIME_REACHED)]
+    assert eng.status is Status.SIGNED_OUT
+
+
 def test_rule7_unreachable_re_authentication_keeps_the_user_and_retries_on_the_next_call() -> None:
     eng = engine_with(SessionKind.USER)
     eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)

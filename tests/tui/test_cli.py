@@ -37,6 +37,10 @@ from sessionkeeper.tui.cli import build_parser, main
         (["--call-deadline", "soon"], "--call-deadline"),
         (["--call-deadline", "nan"], "--call-deadline"),
         (["--call-deadline", "inf"], "--call-deadline"),
+        (["--lifetime", "29"], "--lifetime"),
+        (["--lifetime", "nan"], "--lifetime"),
+        (["--lifetime", "2592001"], "--lifetime"),
+        (["backend", "--lifetime", "-1"], "--lifetime"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
@@ -109,3 +113,28 @@ def test_the_call_deadline_reaches_the_settings(
     monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
     assert main(["--data-dir", str(tmp_path), *argv]) == 0
     assert [settings.call_deadline_s for settings in built] == [expected]
+
+
+@pytest.mark.parametrize(("argv", "expected"), [([], 28800.0), (["--lifetime", "45"], 45.0)])
+def test_the_lifetime_reaches_the_settings_of_the_embedded_backend(
+    argv: list[str], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sessionkeeper.tui.app
+    from sessionkeeper.tui.settings import Settings
+
+    built: list[Settings] = []
+
+    class NotRun:
+        crash_line = None
+        return_code = 0
+
+        def run(self) -> None:
+            pass
+
+    def build_app(settings: Settings) -> NotRun:
+        built.append(settings)
+        return NotRun()
+
+    monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
+    assert main(["--data-dir", str(tmp_path), *argv]) == 0
+    assert [settings.lifetime_s for settings in built] == [expected]

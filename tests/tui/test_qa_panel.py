@@ -12,6 +12,7 @@ import pytest
 from textual import events
 
 from sessionkeeper.api.backend.serve import EmbeddedBackend
+from sessionkeeper.api.errors import NotAuthenticated
 from sessionkeeper.api.qa.actions import ACTIONS
 from sessionkeeper.api.qa.control import ServerState
 from sessionkeeper.tui.screens.home import HomeScreen
@@ -231,3 +232,26 @@ async def test_qa_keys_reaching_an_app_in_the_background_leave_it_there(tmp_path
         await h.settle()
         assert h.client.manager.view().state.value == "active"
         assert (await h.counters())["reauths"] == 1
+
+
+async def test_the_panel_shows_the_lifetime_left_and_past_it_the_person_reads_why(tmp_path: Path) -> None:
+    # Rule 15: a short absolute lifetime (set through /__qa/faults), calls that keep the session
+    # live up to it, then a sign-out whose words name the limit; the draft is kept for the password.
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        await h.control.set_faults(lifetime_s=2 * TTL)
+        panel = await open_panel(h)
+        panel.poll_server()
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert "lifetime   2:00 left of 2:00" in h.text("#qa-server")
+        await h.pilot.press("escape")
+        for _ in range(3):
+            await h.advance(TTL * 0.6)
+            await h.client.rest.whoami()
+        await h.advance(TTL * 0.6)
+        with pytest.raises(NotAuthenticated, match="reached its lifetime"):
+            await h.client.rest.whoami()
+        await h.settle()
+        assert isinstance(h.app.screen, SignedOutScreen)
+        assert "reached its time limit" in h.text("#signed-out-why")

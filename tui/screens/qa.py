@@ -199,6 +199,10 @@ class QAPanel(AppScreen):
                 f"session    {session.id} {session.kind} {session.user or ''}",
                 f"remaining  {wording.format_remaining(left)}  ({left:.1f} s)",
             ]
+            if session.lifetime_left_s is not None:
+                cap = f" of {wording.format_long(state.lifetime_s)}" if state.lifetime_s is not None else ""
+                life = max(0.0, session.lifetime_left_s)
+                lines.append(f"lifetime   {wording.format_long(life)} left{cap}")
             if client_remaining:
                 drift = session.expires_in_s - client_remaining
                 lines.append(f"drift      {drift:+.1f} s (server-client)")

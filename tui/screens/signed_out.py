@@ -19,6 +19,10 @@ _WHY = {
     SignOutReason.EXPIRED: "Your session timed out while you were inactive, so you were signed out.",
     SignOutReason.RECOVERY_FAILED: "Your session ended and could not be renewed, so you were signed out.",
     SignOutReason.USER_CHOICE: "You signed out.",
+    SignOutReason.LIFETIME_REACHED: (
+        "Your session reached its time limit (it cannot be renewed past it without your "
+        "password), so you were signed out."
+    ),
 }
 
 
