@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sessionkeeper.tui.cli import build_parser, main
+from sessionkeeper.tui.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -86,55 +87,43 @@ def test_help_exits_0(argv: list[str]) -> None:
     assert exit_info.value.code == 0
 
 
+def settings_from(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings the command line builds the app with (the app itself is not run)."""
+    import sessionkeeper.tui.app
+
+    built: list[Settings] = []
+
+    class NotRun:
+        crash_line = None
+        return_code = 0
+
+        def run(self) -> None:
+            pass
+
+    def build_app(settings: Settings) -> NotRun:
+        built.append(settings)
+        return NotRun()
+
+    monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
+    assert main(["--data-dir", str(tmp_path), *argv]) == 0
+    [settings] = built
+    return settings
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"), [([], 15.0), (["--call-deadline", "1"], 1.0), (["--call-deadline", "300"], 300.0)]
 )
 def test_the_call_deadline_reaches_the_settings(
     argv: list[str], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sessionkeeper.tui.app
     from sessionkeeper.api.network import DEFAULT_CALL_DEADLINE_S
-    from sessionkeeper.tui.settings import Settings
 
     assert Settings().call_deadline_s == DEFAULT_CALL_DEADLINE_S == 15.0
-    built: list[Settings] = []
-
-    class NotRun:
-        crash_line = None
-        return_code = 0
-
-        def run(self) -> None:
-            pass
-
-    def build_app(settings: Settings) -> NotRun:
-        built.append(settings)
-        return NotRun()
-
-    monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
-    assert main(["--data-dir", str(tmp_path), *argv]) == 0
-    assert [settings.call_deadline_s for settings in built] == [expected]
+    assert settings_from(argv, tmp_path, monkeypatch).call_deadline_s == expected
 
 
 @pytest.mark.parametrize(("argv", "expected"), [([], 28800.0), (["--lifetime", "45"], 45.0)])
 def test_the_lifetime_reaches_the_settings_of_the_embedded_backend(
     argv: list[str], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sessionkeeper.tui.app
-    from sessionkeeper.tui.settings import Settings
-
-    built: list[Settings] = []
-
-    class NotRun:
-        crash_line = None
-        return_code = 0
-
-        def run(self) -> None:
-            pass
-
-    def build_app(settings: Settings) -> NotRun:
-        built.append(settings)
-        return NotRun()
-
-    monkeypatch.setattr(sessionkeeper.tui.app, "build_app", build_app)
-    assert main(["--data-dir", str(tmp_path), *argv]) == 0
-    assert [settings.lifetime_s for settings in built] == [expected]
+    assert settings_from(argv, tmp_path, monkeypatch).lifetime_s == expected
