@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sessionkeeper.tui.app import run_app
+from sessionkeeper.tui.app import SessionKeeperApp, run_app
 from sessionkeeper.tui.screens.booking import FlightsStep, SearchStep, SeatsStep
 from sessionkeeper.tui.screens.bookings import BookingsScreen
 from sessionkeeper.tui.screens.home import HomeScreen
@@ -79,6 +80,28 @@ async def test_leaving_the_seat_step_while_its_seat_map_is_out_keeps_the_app_run
         assert h.app.return_code is None
 
 
+async def until_the_error_ends_it(
+    app: SessionKeeperApp, *, failed: Callable[[], bool] = lambda: False
+) -> None:
+    """An auto-pilot's wait for an error to end the app: Textual awaits this task as the app ends,
+    so no longer than it takes (up to 10 s). If the app is still running then, or `failed` says
+    the error went wrong, the app is ended here and the test fails on what it checks after."""
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        if app.return_code is not None:
+            break
+    if app.return_code is None or failed():
+        app.exit()
+
+
+def the_one_line(capsys: pytest.CaptureFixture[str]) -> Path:
+    """The one line an unexpected error leaves on stderr, and the report it names."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("sessionkeeper: unexpected error (RuntimeError); the full report is in ")
+    return Path(err[0].rsplit(" ", 1)[1])
+
+
 def test_an_unexpected_error_exits_non_zero_with_one_line_naming_a_private_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -92,15 +115,11 @@ def test_an_unexpected_error_exits_non_zero_with_one_line_naming_a_private_repor
     async def press_the_bug(pilot: object) -> None:
         await app.ready.wait()
         app.call_later(broken)  # runs in the app's own loop, as any handler does
-        await asyncio.sleep(10)  # the error ends the app long before this (and this task)
-        app.exit()
+        await until_the_error_ends_it(app)
 
     status = run_app(app, headless=True, size=(100, 30), auto_pilot=press_the_bug)
-    err = capsys.readouterr().err.strip().splitlines()
     assert status == 1
-    assert len(err) == 1, err
-    assert err[0].startswith("sessionkeeper: unexpected error (RuntimeError); the full report is in ")
-    report = Path(err[0].rsplit(" ", 1)[1])
+    report = the_one_line(capsys)
     assert report.parent == tmp_path
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     text = report.read_text()
@@ -213,23 +232,15 @@ def test_an_unexpected_error_in_work_that_outlives_its_screen_exits_non_zero_wit
     async def start_it(pilot: object) -> None:
         await app.ready.wait()
         app.to_the_end(broken())
-        for _ in range(500):  # Textual awaits this task as the app ends: no longer than needed
-            await asyncio.sleep(0.02)
-            if app.return_code is not None:
-                break
-        if app.return_code is None or [r for r in caplog.records if r.name == "asyncio"]:
-            app.exit()  # the error did not end the app: end it here, and fail below
+        await until_the_error_ends_it(app, failed=lambda: any(r.name == "asyncio" for r in caplog.records))
 
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         status = run_app(app, headless=True, size=(100, 30), auto_pilot=start_it)
     # Before, the report failed in the done callback (no exception being handled), asyncio logged
     # that, and the app ran on until something else ended it.
     assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text
-    err = capsys.readouterr().err.strip().splitlines()
     assert status == 1
-    assert len(err) == 1, err
-    assert err[0].startswith("sessionkeeper: unexpected error (RuntimeError); the full report is in ")
-    text = Path(err[0].rsplit(" ", 1)[1]).read_text()
+    text = the_one_line(capsys).read_text()
     assert "RuntimeError: a bug in work that outlives its screen" in text and "in broken" in text
 
 
