@@ -34,6 +34,7 @@ from sessionkeeper.api.network import (
 from sessionkeeper.api.session_port import HttpSessionPort
 from sessionkeeper.session import decisions as d
 from sessionkeeper.session.clock import Clock
+from sessionkeeper.session.kinds import SessionKind
 from sessionkeeper.session.manager import SessionManager
 from sessionkeeper.session.policy import Policy
 from sessionkeeper.session.port import BackendUnavailable, SessionRejected
@@ -215,6 +216,12 @@ class BackendClient:
                 self._spawn(self.resync_profile())
             case d.SignOut():
                 self._set_profile(None)
+            case d.SessionShared(kind=kind):
+                # Another instance's session (rule 14): the profile follows whoever now holds it.
+                if kind is SessionKind.GUEST:
+                    self._set_profile(None)
+                elif self.profile is None or self.profile.username != self.username:
+                    self._spawn(self.resync_profile())
             case _:
                 assert_never(decision)
 

@@ -119,6 +119,14 @@ class ConnectivityChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionShared:
+    """This instance took on the session another instance on the same data dir obtained (rule 14):
+    a sign-in, a refresh, a re-authentication or a new guest session."""
+
+    kind: SessionKind
+
+
+@dataclass(frozen=True, slots=True)
 class BackgroundEnded:
     """Back from the background after `away_s`; `detected` when no Backgrounded came first."""
 
@@ -146,4 +154,5 @@ Decision = (
     | SessionLapsed
     | ConnectivityChanged
     | BackgroundEnded
+    | SessionShared
 )

@@ -501,6 +501,46 @@ class SessionEngine:
         self.abandoned.append(self.flight)
         return self._login(ev, now)
 
+    # SessionIssued from another instance, SharedExtension, SignedOutElsewhere (rule 14). The
+    # manager reports them from the stored session the instances share: between flights, or from
+    # a flight of its own that found, before going out, that another instance had done its work.
+
+    def _shared(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        return [*self._issue(ev.kind, ev.sent_at), d.SessionShared(ev.kind)]
+
+    def _shared_in_flight(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        # The flight never went out: it ends here, with the other instance's session, and no
+        # outcome of its own will come (nothing is voided).
+        self.status = self.before_flight
+        return self._shared(ev, now)
+
+    def _extended_elsewhere(self, ev: e.SharedExtension, now: float) -> list[d.Decision]:
+        # As an accepted call of our own on this token (rule 1), the link aside: what another
+        # instance learned of its own way to the server is not ours.
+        return self._extend(ev.sent_at)
+
+    def _nothing(self, ev: e.Event, now: float) -> list[d.Decision]:
+        return []
+
+    def _past_deadline(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
+
+    def _signed_out_elsewhere(self, ev: e.SignedOutElsewhere, now: float) -> list[d.Decision]:
+        out: list[d.Decision] = []
+        if self.status is Status.LIVE and self.paused_since is None and self._past_deadline(now):
+            out = self._expire()  # the deadline both instances shared came first: rule 5's words
+        if self.status is Status.SIGNED_OUT or self.kind is not SessionKind.USER:
+            # Signed out by its own deadline first (the other instance's was the same one), or a
+            # guest: a guest's session is not signed out, it is replaced by the one shared next.
+            return out
+        return out + self._sign_out(d.SignOutReason.ELSEWHERE)
+
+    def _signed_out_elsewhere_in_flight(self, ev: e.SignedOutElsewhere, now: float) -> list[d.Decision]:
+        self.status = self.before_flight  # the flight never went out (see `_shared_in_flight`)
+        if self.kind is None:
+            return []
+        return self._signed_out_elsewhere(ev, now)
+
     # CallStarting
 
     def _call_without_session(self, ev: e.CallStarting, now: float) -> list[d.Decision]:
@@ -857,6 +897,41 @@ TRANSITIONS: dict[Row, dict[tuple[Status, ...], Cell]] = {
             "the login wins: the user's session starts as above; the flight out is voided (its"
             " outcome, when it comes, is discarded)",
         ),
+    },
+    (e.SessionIssued, Source.SHARED): {
+        (S.NO_SESSION, S.LIVE, S.LAPSED, S.REJECTED, S.SIGNED_OUT): Cell(
+            E._shared,
+            "another instance's session (its sign-in, refresh, re-auth or new guest session) is this"
+            " one's too (SessionShared, rule 14): a new token, deadline = its send time + TTL,"
+            " warning and retries reset, prompt hidden; the link untouched",
+        ),
+        (S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._shared_in_flight,
+            "the flight, before going out, found another instance's new session: it ends with that"
+            " one, as above (nothing voided: it never went out)",
+        ),
+    },
+    e.SharedExtension: {
+        (S.LIVE,): Cell(
+            E._extended_elsewhere,
+            "another instance's call on this token was accepted: the deadline moves to its send time"
+            " + TTL when that is later, as for a call of this one's (rule 1); the link untouched",
+        ),
+        _NOT_LIVE: Cell(E._nothing, "nothing (no live token to extend, or a flight decides)"),
+    },
+    e.SignedOutElsewhere: {
+        (S.LIVE, S.LAPSED, S.REJECTED): Cell(
+            E._signed_out_elsewhere,
+            "in `live`, past the deadline and not away: the deadline's outcome first (rule 5); a"
+            " user's session still held: signed out (signed_out_elsewhere, rule 14), the session"
+            " forgotten; a guest's: nothing (the session shared next replaces it)",
+        ),
+        (S.REFRESHING, S.REAUTHENTICATING, S.STARTING_GUEST): Cell(
+            E._signed_out_elsewhere_in_flight,
+            "the flight, before going out, found the session signed out elsewhere: it ends (nothing"
+            " voided), then as above from the status it began in",
+        ),
+        (S.NO_SESSION, S.SIGNED_OUT): Cell(E._nothing, "nothing (no session to sign out)"),
     },
     e.CallStarting: {
         (S.NO_SESSION, S.SIGNED_OUT): Cell(E._call_without_session, "a new guest session starts"),

@@ -47,6 +47,23 @@ class SessionRestored:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedExtension:
+    """Another instance on the same data dir had a call accepted on the token this one holds too
+    (rule 14); `sent_at` is that call's send time, read on this instance's clock."""
+
+    sent_at: float
+
+    def __post_init__(self) -> None:
+        _check_time("sent_at", self.sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOutElsewhere:
+    """The user's session this instance holds was signed out by another instance (rule 14): the
+    stored session is gone, or is now a guest's."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallStarting:
     """A REST or GraphQL call wants to go out: may it, and with which token?"""
 
@@ -171,6 +188,8 @@ class Tick:
 Event = (
     SessionIssued
     | SessionRestored
+    | SharedExtension
+    | SignedOutElsewhere
     | CallStarting
     | ResponseAccepted
     | ResponseRejected

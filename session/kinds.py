@@ -22,6 +22,7 @@ class Source(Enum):
     GUEST = "guest"  # POST /api/session/guest, started by the engine (a flight)
     LOGIN = "login"  # the user signed in (user-initiated, not a flight)
     REAUTH = "reauth"  # silent re-authentication with the reauth key (a flight)
+    SHARED = "shared"  # another instance on the same data dir obtained it (rule 14)
 
 
 class SignOutReason(Enum):
@@ -29,6 +30,7 @@ class SignOutReason(Enum):
     USER_CHOICE = "user_choice"  # "Sign out" in the prompt or elsewhere
     RECOVERY_FAILED = "recovery_failed"  # rule 7: re-authentication was rejected
     LIFETIME_REACHED = "lifetime_reached"  # rule 15: past the absolute lifetime, only the password
+    ELSEWHERE = "signed_out_elsewhere"  # rule 14: another instance on the same data dir signed out
 
 
 class Link(Enum):

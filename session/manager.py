@@ -6,7 +6,15 @@ engine events, and carries out what the engine decides, writing every event to t
 - `session.flights`: at most one refresh or re-authentication out, its outcome shared (rule 8);
 - `session.wakeups`: one timer to the next moment that matters, and a machine that slept;
 - `session.stored`: the stored session for restarts (rule 10), and its disk's failures;
-- `session.decision_log`: what each decision leaves on the timeline.
+- `session.decision_log`: what each decision leaves on the timeline;
+- `session.shared`: the other instances on the same data dir (rule 14): the lock, the flight lease,
+  and what this one last saw of the stored session they share.
+
+Rule 14 here: once a second (`heartbeat`) the manager looks whether another instance changed the
+stored session, and takes the change on (a sign-in, a refresh, a re-auth or a new guest session;
+a later extension; a sign-out). A flight first takes the lease: while another instance has one
+out, it waits for that one's outcome and takes on the session it stored, so one refresh serves
+every instance.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any, assert_never
 
 from sessionkeeper.session import decisions as d
 from sessionkeeper.session import events as e
-from sessionkeeper.session.clock import Clock, QAClock
+from sessionkeeper.session.clock import Clock, QAClock, skip_offset
 from sessionkeeper.session.decision_log import entry
 from sessionkeeper.session.engine import (
     SessionEngine,
@@ -42,7 +50,8 @@ from sessionkeeper.session.port import (
     SessionRejected,
 )
 from sessionkeeper.session.secrets import Secret
-from sessionkeeper.session.store import SessionStore, StoredSession
+from sessionkeeper.session.shared import Lease, SharedSession
+from sessionkeeper.session.store import LoadResult, SessionStore, StoredSession
 from sessionkeeper.session.stored import StoredSessionKeeper
 from sessionkeeper.session.timeline import Timeline
 from sessionkeeper.session.wakeups import Wakeups
@@ -51,6 +60,9 @@ log = logging.getLogger(__name__)
 
 # acquire() rounds: a flight, then a chained one, then the call; more means something is wrong.
 _ACQUIRE_ROUNDS = 4
+# How often a flight waiting for another instance's looks again (real seconds: another process).
+_TURN_POLL_S = 0.05
+SIGNED_OUT_ELSEWHERE = "signed out: signed out in another window"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,10 @@ class Ticket:
 
 class SessionEnded(Exception):
     """The user was signed out; the call cannot go out in their name."""
+
+
+class EndedElsewhere(SessionEnded):
+    """Another instance on the same data dir signed the user out (rule 14)."""
 
 
 class SessionUnavailable(Exception):
@@ -99,9 +115,14 @@ class SessionManager:
         timeline: Timeline | None = None,
         auto_wake: bool = True,
         loop_time: Callable[[], float] | None = None,
+        shared: bool = True,
+        flight_lease_s: float = 20.0,
     ) -> None:
         """`loop_time` is the clock the wake-up timer runs on (the event loop's, by default); tests
-        give one that lags the session clock, as a machine's sleep makes the real one do."""
+        give one that lags the session clock, as a machine's sleep makes the real one do.
+        `shared`: the store is shared with other instances on its data dir (rule 14);
+        `flight_lease_s`: how long another instance waits for this one's flight before taking it
+        over (longer than a call may take)."""
         self.port = port
         self.clock = clock
         self._qa_clock = clock if isinstance(clock, QAClock) else None  # one that QA skips ahead
@@ -119,7 +140,20 @@ class SessionManager:
             enabled=auto_wake,
             loop_time=loop_time,
         )
-        self._stored = StoredSessionKeeper(store, clock, self._record)
+        sharing = (
+            SharedSession(
+                store.path,
+                wall=lambda: clock.wall() - skip_offset(clock),
+                lease_s=flight_lease_s,
+            )
+            if store is not None and shared
+            else None
+        )
+        self._stored = StoredSessionKeeper(store, clock, self._record, sharing)
+        self._winning = False  # a sign-in of this instance's: stored over another instance's change
+        # Whether the latest session taken on from another instance is someone else's (a sign-in
+        # or a sign-out there) rather than the same person's renewed (rule 14).
+        self.holder_changed = False
         # A tuple, replaced on subscribe: a decision's listeners are those there when it was made.
         self._listeners: tuple[DecisionListener, ...] = ()
         self._background: set[asyncio.Task[Any]] = set()
@@ -134,6 +168,11 @@ class SessionManager:
     @property
     def auto_wake(self) -> bool:
         return self._wakeups.enabled
+
+    @property
+    def shared(self) -> SharedSession | None:
+        """The other instances' part (rule 14); None when this instance keeps no stored session."""
+        return self._stored.shared
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -173,6 +212,8 @@ class SessionManager:
 
     async def start(self) -> FlightOutcome | None:
         """Resume the stored session (rule 10), or obtain a guest session at once."""
+        if self.shared is not None and not self._closed:
+            self.shared.announce(focused=not self.view().paused)
         if not self._restore() and self.view().status is Status.NO_SESSION:
             self._handle(e.CallStarting())
         return await self.wait_for_flight()
@@ -197,6 +238,8 @@ class SessionManager:
         # First: the flight cancelled below, and anything told meanwhile, must not re-arm or publish.
         self._closed = True
         self._wakeups.disarm()
+        if self.shared is not None:
+            self.shared.withdraw()
         for task in self._background:
             task.cancel()
         await self._flights.cancel()
@@ -229,16 +272,30 @@ class SessionManager:
             return
         if not self.view().paused:
             self._record("backgrounded")
+            if self.shared is not None:
+                self.shared.announce(focused=False)
         self._handle(e.Backgrounded())
 
     def resume(self) -> None:
+        if self.shared is not None and not self._closed and self.view().paused:
+            self.shared.announce(focused=True)
         self._handle(e.Resumed(alive_at=self._alive_at))
 
     def heartbeat(self) -> None:
         """The process is running now (the UI's once-a-second tick). After a stop from outside,
         the time away is measured from the last heartbeat, not from a late wake-up's due time."""
         self._alive_at = self.clock.now()
+        self.sync()
         self.timeline.flush()  # entries recorded since the last second reach the file
+
+    def sync(self) -> None:
+        """Take on what another instance changed in the stored session (rule 14). One `lstat` when
+        nothing changed; nothing while a flight of this one's is out (it looks before going out)."""
+        shared = self.shared
+        if self._closed or shared is None or not self._restore_done or self._flights.in_progress:
+            return
+        if shared.changed():
+            self._take_on(self._stored.read(), None)
 
     def tick(self) -> None:
         self._handle(e.Tick())
@@ -269,7 +326,11 @@ class SessionManager:
         if self._closed:
             raise SessionClosed()  # closed while it was out: nothing of it is kept
         self._adopt(issued)
-        self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
+        self._winning = True  # the person signed in here: stored over any other instance's change
+        try:
+            self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
+        finally:
+            self._winning = False
         return self.user
 
     async def wait_for_flight(self) -> FlightOutcome | None:
@@ -302,6 +363,8 @@ class SessionManager:
         """Every caller that waited on a failed flight sees the same failure (rule 8)."""
         if outcome is not None and isinstance(outcome.error, FlightReentry):
             raise FlightReentry()  # a wiring bug: said as itself, not as a backend failure
+        if outcome is not None and isinstance(outcome.error, EndedElsewhere) and not self.view().token_usable:
+            raise EndedElsewhere(SIGNED_OUT_ELSEWHERE)
         view = self.view()
         if outcome is None or outcome.ok or view.token_usable:
             return
@@ -427,6 +490,7 @@ class SessionManager:
                 | d.SessionLapsed()
                 | d.ConnectivityChanged()
                 | d.BackgroundEnded()
+                | d.SessionShared()
             ):
                 pass  # for the caller (acquire, rejected) or the listeners (the UI, the client)
             case _:
@@ -434,7 +498,13 @@ class SessionManager:
 
     async def _attempt(self, flight: SessionFlight) -> FlightOutcome:
         sent_at = self.clock.now()
+        holding = False
         try:
+            shared_outcome = await self._take_turn(flight)
+            if shared_outcome is not None:
+                return shared_outcome  # another instance's flight answered for this one
+            holding = self.shared is not None
+            sent_at = self.clock.now()  # the flight goes out now, after any wait for its turn
             token, issued = await self._obtain(flight)
             discarded = False
 
@@ -476,6 +546,107 @@ class SessionManager:
             log.warning("%s failed unexpectedly: %s", flight.value, type(exc).__name__)
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
+        finally:
+            if holding and self.shared is not None:
+                # After the outcome is stored (the engine took it above): the next instance to
+                # take the lease finds this one's session, never the one before it.
+                self.shared.release()
+
+    # -- the other instances (rule 14) ------------------------------------------------------------
+
+    async def _take_turn(self, flight: SessionFlight) -> FlightOutcome | None:
+        """Before a flight goes out: take the lease, waiting while another instance has a flight
+        out. None: the lease is this instance's, and its flight goes out. An outcome: another
+        instance's change already answers for it (its session was taken on, or it signed out)."""
+        shared = self.shared
+        if shared is None:
+            return None
+        waited_for: Lease | None = None
+        while True:
+            if shared.changed():
+                outcome = self._take_on(self._stored.read(), flight)
+                if outcome is not None:
+                    return outcome
+            claim = shared.claim(flight.value)
+            if claim.granted:
+                if claim.taken_over is not None:
+                    self._record(
+                        "lease_taken_over",
+                        flight=flight.value,
+                        holder_pid=claim.taken_over.pid,
+                        holder_flight=claim.taken_over.flight,
+                        why=claim.why_free,
+                    )
+                if not claim.locked:
+                    self._record("lock_passed_over", reason=shared.lock_problem)
+                if shared.changed():
+                    # Written between the look and the claim: looked at again, holding the lease.
+                    outcome = self._take_on(self._stored.read(), flight)
+                    if outcome is not None:
+                        shared.release()
+                        return outcome
+                if waited_for is not None:
+                    self._record("flight_turn", flight=flight.value)
+                return None
+            holder = claim.holder
+            assert holder is not None
+            if waited_for is None or waited_for.instance != holder.instance:
+                waited_for = holder
+                self._record(
+                    "flight_waits", flight=flight.value, holder_pid=holder.pid, holder_flight=holder.flight
+                )
+            await asyncio.sleep(_TURN_POLL_S)
+
+    def _take_on(self, found: LoadResult, flight: SessionFlight | None) -> FlightOutcome | None:
+        """Take on the stored session another instance left (`found`): its new session, a later
+        extension of the same one, or its sign-out. `flight`: the flight this instance was about
+        to send; the outcome returned then stands for it (None: nothing answers for it, it goes)."""
+        stored = found.stored
+        if stored is None:
+            if found.foreign or found.damaged or found.reason is not None:
+                return None  # not a sign-out: another backend's, damaged (moved aside) or unreadable
+            if self._token is not None and self.engine.kind is SessionKind.USER:
+                self._record("signed_out_elsewhere")
+                self._handle(e.SignedOutElsewhere())
+                if flight is not None:
+                    return FlightOutcome(flight, ok=False, error=EndedElsewhere(SIGNED_OUT_ELSEWHERE))
+            return None
+        now = self.clock.now()
+        # Its send time on this instance's clock: the stored one is calendar time.
+        sent_at = min(now, now - (self.clock.wall() - stored.last_extension_wall))
+        if self._token is not None and stored.token == self._token:
+            if stored.user and stored.user != self.user:
+                self.user = dict(stored.user)  # re-synced there
+            view = self.view()
+            if (
+                flight is None
+                and view.status is Status.LIVE
+                and view.last_extension_sent is not None
+                and sent_at > view.last_extension_sent
+            ):
+                self._stored.adopted(stored.token, now)
+                self._handle(e.SharedExtension(sent_at), now=now)
+            return None
+        ended = stored.kind is SessionKind.GUEST and self.engine.kind is SessionKind.USER
+        before = (self.engine.kind, self.user.get("username"))
+        self.holder_changed = before != (stored.kind, stored.user.get("username"))
+        if ended and self._token is not None:
+            self._record("signed_out_elsewhere")
+            self._handle(e.SignedOutElsewhere())
+        self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, dict(stored.user)
+        self._record(
+            "session_taken_on",
+            kind=stored.kind.value,
+            token=stored.token.fingerprint,
+            holder_changed=self.holder_changed,
+        )
+        self._stored.adopted(stored.token, now)
+        self._handle(e.SessionIssued(stored.kind, Source.SHARED, sent_at))
+        if flight is None:
+            return None
+        if ended:
+            return FlightOutcome(flight, ok=False, error=EndedElsewhere(SIGNED_OUT_ELSEWHERE))
+        return FlightOutcome(flight, ok=True)
 
     async def _obtain(self, flight: SessionFlight) -> tuple[Secret, IssuedSession | None]:
         """Ask the port for what the flight is for: a rotated token, or a whole new session."""
@@ -513,6 +684,8 @@ class SessionManager:
     def _signed_out(self, reason: d.SignOutReason) -> None:
         token, self._token, self._reauth_key = self._token, None, None
         self.former_user, self.user = self.user, {}
+        if reason is d.SignOutReason.ELSEWHERE:
+            return  # the other instance forgot the stored session and revoked the token
         self._stored.clear()
         if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
             # Best effort: a signed-out user must not leave a live token behind on the server.
@@ -544,7 +717,7 @@ class SessionManager:
         self._handle(e.Tick(scheduled_for=when, alive_at=self._alive_at))
 
     def _save(self, now: float | None = None, *, force: bool = False) -> None:
-        self._stored.save(self._token, self._snapshot, force=force, now=now)
+        self._stored.save(self._token, self._snapshot, force=force, now=now, winning=self._winning)
 
     def _snapshot(self) -> StoredSession | None:
         now = self.clock.now()
@@ -593,6 +766,7 @@ def _describe(error: BaseException | None) -> str:
 
 
 __all__ = [
+    "EndedElsewhere",
     "FlightOutcome",
     "FlightReentry",
     "SessionClosed",

@@ -79,6 +79,7 @@ class LoadResult:
     damaged: bool = False  # the file is not a stored session (moved aside if `moved_to` is set)
     reason: str | None = None  # why nothing was read from a file that is there; short, no secrets
     moved_to: Path | None = None  # where the damaged file went; None if it could not be moved
+    foreign: bool = False  # a stored session, but another backend's or a newer version's: left alone
 
 
 class _Damaged(Exception):
@@ -233,7 +234,7 @@ class SessionStore:
         try:
             stored = self._parse(raw)
         except _NotOurs:
-            return LoadResult(None)
+            return LoadResult(None, foreign=True)
         except _Damaged as exc:
             return self._damaged(str(exc), now_wall)
         return LoadResult(stored)

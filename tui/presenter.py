@@ -55,6 +55,9 @@ class SessionPresenter:
                     self._app.notify(
                         wording.stay_failed(view, self._app.now()), severity="warning", timeout=8
                     )
+            case d.SessionShared(kind=kind):
+                self._shared(kind)
+                full = True
             case d.ConnectivityChanged() | d.SessionLapsed() | d.DeadlineMoved():
                 full = True  # the banner and home's words follow these
             case (
@@ -75,6 +78,15 @@ class SessionPresenter:
             case _:
                 assert_never(decision)
         self.redraw_soon(full=full)
+
+    def _shared(self, kind: SessionKind) -> None:
+        """Another window's sign-in is this one's too (rule 14): said once, where it shows."""
+        client = self._app.client
+        if client is None or kind is not SessionKind.USER or not client.manager.holder_changed:
+            return
+        name = client.username
+        if name is not None:
+            self._app.notify(f"Signed in as {name} in another window.", timeout=6)
 
     def redraw_soon(self, *, full: bool) -> None:
         """One redraw for a run of decisions; `full`: the banner and home's words too."""

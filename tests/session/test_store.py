@@ -185,7 +185,7 @@ def test_another_backends_session_is_ignored_and_left_untouched(tmp_path: Path) 
     SessionStore(tmp_path / "session.json", scope="http://elsewhere").save(session())
     path = tmp_path / "session.json"
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
-    assert store_at(tmp_path, scope="http://here").read() == LoadResult(None)
+    assert store_at(tmp_path, scope="http://here").read() == LoadResult(None, foreign=True)
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session.json"]
 
@@ -194,7 +194,7 @@ def test_a_newer_versions_session_is_ignored_and_left_untouched(tmp_path: Path) 
     path = tmp_path / "session.json"
     path.write_text(json.dumps({"version": 2, "scope": "", "token": {"sealed": "x"}}))
     before = path.read_bytes()
-    assert store_at(tmp_path).read() == LoadResult(None)
+    assert store_at(tmp_path).read() == LoadResult(None, foreign=True)
     assert path.read_bytes() == before
 
 

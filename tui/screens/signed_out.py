@@ -23,6 +23,7 @@ _WHY = {
         "Your session reached its time limit (it cannot be renewed past it without your "
         "password), so you were signed out."
     ),
+    SignOutReason.ELSEWHERE: "Signed out in another window.",
 }
 
 
