@@ -23,13 +23,22 @@ from typing import Any
 
 import httpx
 import pyte
-from playwright.async_api import Browser, Page, WebSocket, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Response,
+    ViewportSize,
+    WebSocket,
+    async_playwright,
+)
 
 from sessionkeeper.api.backend.serve import find_free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 COUNTDOWN = re.compile(r"⏱ (\d+):(\d\d)")
 ROOT = Path(__file__).resolve().parents[2]
+VIEWPORT: ViewportSize = {"width": 1200, "height": 720}
 
 
 @dataclass
@@ -137,6 +146,12 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+async def one_browser(browser: Browser) -> BrowserContext:
+    """A browser of its own (its own cookies), for tabs that share it: `Tab.open(context, url)`.
+    `Tab.open(browser, url)` gives each tab a browser of its own, as another person's."""
+    return await browser.new_context(viewport=VIEWPORT)
+
+
 @dataclass
 class Tab:
     """A page showing the app, and the app's screen as its WebSocket drew it."""
@@ -145,17 +160,26 @@ class Tab:
     screen: pyte.Screen
     failed: list[str] = field(default_factory=list)  # requests that failed or got >= 400
     hosts: set[str] = field(default_factory=set)  # every host the page asked anything of
+    document: Response | None = None  # the latest response for the page itself
+    socket: WebSocket | None = None  # the page's latest WebSocket: the one the screen is read from
 
     @classmethod
-    async def open(cls, browser: Browser, url: str) -> Tab:
-        page = await browser.new_page(viewport={"width": 1200, "height": 720})
-        screen = pyte.Screen(220, 70)
-        stream = pyte.ByteStream(screen)
-        tab = cls(page, screen)
+    async def open(cls, browser: Browser | BrowserContext, url: str) -> Tab:
+        if isinstance(browser, BrowserContext):
+            page = await browser.new_page()
+        else:
+            page = await browser.new_page(viewport=VIEWPORT)
+        tab = cls(page, pyte.Screen(220, 70))
+        stream = pyte.ByteStream(tab.screen)
 
         def on_socket(socket: WebSocket) -> None:
+            nonlocal stream
+            tab.socket = socket
+            tab.screen.reset()  # a reloaded page's app draws a screen of its own
+            stream = pyte.ByteStream(tab.screen)
+
             def frame(payload: str | bytes) -> None:
-                if isinstance(payload, bytes):
+                if isinstance(payload, bytes) and socket is tab.socket:
                     stream.feed(payload)
 
             socket.on("framereceived", frame)
@@ -169,9 +193,17 @@ class Tab:
                 tab.failed.append(f"{response.url} {response.status}") if response.status >= 400 else None
             ),
         )
-        await page.goto(url)
-        await page.wait_for_function("document.body.classList.contains('-first-byte')", timeout=30_000)
+        tab.document = await page.goto(url)
+        await tab.first_byte()
         return tab
+
+    async def first_byte(self) -> None:
+        await self.page.wait_for_function("document.body.classList.contains('-first-byte')", timeout=30_000)
+
+    async def reload(self) -> None:
+        """As the reload button does it: the page again, a new socket, a new app."""
+        self.document = await self.page.reload()
+        await self.first_byte()
 
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)

@@ -1,7 +1,8 @@
 """The app in a browser (issue 12), in a real headless Chromium on a real `sessionkeeper serve`: a
 page that asks nothing of any other host, a countdown that moves, keys that work, a hidden tab
-that is an app in the background, two tabs that are two users on one backend, and Ctrl+C that
-ends every process it started."""
+that is an app in the background, two browsers that are two users on one backend, and Ctrl+C that
+ends every process it started. (A tab's data directory, which is its browser's:
+test_web_browser_data_dir.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionkeeper.tui.web.serve import serve, tab_command
+from sessionkeeper.tui.web.serve import serve
 from tests.tui.browser import Tab, chromium, serving, tab_pids
 
 
@@ -82,11 +83,11 @@ async def test_a_signed_in_user_hidden_past_the_ttl_is_signed_in_again_silently(
 
 
 @pytest.mark.slow  # headless Chromium
-async def test_two_tabs_are_two_users_with_their_own_data_and_both_in_the_qa_panel(tmp_path: Path) -> None:
+async def test_two_browsers_are_two_users_with_own_data_and_both_in_the_qa_panel(tmp_path: Path) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         tabs = []
         for user, password in [("ada", "lovelace"), ("grace", "hopper")]:
-            tab = await Tab.open(browser, served.url)
+            tab = await Tab.open(browser, served.url)  # each in a browser of its own
             tabs.append(tab)
             await tab.shows("active")
             await tab.sign_in(user, password)
@@ -95,7 +96,7 @@ async def test_two_tabs_are_two_users_with_their_own_data_and_both_in_the_qa_pan
         await tabs[0].until(
             lambda: "ada" in live(tabs[0]) and "grace" in live(tabs[0]), what="both users live in the panel"
         )
-        folders = sorted(p for p in tmp_path.iterdir() if p.name.startswith("tab-"))
+        folders = sorted(p for p in tmp_path.iterdir() if p.name.startswith("browser-"))
         assert len(folders) == 2 and all((folder / "session.json").is_file() for folder in folders)
         assert (folders[0] / "session.json").read_bytes() != (folders[1] / "session.json").read_bytes()
 
@@ -145,9 +146,3 @@ def test_another_host_is_warned_about_and_a_taken_port_is_said_in_one_line(tmp_p
     said = err.getvalue()
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in said
     assert said.strip().splitlines()[-1].startswith("sessionkeeper serve: ") and str(port) in said
-
-
-def test_each_tab_gets_a_data_directory_of_its_own_under_the_serve_one() -> None:
-    line = tab_command(backend_url="http://127.0.0.1:9", ttl=60, warn=20, root=Path("/srv/sk data"))
-    assert line.startswith("exec ") and "--backend http://127.0.0.1:9 --ttl 60 --warn 20" in line
-    assert "--data-dir \"$(mktemp -d '/srv/sk data'/tab-XXXXXX)\"" in line
