@@ -6,6 +6,15 @@ sign-out, a crash or a restart. The local copy is the client's truth; the server
 `DraftSync` pushes it to the server, and recreates the server's copy when the server lost it
 (holding the draft's seat again for the new copy: see `DraftSync.push`).
 
+Several instances of the app (two terminals on one data dir) share the file, so one draft can be
+edited in two windows. The rule: **a stale instance never overwrites a newer draft.** A save names
+the revision its caller's view is based on (`based_on`); the check and the write are one sqlite
+transaction (BEGIN IMMEDIATE), so two processes cannot both pass it. If the stored draft is not the
+one the view was based on (another window saved since), nothing is written and `DraftConflict`
+carries the stored draft, for the caller to show instead. A save that names no revision (ANY)
+merges into whatever is stored, as before; `BookingDrafts.save` then merges into the latest and
+retries, so even it never drops what another instance saved meanwhile.
+
 A draft holds personal data, so the file is mode 0600; it never holds a card number or a CVC.
 Nothing planted in the data dir steers it: the file and its companions (-wal, -shm, -journal) are
 checked with `session.private_files` before sqlite opens them by name, and a symlink, a FIFO or a
@@ -15,16 +24,18 @@ directory in their place is moved aside with them (its target never touched).
 from __future__ import annotations
 
 import asyncio
+import enum
 import errno
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sessionkeeper.api.errors import (
     ApiError,
@@ -128,6 +139,32 @@ class LocalDraft:
 
 class DraftStoreError(Exception):
     """The draft could not be read or written (disk full, file locked by another program, ...)."""
+
+
+class DraftConflict(Exception):
+    """A save based on one revision met a newer draft (another instance saved since): nothing was
+    written. `latest` is the stored draft, to be shown instead of the stale view.
+
+    Not a DraftStoreError: that one means the disk failed and the draft is not saved anywhere
+    (callers show a "draft not saved" banner); here the disk worked, and holds a newer draft."""
+
+    def __init__(self, latest: LocalDraft, based_on: int | None) -> None:
+        super().__init__(f"draft revision {latest.revision} is stored; the save was based on {based_on}")
+        self.latest = latest
+        self.based_on = based_on
+
+
+class _Any(enum.Enum):
+    ANY = "any"
+
+
+ANY: Final = _Any.ANY
+"""`based_on` for a save that is not based on a view of the draft: it overwrites whatever is
+stored (`DraftStore.save`), or merges into it (`BookingDrafts.save`)."""
+
+Basis = int | None | _Any
+"""What a save is based on: the revision of the draft the caller shows, None when it showed none
+(any stored draft is then newer), or ANY."""
 
 
 class _Unusable(Exception):
@@ -262,8 +299,15 @@ class DraftStore:
 
     # -- drafts ---------------------------------------------------------------------------------
 
-    def save(self, owner: str, step: str, data: dict[str, Any]) -> LocalDraft:
+    def save(self, owner: str, step: str, data: dict[str, Any], *, based_on: Basis = ANY) -> LocalDraft:
         """Insert or replace `owner`'s draft; bumps its revision. Committed when this returns.
+
+        `based_on` is the revision of the draft the caller's view shows (None: it showed none).
+        If the stored draft has another revision, another instance saved since: nothing is written,
+        and DraftConflict carries the stored draft. A stored revision lower than `based_on` counts
+        too (the draft was finished and a new one begun); no stored draft at all does not (the file
+        was started afresh, or the draft finished: nothing newer to lose). The check and the write
+        are one transaction. ANY (the default) writes whatever is stored.
 
         Card numbers and CVCs are dropped from `data` first (see SECRET_KEYS); the returned draft
         shows exactly what was stored. `data` must be JSON-serialisable (TypeError/ValueError if not).
@@ -275,6 +319,13 @@ class DraftStore:
 
         def op(conn: sqlite3.Connection) -> tuple[str | None, int]:
             with conn:
+                if based_on is not ANY:
+                    # IMMEDIATE: the write lock is taken before the read, so no other process can
+                    # save between the check and the write (it waits, up to `timeout`).
+                    conn.execute("BEGIN IMMEDIATE")
+                    found = _read(conn, owner)
+                    if found is not None and found[0].revision != based_on:
+                        raise DraftConflict(found[0], based_on)  # rolls back: nothing written
                 # fetchall, not fetchone: the statement must run to its end before the commit.
                 ((server_id, revision),) = conn.execute(
                     _UPSERT, (owner, uuid.uuid4().hex, step, encoded, wall)
@@ -553,11 +604,27 @@ class DraftSync:
             return draft  # another draft, or another seat, since: nothing of this seat to give up
         current = snapshot[0]
         data = {key: value for key, value in current.data.items() if key != "seat"}
-        cleared = self.store.save(owner, "seats", {**data, SEAT_RELEASED: seat})
+        try:
+            cleared = self.store.save(
+                owner, "seats", {**data, SEAT_RELEASED: seat}, based_on=current.revision
+            )
+        except DraftConflict:
+            return draft  # another instance saved since: its draft stands; the next push sends it
         try:
             return await self.rest.update_draft(draft.id, cleared.step, cleared.data)
         except self._NOT_NOW:
             return None  # the local draft says it; the next push tells the server
+
+
+_MERGE_TRIES = 20  # a save merged into the latest draft, tried again while other instances save
+
+
+@dataclass(slots=True)
+class AsOf:
+    """A `BookingDrafts.as_of` block: the revision its saves are based on, and what they saved."""
+
+    based_on: int | None
+    saved: LocalDraft | None = None
 
 
 class BookingDrafts:
@@ -567,12 +634,15 @@ class BookingDrafts:
     owner's draft, so a screen can never show or change someone else's. A field change is saved
     locally at once (`save`); a step change is also pushed to the server (`push`). When a guest
     signs in, the guest's draft goes with them (`hand_to_user`) unless they already have one.
+    A screen's save names the revision it shows, so a window left behind never overwrites what
+    another window saved since (DraftConflict; see the module's docstring).
     """
 
     def __init__(self, store: DraftStore, sync: DraftSync | None, holder: Callable[[], str | None]) -> None:
         self.store = store
         self.sync = sync
         self._holder = holder
+        self._as_of: AsOf | None = None
 
     @property
     def owner(self) -> str:
@@ -585,12 +655,48 @@ class BookingDrafts:
         """Someone's draft, by name: the signed-out screen names the draft a user left behind."""
         return self.store.load(owner_key(username))
 
-    def save(self, step: str, updates: dict[str, Any] | None = None) -> LocalDraft:
-        """Merge `updates` into the holder's draft and move it to `step`. Raises DraftStoreError."""
+    def save(self, step: str, updates: dict[str, Any] | None = None, *, based_on: Basis = ANY) -> LocalDraft:
+        """Merge `updates` into the holder's draft and move it to `step`. Raises DraftStoreError.
+
+        `based_on` is the revision of the draft the caller shows (None: none): if the stored draft
+        is another (another instance saved since), nothing is written and DraftConflict carries it.
+        ANY (the default) merges into the latest draft, whoever saved it; inside an `as_of` block,
+        the default is that block's revision instead.
+        """
+        if based_on is ANY and self._as_of is not None:
+            based_on = self._as_of.based_on
         owner = self.owner
-        current = self.store.load(owner)
-        data = {**(current.data if current else {}), **(updates or {})}
-        return self.store.save(owner, step, data)
+        for _ in range(_MERGE_TRIES):
+            current = self.store.load(owner)
+            if based_on is not ANY and current is not None and current.revision != based_on:
+                raise DraftConflict(current, based_on)  # stale before anything was merged
+            data = {**(current.data if current else {}), **(updates or {})}
+            # The write is based on the draft just merged into, whatever the caller's basis: if
+            # another instance saved in between, the merge would drop what it saved.
+            try:
+                saved = self.store.save(owner, step, data, based_on=current.revision if current else None)
+            except DraftConflict:
+                if based_on is not ANY:
+                    raise
+                continue  # ANY: merge into the newer one
+            if self._as_of is not None:
+                self._as_of.saved = saved
+            return saved
+        raise DraftStoreError("draft storage failed: the draft kept changing in another window")
+
+    @contextmanager
+    def as_of(self, revision: int | None) -> Iterator[AsOf]:
+        """Saves made in this block without a revision are based on `revision`: for a caller whose
+        saves go through another's `save`, which passes none (a screen through the app's
+        `save_draft`). The block's `AsOf.saved` is then the draft saved in it, if one was. One
+        block at a time; synchronous code only (an await inside would lend it to other tasks)."""
+        if self._as_of is not None:
+            raise RuntimeError("as_of blocks do not nest")
+        self._as_of = AsOf(revision)
+        try:
+            yield self._as_of
+        finally:
+            self._as_of = None
 
     async def push(self) -> str | None:
         """Send the holder's draft to the server; its server id, or None when the server cannot

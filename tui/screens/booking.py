@@ -4,6 +4,11 @@ Every step is an active flow (the prompt appears near expiry). Every field chang
 local draft at once and every step change is also pushed to the server (rule 11), so a step can
 always be reopened from the draft alone: after a sign-out, a crash or a restart.
 
+Another window (a second instance on the same data dir) may move the same draft on meanwhile.
+Each step keeps the revision of the draft it shows and saves based on it; a save that meets a newer
+draft writes nothing, and the flow reopens at that draft's step with its values, saying so in one
+line (api.drafts: a stale instance never overwrites a newer draft).
+
 Forms are parsed, not just validated (api.forms): what a step sends or saves is the parsed,
 normalised value, never the text as typed. They check inline and make no API call while
 invalid (edge case 19).
@@ -22,12 +27,12 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessionkeeper.api import forms
-from sessionkeeper.api.drafts import SEAT_RELEASED
+from sessionkeeper.api.drafts import SEAT_RELEASED, DraftConflict, LocalDraft
 from sessionkeeper.api.errors import ApiError
 from sessionkeeper.api.models import Fare, Flight
 from sessionkeeper.session.kinds import State
 from sessionkeeper.tui import wording
-from sessionkeeper.tui.messages import GoBack, GoHome, NextStep, ShowBookings
+from sessionkeeper.tui.messages import GoBack, GoHome, NextStep, OpenFlow, ShowBookings
 from sessionkeeper.tui.screens.base import AppScreen, screen_work
 
 if TYPE_CHECKING:
@@ -44,6 +49,7 @@ TITLES = {
     "confirmation": "6 · Confirmation",
 }
 FIX_FIELDS = "Please fix the highlighted fields."
+CHANGED_ELSEWHERE = "This booking changed in another window: showing its latest."
 
 
 class BookingStep(AppScreen):
@@ -58,13 +64,22 @@ class BookingStep(AppScreen):
         Binding("ctrl+n", "next", "Next", priority=True),
     ]
     FIELDS: tuple[str, ...] = ()  # inputs whose values are kept in the draft
+    # The revision of the draft this step shows (None: none yet): its saves are based on it.
+    revision: int | None = None
+    _giving_way = False  # a newer draft met: the flow is reopening at its step
 
     @property
     def data(self) -> dict[str, Any]:
+        """The draft as stored now (what a call sends); the fields show it as of `revision`."""
         draft = self.keeper.saved_draft()
         return dict(draft.data) if draft else {}
 
     def compose_body(self) -> Iterable[Widget]:
+        # The revision is read before the fields are filled: a field filled from a newer draft
+        # only makes the next save meet it (and show it again); the other way round, a field
+        # older than the revision would overwrite what another window saved.
+        draft = self.keeper.saved_draft()
+        self.revision = draft.revision if draft else None
         with Vertical(id="step", classes=f"step-{self.STEP}"):
             yield Static(TITLES[self.STEP], classes="title")
             yield from self.compose_step()
@@ -111,15 +126,63 @@ class BookingStep(AppScreen):
             return
         draft = self.keeper.saved_draft()
         if not self.keeper.navigating_home and (draft is None or draft.step != self.STEP):
-            self.keeper.save_draft(self.STEP, push=True)
+            self.save(self.STEP, push=True)
+
+    # -- the draft this step shows ---------------------------------------------------------------
+
+    def save(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> bool:
+        """Save the draft (rule 11) based on the revision this step shows, through the app, which
+        says when the disk refuses. False if another window saved since: nothing was written, and
+        the flow gives way to its draft (`give_way`); the caller goes no further."""
+        drafts = self.keeper.drafts
+        if drafts is None:
+            return True
+        shown = self.revision
+        try:
+            # The app's save_draft names no revision: the block gives it this step's.
+            with drafts.as_of(shown) as block:
+                self.keeper.save_draft(step, updates, push=push)
+        except DraftConflict as conflict:
+            self.give_way(conflict.latest)
+            return False
+        if block.saved is not None:
+            self.shown(shown, block.saved.revision)
+        return True
+
+    def shown(self, was: int | None, now: int) -> None:
+        """This window's view of the draft moved from revision `was` to `now` (its own save): so
+        did every step of the flow under this one that showed `was`, uncovered later by esc."""
+        for screen in self.app.screen_stack:
+            if isinstance(screen, BookingStep) and screen.revision == was:
+                screen.revision = now
+        self.revision = now
+
+    def changed_elsewhere(self) -> bool:
+        """Before a call made with the draft: if another window saved it since this step showed
+        it, give way to that draft (True) rather than send what this window never showed."""
+        draft = self.keeper.saved_draft()
+        if draft is None or draft.revision == self.revision:
+            return False
+        self.give_way(draft)
+        return True
+
+    def give_way(self, latest: LocalDraft) -> None:
+        """Another window saved the booking since this step showed it: its draft stands. The flow
+        reopens at its step, with its values, and says so in one line. What was typed here last
+        is not applied on top: it was typed against what this window showed, not that draft."""
+        if self._giving_way or self.gone:
+            return  # once: the keys that follow wait for the step that comes
+        self._giving_way = True
+        self.notify(CHANGED_ELSEWHERE, severity="warning")
+        self.post_message(OpenFlow(latest.step))
 
     def value(self, name: str) -> str:
         return self.query_one(f"#{name}", Input).value
 
     def on_input_changed(self, event: Input.Changed) -> None:
         name = event.input.id or ""
-        if name in self.FIELDS:
-            self.keeper.save_draft(self.STEP, {name: event.value})
+        if name in self.FIELDS and not self.save(self.STEP, {name: event.value}):
+            return
         errors = self.errors()
         self.show_errors(errors, only=name)
         if not errors and self.step_error_text() == FIX_FIELDS:
@@ -210,11 +273,11 @@ class SearchStep(BookingStep):
 
     def advance(self, parsed: forms.SearchQuery) -> None:
         query = parsed
-        self.keeper.save_draft(
+        if self.save(
             "flights",
             {"origin": query.origin, "destination": query.destination, "date": query.date.isoformat()},
-        )
-        self.go("flights")
+        ):
+            self.go("flights")
 
 
 class FlightsStep(BookingStep):
@@ -341,7 +404,7 @@ class FlightsStep(BookingStep):
     def advance(self, parsed: tuple[Flight, Fare]) -> None:
         flight, fare = parsed
         label = f"{flight.number} {flight.origin}→{flight.destination} {flight.departure:%Y-%m-%d %H:%M}"
-        self.keeper.save_draft(
+        if self.save(
             "passengers",
             {
                 "flight_id": flight.id,
@@ -349,8 +412,8 @@ class FlightsStep(BookingStep):
                 "fare_code": fare.code,
                 "fare_label": f"{fare.name} {fare.price}",
             },
-        )
-        self.go("passengers")
+        ):
+            self.go("passengers")
 
 
 class PassengersStep(BookingStep):
@@ -366,8 +429,11 @@ class PassengersStep(BookingStep):
         data = self.data
         client = self.keeper.client
         profile = client.profile if client is not None else None
-        if "name" not in data and profile is not None:
-            self.keeper.save_draft(self.STEP, {"name": profile.name, "email": profile.email})
+        if (
+            "name" not in data
+            and profile is not None
+            and self.save(self.STEP, {"name": profile.name, "email": profile.email})
+        ):
             self.query_one("#name", Input).value = profile.name
             self.query_one("#email", Input).value = profile.email
 
@@ -375,8 +441,8 @@ class PassengersStep(BookingStep):
         return forms.parse_passenger(self.value("name"), self.value("email"))
 
     def advance(self, parsed: forms.Passenger) -> None:
-        self.keeper.save_draft("seats", parsed.as_json())
-        self.go("seats")
+        if self.save("seats", parsed.as_json()):
+            self.go("seats")
 
 
 class SeatsStep(BookingStep):
@@ -447,13 +513,15 @@ class SeatsStep(BookingStep):
                 "Couldn't save your draft on the server. It is saved here; try again in a moment."
             )
             return
+        if self.changed_elsewhere():
+            return  # no seat held for a flight this window may no longer show
         try:
             await self.outcome(client.graphql.hold_seat(str(self.data.get("flight_id", "")), seat, server_id))
         except ApiError as exc:
             self.api_failed(exc)
             return
-        self.keeper.save_draft("review", {"seat": seat, SEAT_RELEASED: None})  # a seat again
-        self.go("review")
+        if self.save("review", {"seat": seat, SEAT_RELEASED: None}):  # a seat again
+            self.go("review")
 
 
 class ReviewStep(BookingStep):
@@ -494,10 +562,16 @@ class ReviewStep(BookingStep):
             # out cancels the first worker, not its payment: it waits for the same one below.)
             self.step_error("Paying…")
             server_id = await self.outcome(self.keeper.push_draft())
-            data = self.data  # read after the push: carrying the draft over may have given its seat up
-            if not data.get("seat") and data.get(SEAT_RELEASED):
+            # Read after the push: carrying the draft over may have given its seat up.
+            draft = self.keeper.saved_draft()
+            data = dict(draft.data) if draft else {}
+            if draft is not None and not data.get("seat") and data.get(SEAT_RELEASED):
+                # Said here; the step under this one shows that draft (esc goes back to choose).
+                self.shown(self.revision, draft.revision)
                 self.step_error(wording.seat_released(str(data[SEAT_RELEASED]), go_back=True))
                 return
+            if self.changed_elsewhere():
+                return  # never pay for a booking this window did not show
             passenger = forms.parse_passenger(str(data.get("name", "")), str(data.get("email", "")))
             if isinstance(passenger, dict):
                 self.step_error("The passenger's details are incomplete: go back (esc) to fix them.")
@@ -521,7 +595,8 @@ class ReviewStep(BookingStep):
         server_id: str | None,
     ) -> None:
         """Runs to its end even if this screen is left meanwhile: once the server has booked, the
-        draft must say so (else paying again would meet "draft already booked")."""
+        draft must say so (else paying again would meet "draft already booked"). So its save names
+        no revision: a booking the server made stands, even over what another window saved since."""
         booking = await client.rest.create_booking(
             flight_id=str(data.get("flight_id", "")),
             fare_code=str(data.get("fare_code", "")),
