@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 InnerTransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
 
+# How much longer than a call's deadline a flight's lease lasts (rule 14).
+LEASE_MARGIN_S = 5.0
+
+
 class BackendClient:
     def __init__(
         self,
@@ -89,7 +93,15 @@ class BackendClient:
             fingerprinter=fingerprinter,
         )
         self.manager = SessionManager(
-            port=self.port, clock=clock, policy=policy, store=store, timeline=timeline, auto_wake=auto_wake
+            port=self.port,
+            clock=clock,
+            policy=policy,
+            store=store,
+            timeline=timeline,
+            auto_wake=auto_wake,
+            # Another instance waits this long for this one's flight before taking it over: longer
+            # than the flight's one call may take (rule 14).
+            flight_lease_s=call_deadline + LEASE_MARGIN_S,
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))

@@ -31,8 +31,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -619,14 +618,6 @@ class DraftSync:
 _MERGE_TRIES = 20  # a save merged into the latest draft, tried again while other instances save
 
 
-@dataclass(slots=True)
-class AsOf:
-    """A `BookingDrafts.as_of` block: the revision its saves are based on, and what they saved."""
-
-    based_on: int | None
-    saved: LocalDraft | None = None
-
-
 class BookingDrafts:
     """The draft rules of the booking flow (rule 11), for whoever holds the session now.
 
@@ -642,7 +633,6 @@ class BookingDrafts:
         self.store = store
         self.sync = sync
         self._holder = holder
-        self._as_of: AsOf | None = None
 
     @property
     def owner(self) -> str:
@@ -660,11 +650,8 @@ class BookingDrafts:
 
         `based_on` is the revision of the draft the caller shows (None: none): if the stored draft
         is another (another instance saved since), nothing is written and DraftConflict carries it.
-        ANY (the default) merges into the latest draft, whoever saved it; inside an `as_of` block,
-        the default is that block's revision instead.
+        ANY (the default) merges into the latest draft, whoever saved it.
         """
-        if based_on is ANY and self._as_of is not None:
-            based_on = self._as_of.based_on
         owner = self.owner
         for _ in range(_MERGE_TRIES):
             current = self.store.load(owner)
@@ -679,24 +666,8 @@ class BookingDrafts:
                 if based_on is not ANY:
                     raise
                 continue  # ANY: merge into the newer one
-            if self._as_of is not None:
-                self._as_of.saved = saved
             return saved
         raise DraftStoreError("draft storage failed: the draft kept changing in another window")
-
-    @contextmanager
-    def as_of(self, revision: int | None) -> Iterator[AsOf]:
-        """Saves made in this block without a revision are based on `revision`: for a caller whose
-        saves go through another's `save`, which passes none (a screen through the app's
-        `save_draft`). The block's `AsOf.saved` is then the draft saved in it, if one was. One
-        block at a time; synchronous code only (an await inside would lend it to other tasks)."""
-        if self._as_of is not None:
-            raise RuntimeError("as_of blocks do not nest")
-        self._as_of = AsOf(revision)
-        try:
-            yield self._as_of
-        finally:
-            self._as_of = None
 
     async def push(self) -> str | None:
         """Send the holder's draft to the server; its server id, or None when the server cannot

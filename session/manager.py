@@ -399,6 +399,8 @@ class SessionManager:
         if self._closed:
             return False  # no recovery after close(): the caller sees the rejection
         self._record("call_rejected", call=label, attempt=attempt, generation=ticket.generation)
+        if self._look_before_rejection():
+            raise EndedElsewhere(SIGNED_OUT_ELSEWHERE)
         decisions = self._handle(e.ResponseRejected(ticket.sent_at, ticket.generation, attempt))
         if any(isinstance(x, d.GiveUp) for x in decisions):
             return False
@@ -597,6 +599,18 @@ class SessionManager:
                 )
             await asyncio.sleep(_TURN_POLL_S)
 
+    def _look_before_rejection(self) -> bool:
+        """A rejected call may have gone out with a token another instance has since replaced
+        (rotated, signed out): the change is taken on first, so that the engine reads the
+        rejection as an older token's (a replay) and not as evidence about the TTL (rule 7).
+        True when that change was a sign-out of this user."""
+        shared = self.shared
+        if shared is None or self._flights.in_progress or not shared.changed():
+            return False
+        was_user = self.engine.kind is SessionKind.USER
+        self.sync()
+        return was_user and self.view().state is State.SIGNED_OUT
+
     def _take_on(self, found: LoadResult, flight: SessionFlight | None) -> FlightOutcome | None:
         """Take on the stored session another instance left (`found`): its new session, a later
         extension of the same one, or its sign-out. `flight`: the flight this instance was about
@@ -686,7 +700,7 @@ class SessionManager:
         self.former_user, self.user = self.user, {}
         if reason is d.SignOutReason.ELSEWHERE:
             return  # the other instance forgot the stored session and revoked the token
-        self._stored.clear()
+        self._stored.clear(token)
         if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
             # Best effort: a signed-out user must not leave a live token behind on the server.
             self._spawn(self._revoke(token))

@@ -148,16 +148,24 @@ class StoredSessionKeeper:
         """The stored session was just read and taken on: nothing of it needs writing back."""
         self._saved_token, self._saved_at = token, now
 
-    def clear(self) -> None:
-        """Forget the stored session (a sign-out); never raises."""
-        if self.store is None:
+    def clear(self, token: Secret | None = None) -> None:
+        """Forget the stored session (a sign-out of the session `token`); never raises. Shared:
+        a session another instance stored since this one last looked (not `token`) is not this
+        sign-out's to forget; it is left, and taken on at the next look."""
+        store = self.store
+        if store is None:
             return
-        if self.shared is None:
-            self.store.clear()
+        shared = self.shared
+        if shared is None:
+            store.clear()
             return
-        with self.shared.locked():
-            self.store.clear()
-            self.shared.look()
+        with shared.locked():
+            if shared.changed() and not _in_the_way(store):
+                theirs = store.read(now_wall=self._clock.wall() - skip_offset(self._clock)).stored
+                if theirs is not None and theirs.token != token:
+                    return
+            store.clear()
+            shared.look()
 
     def clear_if_stuck(self) -> None:
         """At close, with no session: a sign-out that could not forget the stored one tries again."""

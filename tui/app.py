@@ -23,6 +23,7 @@ import io
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual import events
@@ -253,15 +254,23 @@ class SessionKeeperApp(App[None]):
         except DraftStoreError:
             return None
 
-    def save_draft(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> None:
-        """Rule 11: every step and field change is saved locally at once; steps also go to the server."""
-        from sessionkeeper.api.drafts import DraftStoreError
+    def save_draft(
+        self,
+        step: str,
+        updates: dict[str, Any] | None = None,
+        *,
+        push: bool = False,
+        based_on: int | EllipsisType | None = ...,
+    ) -> LocalDraft | None:
+        """Rule 11: every step and field change is saved locally at once; steps also go to the
+        server. A save based on a revision another window has saved past raises DraftConflict."""
+        from sessionkeeper.api.drafts import ANY, DraftStoreError
 
         drafts = self.drafts
         if drafts is None:
-            return
+            return None
         try:
-            drafts.save(step, updates)
+            saved = drafts.save(step, updates, based_on=ANY if based_on is ... else based_on)
         except DraftStoreError as exc:
             # A disk that refuses refuses every keystroke: said once (the banner, one timeline
             # entry), then quiet until the reason changes or a save works again.
@@ -270,13 +279,14 @@ class SessionKeeperApp(App[None]):
                 self.record("draft_save_failed", error=problem)
                 self.draft_problem = problem
                 self.refresh_countdown()
-            return
+            return None
         if self.draft_problem is not None:
             self.draft_problem = None
             self.record("draft_save_recovered")
             self.refresh_countdown()
         if push and self.client is not None:
             self.run_worker(self.push_draft(), group="draft-push", exclusive=True)
+        return saved
 
     async def push_draft(self) -> str | None:
         from sessionkeeper.api.errors import ApiError

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Coroutine
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -68,8 +69,18 @@ class Keeper(Protocol):
         """The draft of whoever holds the session now."""
         ...
 
-    def save_draft(self, step: str, updates: dict[str, Any] | None = None, *, push: bool = False) -> None:
-        """Save the holder's draft locally at once (rule 11); steps are pushed to the server too."""
+    def save_draft(
+        self,
+        step: str,
+        updates: dict[str, Any] | None = None,
+        *,
+        push: bool = False,
+        based_on: int | EllipsisType | None = ...,
+    ) -> LocalDraft | None:
+        """Save the holder's draft locally at once (rule 11); steps are pushed to the server too.
+        `based_on`: the revision the caller shows (None: none); another window's newer draft then
+        raises DraftConflict and nothing is written. `...`: merged into the latest, whoever saved
+        it. The draft saved, or None when the disk refused (said on the banner)."""
         ...
 
     async def push_draft(self) -> str | None:

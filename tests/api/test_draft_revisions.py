@@ -159,25 +159,6 @@ def test_booking_drafts_without_a_revision_merge_into_the_newest_draft(
     assert merged.data == {"name": "Ada L", "email": "grace@example.com"} and merged.revision == 3
 
 
-def test_an_as_of_block_gives_its_revision_to_a_save_that_names_none(
-    windows: tuple[DraftStore, DraftStore], path: Path
-) -> None:
-    # A screen saves through the app's save_draft, which names no revision: the block names it.
-    a, b = windows
-    window_a = BookingDrafts(a, None, lambda: None)
-    shown = window_a.save("search", {"origin": "LHR"})
-    with window_a.as_of(shown.revision) as block:
-        saved = window_a.save("flights")
-    assert block.saved == saved and saved.revision == 2
-
-    theirs = BookingDrafts(b, None, lambda: None).save("passengers", {"name": "Grace"})
-    with pytest.raises(DraftConflict), window_a.as_of(saved.revision) as block:
-        window_a.save("flights", {"origin": "CDG"})
-    assert block.saved is None and stored(path) == theirs
-    # Outside a block, the save is not based on a view again.
-    assert window_a.save("passengers", {"email": "a@b.co"}).revision == 4
-
-
 # -- real processes on one file -------------------------------------------------------------------
 
 # Each child waits for the go file, then, `rounds` times: reads the draft, and saves its own data

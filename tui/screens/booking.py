@@ -134,19 +134,14 @@ class BookingStep(AppScreen):
         """Save the draft (rule 11) based on the revision this step shows, through the app, which
         says when the disk refuses. False if another window saved since: nothing was written, and
         the flow gives way to its draft (`give_way`); the caller goes no further."""
-        drafts = self.keeper.drafts
-        if drafts is None:
-            return True
         shown = self.revision
         try:
-            # The app's save_draft names no revision: the block gives it this step's.
-            with drafts.as_of(shown) as block:
-                self.keeper.save_draft(step, updates, push=push)
+            saved = self.keeper.save_draft(step, updates, push=push, based_on=shown)
         except DraftConflict as conflict:
             self.give_way(conflict.latest)
             return False
-        if block.saved is not None:
-            self.shown(shown, block.saved.revision)
+        if saved is not None:
+            self.shown(shown, saved.revision)
         return True
 
     def shown(self, was: int | None, now: int) -> None:
