@@ -643,7 +643,17 @@ class SessionManager:
             return None
         ended = stored.kind is SessionKind.GUEST and self.engine.kind is SessionKind.USER
         before = (self.engine.kind, self.user.get("username"))
-        self.holder_changed = before != (stored.kind, stored.user.get("username"))
+        holder_changed = before != (stored.kind, stored.user.get("username"))
+        view = self.view()
+        if flight is not None and not holder_changed and sent_at + view.ttl_s - view.warn_s <= now:
+            # The same person's session, renewed there, but itself due for renewal (or past it):
+            # this flight renews it, with what that instance stored (its token, its reauth key).
+            self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, dict(stored.user)
+            self._record(
+                "session_taken_on", kind=stored.kind.value, token=stored.token.fingerprint, renew=True
+            )
+            return None
+        self.holder_changed = holder_changed
         if ended and self._token is not None:
             self._record("signed_out_elsewhere")
             self._handle(e.SignedOutElsewhere())

@@ -197,6 +197,7 @@ class SharedSession:
                 self.lock_problem = f"the lock was held for more than {wait_s:g} s"
                 yield None
                 return
+            self.lock_problem = None
             try:
                 yield fd
             finally:

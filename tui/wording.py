@@ -9,6 +9,8 @@ home screen cannot disagree.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ from sessionkeeper.session.kinds import Link, SessionFlight, SessionKind, State
 
 if TYPE_CHECKING:
     from sessionkeeper.session.engine import SessionView
+    from sessionkeeper.session.shared import Peer
 
 
 def format_remaining(seconds: float | None) -> str:
@@ -218,6 +221,22 @@ def qa_server_problem(exc: ApiError) -> str:
     if isinstance(exc, BackendUnreachable):
         return str(exc)  # "the server is unreachable", "the server did not answer in time"
     return f"the server could not do it ({type(exc).__name__}: {exc})"
+
+
+def instance_lines(peers: Sequence[Peer], lock_problem: str | None = None) -> list[str]:
+    """The QA panel's list of the instances on this data dir (rule 14): which runs in front, which
+    is in the background or stopped, since when, and which holds the flight lease."""
+    holder = next((peer for peer in peers if peer.holds_lease), None)
+    lock = f"lease: pid {holder.pid}" if holder is not None else "lease free"
+    lines = [f"instances  {len(peers)} on this data dir · {lock}"]
+    for peer in peers:
+        where = "STOPPED" if peer.stopped else ("front" if peer.focused else "back")
+        since = time.strftime("%H:%M:%S", time.localtime(peer.since_wall))
+        mark = "this" if peer.this else "    "
+        lines.append(f"  pid {peer.pid:<7} {mark} {where:<7} since {since}")
+    if lock_problem is not None:
+        lines.append(f"  lock: {lock_problem}")
+    return lines
 
 
 def prompt_words(guest: bool) -> tuple[str, str, str]:

@@ -152,10 +152,12 @@ def make_app(
     inner_transport: InnerTransportFactory | None = None,
     warm_up_after_s: float | None = None,
     prompt_guard_s: float = 0.0,
+    clock: FakeClock | None = None,
 ) -> tuple[SessionKeeperApp, FakeClock, FakeClock | None]:
     """The app on fake clocks. The prompt's guard (it ignores keys for a moment after it appears)
-    is off unless asked for: on a fake clock that stands still it would never end."""
-    clock = FakeClock()
+    is off unless asked for: on a fake clock that stands still it would never end. `clock`: the
+    client's, when two apps share one (two instances on one machine)."""
+    clock = clock if clock is not None else FakeClock()
     server_clock = FakeClock() if backend_url is None else None
     counter = itertools.count(1)
     app = build_app(

@@ -154,6 +154,9 @@ class QAPanel(AppScreen):
             f"network    {network}",
             f"N          {qa.amount} (+/-)",
         ]
+        shared = manager.shared
+        if shared is not None:
+            lines += wording.instance_lines(shared.peers(), shared.lock_problem)
         self.query_one("#qa-client", LineBox).show("\n".join(lines))
         self.query_one("#qa-server", LineBox).show(
             self._server_text(self.client_remaining_at_poll, client.username)
