@@ -85,6 +85,10 @@ class QAClock:
     def wall(self) -> float:
         return self._base.wall() + self.offset
 
+    @property
+    def base(self) -> Clock:
+        return self._base
+
     def skip_ahead(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("skip ahead takes a non-negative number of seconds")
@@ -92,5 +96,9 @@ class QAClock:
 
 
 def skip_offset(clock: Clock) -> float:
-    """How far QA has skipped this clock ahead of the real one (0 for any other clock)."""
-    return clock.offset if isinstance(clock, QAClock) else 0.0
+    """How far QA has skipped this clock ahead of the real one (0 for any other clock). A QA clock
+    on another QA clock (the scenario runner's second instance, on the first one's time) is ahead
+    by both."""
+    if isinstance(clock, QAClock):
+        return clock.offset + skip_offset(clock.base)
+    return 0.0

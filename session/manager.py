@@ -764,9 +764,9 @@ class SessionManager:
         # `wall` is the real calendar time; a QA skip ahead is its own field, never mixed in.
         wall = self.clock.wall()
         qa = self._qa_clock
-        if qa is not None and qa.offset:
-            detail["qa_skip_s"] = round(qa.offset, 3)
-            wall -= qa.offset
+        if qa is not None and (offset := skip_offset(qa)):
+            detail["qa_skip_s"] = round(offset, 3)
+            wall -= offset
         self.timeline.add(at, wall, name, detail)
 
     # -- the stored session's disk ------------------------------------------------------------------

@@ -3,6 +3,7 @@ the file, the line, and the keys or values that would be valid (`ScenarioError`)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -18,7 +19,9 @@ from sessionkeeper.tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Con
 SHIPPED = Path(__file__).resolve().parent / "shipped"
 TOP_KEYS = ("title", "covers", "ttl", "warn", "step")
 ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart")
-STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within")
+STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within", "instance")
+# The actions a second instance can take: `say` is the scenario's, `restart` the first app's.
+_INSTANCE_ACTIONS = ("press", "type", "qa", "wait", "snapshot", "expect")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]")
 
 
@@ -136,6 +139,12 @@ class _Reader:
         if not (isinstance(steps, list) and steps):
             raise self.fail(None, "no steps: add at least one [[step]]")
         built = tuple(self.step(i, raw) for i, raw in enumerate(steps))
+        if any(step.instance == 2 for step in built):
+            restart = next((step for step in built if step.restart), None)
+            if restart is not None:
+                raise self.fail(
+                    restart.line, "'restart' does not go in a scenario with a second instance (instance = 2)"
+                )
         return Scenario(self.path.stem, title.strip(), tuple(covers), ttl, warn, built, str(self.path))
 
     def number(
@@ -165,7 +174,7 @@ class _Reader:
                 raise self.fail(
                     line(key),
                     f"{number}: unknown key {key!r}; a step has one of {', '.join(ACTION_KEYS)}"
-                    " (and n/on/detach with qa, within with wait)",
+                    " (and n/on/detach with qa, within with wait, instance with any but say and restart)",
                 )
         actions = [key for key in ACTION_KEYS if key in raw]
         if len(actions) != 1:
@@ -178,6 +187,16 @@ class _Reader:
             if extra in raw and action != owner:
                 raise self.fail(line(extra), f"{number}: {extra!r} goes only with {owner!r}")
         at = start or 0
+        instance = raw.get("instance", 1)
+        if "instance" in raw:
+            if action not in _INSTANCE_ACTIONS:
+                raise self.fail(line("instance"), f"{number}: 'instance' does not go with {action!r}")
+            if instance not in (1, 2) or isinstance(instance, bool):
+                raise self.fail(line("instance"), f"{number}: 'instance' must be 1 or 2, got {instance!r}")
+        step = self._action_step(at, number, raw, action, line)
+        return dataclasses.replace(step, instance=instance) if instance != 1 else step
+
+    def _action_step(self, at: int, number: str, raw: dict[str, Any], action: str, line: Any) -> Step:
         value = raw[action]
         if action in ("say", "type", "snapshot"):
             if not isinstance(value, str) or not value:

@@ -44,6 +44,7 @@ class Step:
     snapshot: str | None = None
     expect: Condition | None = None
     restart: bool = False  # quit the app and start it again on the same data (the server runs on)
+    instance: int = 1  # which app the step drives: 2 is a second one on the same data dir (rule 14)
 
     @property
     def qa_words(self) -> str:
@@ -71,6 +72,11 @@ class Scenario:
     warn: float
     steps: tuple[Step, ...]
     source: str  # the file it came from
+
+    @property
+    def instances(self) -> int:
+        """How many apps it runs at once on one data dir: 2 when a step names the second."""
+        return max((step.instance for step in self.steps), default=1)
 
 
 # -- what a run comes to (tui.scenario.runner makes them, tui.scenario.evidence draws them) ---------

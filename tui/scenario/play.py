@@ -46,6 +46,12 @@ class Stopped(Exception):
 def playable(scenario: Scenario) -> Scenario:
     """The scenario, or PlayError saying why it cannot be played live."""
     for step in scenario.steps:
+        if step.instance != 1:
+            raise PlayError(
+                f"{scenario.name}: the step at line {step.line} drives a second instance, which a live"
+                " play in one terminal cannot show; run it headless: "
+                f"sessionkeeper scenario run {scenario.name}"
+            )
         if step.restart:
             raise PlayError(
                 f"{scenario.name}: the step at line {step.line} restarts the app, which a live play "

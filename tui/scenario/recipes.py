@@ -38,34 +38,49 @@ def key_words(key: str) -> str:
 
 
 def recipe(steps: Iterable[Step]) -> str:
-    """The keys, in Markdown: `b` "LHR" `Tab` … F2 `w` Esc `y`."""
+    """The keys, in Markdown: `b` "LHR" `Tab` … F2 `w` Esc `y`. With a second instance (two
+    terminals on one data dir, started with the same --data-dir and --backend), each change of
+    window is said: *window 2:* … *window 1:* …; each window has its own panel and N."""
+    steps = list(steps)
+    two = any(step.instance == 2 for step in steps)
     words: list[str] = []
-    panel_open = False
-    index = AMOUNTS.index(30)  # the panel's N when the app starts
+    window = 1
+    panel_open = {1: False, 2: False}
+    index = {1: AMOUNTS.index(30), 2: AMOUNTS.index(30)}  # the panel's N when the app starts
+    opened = False
+    say_window = two  # the next keys say which window they go to
     for step in steps:
+        if step.instance == 2 and not opened:
+            words.append("*open window 2 (same `--data-dir`, same `--backend`);*")
+            opened, say_window = True, True
+        if step.qa is None and not step.press and step.type is None and not step.restart:
+            continue  # nothing pressed: a caption, a wait, an expectation, a snapshot
+        if two and (say_window or step.instance != window):
+            window, say_window = step.instance, False
+            words.append(f"*window {window}:*")
         if step.qa is not None:
-            if not panel_open:
+            if not panel_open[window]:
                 words.append("F2")
-                panel_open = True
+                panel_open[window] = True
             action = ACTIONS_BY_NAME[step.qa]
             if action.amount and step.n is not None:
                 if step.n not in AMOUNTS:
                     raise NotOnTheKeyboard(f"N={step.n:g} for {step.qa!r} is not one of {AMOUNTS}")
                 target = AMOUNTS.index(int(step.n))
-                words += ["`+`" if target > index else "`-`"] * abs(target - index)
-                index = target
+                words += ["`+`" if target > index[window] else "`-`"] * abs(target - index[window])
+                index[window] = target
             words.append(f"`{action.key}`")
             continue
         if step.press or step.type is not None:
-            if panel_open:
+            if panel_open[window]:
                 words.append("Esc")
-                panel_open = False
+                panel_open[window] = False
             if step.type is not None:
                 words.append(f'"{step.type}"')
             words += [f"`{key_words(key)}`" for key in step.press]
         elif step.restart:
             words.append("`Ctrl+Q`, start again")
-            panel_open = False
+            panel_open[window] = False
     return " ".join(words) or "start the app"
 
 

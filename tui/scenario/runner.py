@@ -3,6 +3,10 @@ loopback, fake clocks on both sides (a 15-minute wait costs nothing), keys poste
 sends them (each handled before the next), QA actions through the same `QADesk` the panel uses.
 Each expectation is checked against the client's view, the screen, the timeline and the server's own
 `/__qa/state`.
+
+A step with `instance = 2` drives a second app on the same data dir, against the same backend and on
+the same clock (two terminals of one person, rule 14): it starts at the first such step, and after
+every step each app looks at the session they share, as its once-a-second heartbeat does.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import contextlib
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.session.clock import FakeClock
+from sessionkeeper.session.clock import Clock, FakeClock
 from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Step, StepRecord
 from sessionkeeper.tui.scenario.probe import busy, check, handled, post_key
 from sessionkeeper.tui.services import Overrides
@@ -50,28 +55,44 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
     backend = EmbeddedBackend(app=QuickStart(ttl_s=scenario.ttl, clock=server_clock.now))
     outcome = Outcome(scenario, passed=False, seconds=0.0)
     driver = _Driver(out, outcome)
+    second = contextlib.AsyncExitStack()
+
+    def new_app(url: str, clock: Clock = client_clock) -> SessionKeeperApp:
+        return build_app(
+            Settings(
+                ttl_s=scenario.ttl,
+                warn_s=scenario.warn,
+                data_dir=data,
+                backend_url=url,
+                # Its clock stands still between steps: a guard would never end. A step that
+                # answers the prompt is a person who has read it (play keeps the guard).
+                prompt_guard_s=0.0,
+            ),
+            overrides=Overrides(
+                clock=clock,
+                auto_wake=False,  # the runner ticks after every step: time moves only when told
+                warm_up_after_s=None,  # its query would show in the server's counters
+            ),
+            tick_interval=3600.0,
+        )
+
+    async def start_second(url: str) -> None:
+        # On the first one's clock, QA skips included: one machine's time. (A skip in the second
+        # moves the second alone, as it would in a second process.)
+        app = new_app(url, driver.apps[1][0].services.clock)
+        pilot = await second.enter_async_context(app.run_test(size=SIZE))
+        await app.ready.wait()
+        if app.startup_error:
+            raise StepFailed(f"the second instance did not start: {app.startup_error}")
+        driver.attach(app, pilot, instance=2)
+
     try:
         url = await backend.start()
+        driver.start_second = lambda: start_second(url)
         steps = list(scenario.steps)
         restart: Step | None = None
         while True:
-            app = build_app(
-                Settings(
-                    ttl_s=scenario.ttl,
-                    warn_s=scenario.warn,
-                    data_dir=data,
-                    backend_url=url,
-                    # Its clock stands still between steps: a guard would never end. A step that
-                    # answers the prompt is a person who has read it (play keeps the guard).
-                    prompt_guard_s=0.0,
-                ),
-                overrides=Overrides(
-                    clock=client_clock,
-                    auto_wake=False,  # the runner ticks after every step: time moves only when told
-                    warm_up_after_s=None,  # its query would show in the server's counters
-                ),
-                tick_interval=3600.0,
-            )
+            app = new_app(url)
             async with app.run_test(size=SIZE) as pilot:
                 await app.ready.wait()
                 if app.startup_error:
@@ -81,9 +102,12 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
                 if restart is not None:
                     driver.record(restart, len(outcome.snapshots))
                 await driver.sample(restart)
-                while steps and not steps[0].restart:
-                    await driver.step(steps.pop(0))
-                await driver.finish_detached()
+                try:
+                    while steps and not steps[0].restart:
+                        await driver.step(steps.pop(0))
+                    await driver.finish_detached()
+                finally:
+                    await second.aclose()
             if not steps:
                 break
             restart = steps.pop(0)
@@ -105,12 +129,12 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
 
 
 class _Driver:
-    app: SessionKeeperApp
-    pilot: Pilot[None]
-
     def __init__(self, out: Path | None, outcome: Outcome) -> None:
         self.out = out
         self.outcome = outcome
+        self.apps: dict[int, tuple[SessionKeeperApp, Pilot[None]]] = {}
+        self.current = 1  # the instance the step in hand drives
+        self.start_second: Callable[[], Awaitable[None]] | None = None
         self._origin: float | None = None  # the client's clock when the scenario began
         self._carried = 0.0  # scenario time that passed in the apps before a restart
         self.detached: list[tuple[Step, asyncio.Future[str]]] = []  # QA actions still running
@@ -124,21 +148,37 @@ class _Driver:
             except (ApiError, ValueError, TimeoutError) as exc:
                 raise StepFailed(f"step at line {step.line} (qa, detached): {exc or 'no end'}") from None
 
-    def attach(self, app: SessionKeeperApp, pilot: Pilot[None]) -> None:
-        """The app the next steps drive (a new one after a restart)."""
-        if self._origin is not None and self.outcome.samples:
+    @property
+    def app(self) -> SessionKeeperApp:
+        return self.apps[self.current][0]
+
+    @property
+    def pilot(self) -> Pilot[None]:
+        return self.apps[self.current][1]
+
+    def attach(self, app: SessionKeeperApp, pilot: Pilot[None], *, instance: int = 1) -> None:
+        """The app the next steps drive (a new one after a restart), or the second instance's."""
+        if instance == 1 and self._origin is not None and self.outcome.samples:
             self._carried = self.outcome.samples[-1].at
             self._origin = None
-        self.app, self.pilot = app, pilot
+        self.apps[instance] = (app, pilot)
 
     async def step(self, step: Step) -> None:
         shots = len(self.outcome.snapshots)
+        if step.instance not in self.apps:
+            assert self.start_second is not None
+            await self.start_second()
+            await self.settle()
+        self.current = step.instance
         try:
             await self.do(step)
         except StepFailed as exc:
             await self.snapshot(f"failed-line-{step.line}")
             self.record(step, shots, problem=str(exc))
-            raise StepFailed(f"step at line {step.line} ({step.kind}): {exc}") from None
+            where = f", instance {step.instance}" if step.instance != 1 else ""
+            raise StepFailed(f"step at line {step.line} ({step.kind}{where}): {exc}") from None
+        finally:
+            self.current = 1
         self.record(step, shots)
         await self.sample(step)
 
@@ -152,7 +192,8 @@ class _Driver:
         """Both sides' remaining time now, for the evidence chart (only when evidence is kept)."""
         if self.out is None or (step is not None and step.say is not None):
             return
-        app, client, qa = self.app, self.app.client, self.app.qa
+        app = self.apps[1][0]  # the chart follows the first instance
+        client, qa = app.client, app.qa
         view = app.view()
         if client is None or view is None or qa is None:
             return
@@ -176,18 +217,24 @@ class _Driver:
         self.outcome.samples.append(Sample(at, remaining, server, label))
 
     async def settle(self) -> None:
-        """What the app's own timers would have done by now: a tick, the flights it started, a
-        repaint."""
-        client = self.app.client
-        if client is not None:
-            client.manager.tick()
-            await asyncio.sleep(0)  # let what the tick started begin
-            await client.settle()
-        await self.app.workers.wait_for_complete()
-        self.app.refresh_chrome()
-        # Every pending event of the screen processed, then one repaint; not `pause()`, whose wait
-        # for the CPU to go idle cost ~0.1 s a step.
-        await self.pilot.pause(0)
+        """What the apps' own timers would have done by now: with two, each looks at the session
+        they share (its heartbeat); then a tick, the flights it started, a repaint. The app the
+        step drove goes last: it sees what the other did."""
+        order = sorted(self.apps, key=lambda instance: instance == self.current)
+        for instance in order:
+            app, pilot = self.apps[instance]
+            client = app.client
+            if client is not None:
+                if len(self.apps) > 1:
+                    client.manager.sync()
+                client.manager.tick()
+                await asyncio.sleep(0)  # let what the tick started begin
+                await client.settle()
+            await app.workers.wait_for_complete()
+            app.refresh_chrome()
+            # Every pending event of the screen processed, then one repaint; not `pause()`, whose
+            # wait for the CPU to go idle cost ~0.1 s a step.
+            await pilot.pause(0)
 
     async def do(self, step: Step) -> None:
         if step.say is not None:
