@@ -224,18 +224,20 @@ def qa_server_problem(exc: ApiError) -> str:
 
 
 def instance_lines(peers: Sequence[Peer], lock_problem: str | None = None) -> list[str]:
-    """The QA panel's list of the instances on this data dir (rule 14): which runs in front, which
-    is in the background or stopped, since when, and which holds the flight lease."""
-    holder = next((peer for peer in peers if peer.holds_lease), None)
-    lock = f"lease: pid {holder.pid}" if holder is not None else "lease free"
-    lines = [f"instances  {len(peers)} on this data dir · {lock}"]
-    for peer in peers:
-        where = "STOPPED" if peer.stopped else ("front" if peer.focused else "back")
-        since = time.strftime("%H:%M:%S", time.localtime(peer.since_wall))
-        mark = "this" if peer.this else "    "
-        lines.append(f"  pid {peer.pid:<7} {mark} {where:<7} since {since}")
+    """The QA panel's list of the instances on this data dir (rule 14): pid, this one, in front,
+    in the background or stopped, since when, and the flight lease's holder. Nothing when this
+    instance is alone and its lock works (the panel keeps its rows for the timeline at 80x24)."""
+    lines: list[str] = []
+    if len(peers) > 1:
+        holder = next((peer for peer in peers if peer.holds_lease), None)
+        lease = f"lease pid {holder.pid}" if holder is not None else "lease free"
+        lines.append(f"windows    {len(peers)} · {lease}")
+        for peer in peers:
+            where = "STOPPED" if peer.stopped else ("front" if peer.focused else "back")
+            since = time.strftime("%H:%M:%S", time.localtime(peer.since_wall))
+            lines.append(f"  {peer.pid:<7} {'this' if peer.this else '    '} {where:<7} {since}")
     if lock_problem is not None:
-        lines.append(f"  lock: {lock_problem}")
+        lines.append(f"lock       {lock_problem}")
     return lines
 
 

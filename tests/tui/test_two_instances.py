@@ -113,3 +113,18 @@ async def test_quitting_both_and_starting_one_resumes_the_user(tmp_path: Path) -
         async with running(tmp_path, backend_url=url, clock=first.clock) as third:
             assert third.client.username == "ada"
             assert isinstance(third.app.screen, HomeScreen)
+
+
+async def test_the_qa_panel_lists_both_instances_and_who_holds_the_lease(tmp_path: Path) -> None:
+    async with two(tmp_path) as (first, second):
+        second.client.manager.background()
+        await first.pilot.press("f2")
+        await first.pilot.pause()
+        first.app.tick()
+        await first.pilot.pause()
+        text = first.text("#qa-client")
+        assert "windows    2 · lease free" in text
+        rows = [line for line in text.splitlines() if line.startswith("  ") and ":" in line]
+        assert len(rows) == 2
+        assert sum(" this front " in row for row in rows) == 1
+        assert sum("      back " in row for row in rows) == 1
