@@ -71,6 +71,7 @@ class BackendClient:
         timeout: float = 10.0,
         call_deadline: float = DEFAULT_CALL_DEADLINE_S,
         fingerprinter: Fingerprinter | None = None,
+        lifetime_s: float | None = None,
     ) -> None:
         """`timeout`: httpx's, to connect and between bytes. `call_deadline`: the most any one
         exchange takes, answer read whole (`api.network.BoundedTransport`); past it, no answer."""
@@ -102,6 +103,7 @@ class BackendClient:
             # Another instance waits this long for this one's flight before taking it over: longer
             # than the flight's one call may take (rule 14).
             flight_lease_s=call_deadline + LEASE_MARGIN_S,
+            lifetime_s=lifetime_s,
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
@@ -222,6 +224,7 @@ class BackendClient:
                 | d.SessionLapsed()
                 | d.ConnectivityChanged()
                 | d.BackgroundEnded()
+                | d.LifetimeWarning()
             ):
                 pass  # the profile follows only who holds the session
             case d.ResyncProfile():

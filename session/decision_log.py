@@ -47,6 +47,8 @@ def entry(decision: d.Decision, now: float) -> Entry | None:
             return "connectivity", {"online": decision.online, "link": link.value}
         case d.BackgroundEnded(away_s=away, detected=detected):
             return "resumed", {"away_s": round(away, 3), "detected": detected}
+        case d.LifetimeWarning(seconds_left=left):
+            return "lifetime_warning", {"seconds_left": round(left, 3)}
         case d.SessionShared(kind=kind):
             return "session_shared", {"kind": kind.value}
         case d.Replay():

@@ -119,6 +119,14 @@ class ConnectivityChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class LifetimeWarning:
+    """The session reaches its absolute lifetime in `seconds_left` (rule 15): past it only the
+    password renews it. Said once per sign-in."""
+
+    seconds_left: float
+
+
+@dataclass(frozen=True, slots=True)
 class SessionShared:
     """This instance took on the session another instance on the same data dir obtained (rule 14):
     a sign-in, a refresh, a re-authentication or a new guest session."""
@@ -155,4 +163,5 @@ Decision = (
     | ConnectivityChanged
     | BackgroundEnded
     | SessionShared
+    | LifetimeWarning
 )

@@ -102,6 +102,7 @@ class SessionView:
     token_usable: bool = False  # a call may go out now with the current token, no flight first
     last_extension_sent: float | None = None  # send time of the latest call that moved the deadline
     next_wakeup: float | None = None  # the earliest moment a Tick could change something
+    lifetime_left_s: float | None = None  # until the absolute lifetime (rule 15), when it is known
 
 
 class SessionEngine:
@@ -124,6 +125,10 @@ class SessionEngine:
         self.deadline: float | None = None
         self.last_extension_sent: float | None = None
         self.ttl_s = self.policy.ttl_s  # the estimate: lowered when the server shows it is shorter
+        # Rule 15: when the signed-in session reaches its absolute lifetime, once known; the
+        # deadline never goes past it, and the user is told `lifetime_warn_s` before it.
+        self.lifetime_end: float | None = None
+        self.lifetime_warned = False
         # -- what the user is doing
         self.last_activity: float | None = None
         self.active_flow = False
@@ -213,6 +218,7 @@ class SessionEngine:
             token_usable=self.token_usable(now),
             last_extension_sent=self.last_extension_sent,
             next_wakeup=self.next_wakeup(),
+            lifetime_left_s=None if self.lifetime_end is None else max(0.0, self.lifetime_end - now),
         )
 
     def token_usable(self, now: float) -> bool:
@@ -230,6 +236,8 @@ class SessionEngine:
             when = min(when, self.deadline - self.warn_s)
         if self.retry_at is not None:
             when = min(when, self.retry_at)
+        if self.lifetime_end is not None and not self.lifetime_warned:
+            when = min(when, self.lifetime_end - self.policy.lifetime_warn_s)
         return when
 
     def token_spent(self) -> bool:
@@ -308,19 +316,30 @@ class SessionEngine:
         answer is unknown, and the client says so (rule 6)."""
         return self._set_link(d.Link.UNREACHABLE if transport else d.Link.FAILING)
 
+    def _capped(self, deadline: float) -> float:
+        """Rule 15: the server never slides a session past its lifetime; nor does the client."""
+        return deadline if self.lifetime_end is None else min(deadline, self.lifetime_end)
+
+    def _new_lifetime(self) -> None:
+        """A sign-in (here or in another instance) starts a lifetime of its own, unknown until told."""
+        self.lifetime_end = None
+        self.lifetime_warned = False
+
     def _issue(self, kind: SessionKind, sent_at: float) -> list[d.Decision]:
         """A fresh token: everything about the old one is forgotten."""
+        if kind is SessionKind.GUEST:
+            self._new_lifetime()
         self.status = Status.LIVE
         self.kind = kind
         self.generation += 1
-        self.deadline = sent_at + self.ttl_s
+        self.deadline = self._capped(sent_at + self.ttl_s)
         self.last_extension_sent = sent_at
         self._quiet_refresh()
         return [*self._hide_prompt(), d.DeadlineMoved(self.deadline)]
 
     def _extend(self, sent_at: float) -> list[d.Decision]:
         assert self.deadline is not None
-        candidate = sent_at + self.ttl_s
+        candidate = self._capped(sent_at + self.ttl_s)
         if candidate <= self.deadline:
             return []
         self.deadline = candidate
@@ -351,6 +370,9 @@ class SessionEngine:
         self.retry_at = None
         self.stay_pending = False
         assert self.kind is not None
+        if self.kind is SessionKind.USER and self.lifetime_end is not None and self._now >= self.lifetime_end:
+            # Rule 15: at the lifetime nothing renews the session, whatever the link says.
+            return out + self._sign_out(d.SignOutReason.LIFETIME_REACHED)
         if self.kind is SessionKind.USER and not self.offline and self.refresh_failures == 0:
             # Nobody asked for a refresh (an idle user, or one who ignored the prompt): rule 5.
             return out + self._sign_out(d.SignOutReason.EXPIRED)
@@ -392,6 +414,10 @@ class SessionEngine:
         assert self.deadline is not None
         self.warned = True
         left = self.deadline - now
+        if self.lifetime_end is not None and self.deadline >= self.lifetime_end:
+            # Rule 15: this deadline is the lifetime's; no Stay or refresh can move it. The person
+            # was told before (LifetimeWarning); at it, the password is asked for.
+            return [d.WarningWindow(left, "lifetime")]
         if self.active_flow:
             if self.prompt_visible or self.stay_pending:
                 return []  # already asked, or answered "stay" and its refresh is still being tried
@@ -408,6 +434,10 @@ class SessionEngine:
         cells call it: in any other status the clock has nothing to do."""
         if self.paused_since is not None:
             return []  # rule 9: nothing while away
+        assert self.deadline is not None
+        return self._lifetime_due(now) + self._due_deadline(now)
+
+    def _due_deadline(self, now: float) -> list[d.Decision]:
         assert self.deadline is not None
         if now >= self.deadline:
             return self._expire()
@@ -492,6 +522,7 @@ class SessionEngine:
         return self._recover()
 
     def _login(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        self._new_lifetime()
         return self._online() + self._issue(ev.kind, ev.sent_at)
 
     def _login_in_flight(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
@@ -506,7 +537,31 @@ class SessionEngine:
     # a flight of its own that found, before going out, that another instance had done its work.
 
     def _shared(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
+        self._new_lifetime()  # the instance that took it on says when it ends (LifetimeKnown)
         return [*self._issue(ev.kind, ev.sent_at), d.SessionShared(ev.kind)]
+
+    def _lifetime_known(self, ev: e.LifetimeKnown, now: float) -> list[d.Decision]:
+        if ev.ends_at != self.lifetime_end:
+            self.lifetime_warned = False
+        self.lifetime_end = ev.ends_at
+        out = self._lifetime_due(now)  # due already (a lifetime shorter than the warning): now
+        if self.deadline is None or self.last_extension_sent is None or self.kind is None:
+            return out
+        # The deadline as the server holds it: its send time + TTL, never past the lifetime.
+        deadline = self._capped(self.last_extension_sent + self.ttl_s)
+        if deadline == self.deadline:
+            return out
+        self.deadline = deadline
+        return [*out, d.DeadlineMoved(deadline)]
+
+    def _lifetime_due(self, now: float) -> list[d.Decision]:
+        """Rule 15's warning, once, from `lifetime_warn_s` before the lifetime. Never left for a
+        wake-up already past (one would read as the process having been stopped)."""
+        end = self.lifetime_end
+        if end is None or self.lifetime_warned or now < end - self.policy.lifetime_warn_s:
+            return []
+        self.lifetime_warned = True
+        return [d.LifetimeWarning(max(0.0, end - now))]
 
     def _shared_in_flight(self, ev: e.SessionIssued, now: float) -> list[d.Decision]:
         # The flight never went out: it ends here, with the other instance's session, and no
@@ -909,6 +964,13 @@ TRANSITIONS: dict[Row, dict[tuple[Status, ...], Cell]] = {
             E._shared_in_flight,
             "the flight, before going out, found another instance's new session: it ends with that"
             " one, as above (nothing voided: it never went out)",
+        ),
+    },
+    e.LifetimeKnown: {
+        _ANY: Cell(
+            E._lifetime_known,
+            "the lifetime's end noted (a new one: the warning due again); with a session, the"
+            " deadline is its last extension + TTL, never past the lifetime (rule 15)",
         ),
     },
     e.SharedExtension: {

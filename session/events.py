@@ -64,6 +64,18 @@ class SignedOutElsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class LifetimeKnown:
+    """When the signed-in session reaches its absolute lifetime (rule 15), on the session's clock;
+    None: not known (a guest, or a backend whose cap the client has not learned yet)."""
+
+    ends_at: float | None
+
+    def __post_init__(self) -> None:
+        if self.ends_at is not None:
+            _check_time("ends_at", self.ends_at)
+
+
+@dataclass(frozen=True, slots=True)
 class CallStarting:
     """A REST or GraphQL call wants to go out: may it, and with which token?"""
 
@@ -190,6 +202,7 @@ Event = (
     | SessionRestored
     | SharedExtension
     | SignedOutElsewhere
+    | LifetimeKnown
     | CallStarting
     | ResponseAccepted
     | ResponseRejected

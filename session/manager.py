@@ -41,6 +41,7 @@ from sessionkeeper.session.engine import (
 )
 from sessionkeeper.session.events import SessionKind, Source
 from sessionkeeper.session.flights import FlightOutcome, FlightReentry, Flights
+from sessionkeeper.session.learned import LearnedLifetime
 from sessionkeeper.session.policy import Policy
 from sessionkeeper.session.port import (
     BackendUnavailable,
@@ -117,12 +118,15 @@ class SessionManager:
         loop_time: Callable[[], float] | None = None,
         shared: bool = True,
         flight_lease_s: float = 20.0,
+        lifetime_s: float | None = None,
     ) -> None:
         """`loop_time` is the clock the wake-up timer runs on (the event loop's, by default); tests
         give one that lags the session clock, as a machine's sleep makes the real one do.
         `shared`: the store is shared with other instances on its data dir (rule 14);
         `flight_lease_s`: how long another instance waits for this one's flight before taking it
-        over (longer than a call may take)."""
+        over (longer than a call may take). `lifetime_s`: the backend's absolute lifetime, when
+        known (rule 15; the embedded backend's); otherwise learned from its refusal and kept in
+        `lifetime.json` beside the store."""
         self.port = port
         self.clock = clock
         self._qa_clock = clock if isinstance(clock, QAClock) else None  # one that QA skips ahead
@@ -151,6 +155,12 @@ class SessionManager:
         )
         self._stored = StoredSessionKeeper(store, clock, self._record, sharing)
         self._winning = False  # a sign-in of this instance's: stored over another instance's change
+        # Rule 15: when the user signed in with the password (wall time), and the backend's cap.
+        self.signed_in_wall: float | None = None
+        scope = store.scope if store is not None else ""
+        self._learned = LearnedLifetime(store.path.with_name("lifetime.json"), scope) if store else None
+        learned = self._learned.load() if self._learned is not None else None
+        self.lifetime_s = lifetime_s if lifetime_s is not None else learned
         # Whether the latest session taken on from another instance is someone else's (a sign-in
         # or a sign-out there) rather than the same person's renewed (rule 14).
         self.holder_changed = False
@@ -229,9 +239,11 @@ class SessionManager:
         if stored is None:
             return False
         self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
+        self.signed_in_wall = stored.signed_in_wall if stored.kind is SessionKind.USER else None
         elapsed = self.clock.wall() - stored.last_extension_wall
         self._record("session_restored", kind=stored.kind.value, elapsed_wall_s=round(elapsed, 3))
         self._handle(e.SessionRestored(stored.kind, elapsed))
+        self._tell_lifetime()
         return True
 
     async def close(self) -> None:
@@ -316,7 +328,7 @@ class SessionManager:
         if self._closed:
             raise SessionClosed()
         await self.wait_for_flight()
-        sent_at = self.clock.now()
+        sent_at, sent_wall = self.clock.now(), self.clock.wall()
         guest = (
             self._token
             if (view := self.engine.view(sent_at)).kind is SessionKind.GUEST and view.token_usable
@@ -326,11 +338,13 @@ class SessionManager:
         if self._closed:
             raise SessionClosed()  # closed while it was out: nothing of it is kept
         self._adopt(issued)
+        self.signed_in_wall = sent_wall  # a password sign-in: a new lifetime (rule 15)
         self._winning = True  # the person signed in here: stored over any other instance's change
         try:
             self._handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at))
         finally:
             self._winning = False
+        self._tell_lifetime()
         return self.user
 
     async def wait_for_flight(self) -> FlightOutcome | None:
@@ -493,6 +507,7 @@ class SessionManager:
                 | d.ConnectivityChanged()
                 | d.BackgroundEnded()
                 | d.SessionShared()
+                | d.LifetimeWarning()
             ):
                 pass  # for the caller (acquire, rejected) or the listeners (the UI, the client)
             case _:
@@ -537,6 +552,8 @@ class SessionManager:
             self._fail_flight(flight, rejected=False, transport=False)
             return FlightOutcome(flight, ok=False, error=exc)
         except SessionRejected as exc:
+            if isinstance(exc, LifetimeReached):
+                self._learn_lifetime()
             self._fail_flight(
                 flight, rejected=True, transport=False, lifetime=isinstance(exc, LifetimeReached)
             )
@@ -658,6 +675,7 @@ class SessionManager:
             self._record("signed_out_elsewhere")
             self._handle(e.SignedOutElsewhere())
         self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, dict(stored.user)
+        self.signed_in_wall = stored.signed_in_wall if stored.kind is SessionKind.USER else None
         self._record(
             "session_taken_on",
             kind=stored.kind.value,
@@ -666,6 +684,7 @@ class SessionManager:
         )
         self._stored.adopted(stored.token, now)
         self._handle(e.SessionIssued(stored.kind, Source.SHARED, sent_at))
+        self._tell_lifetime()
         if flight is None:
             return None
         if ended:
@@ -699,6 +718,8 @@ class SessionManager:
         self._handle(failure_event(flight, rejected=rejected, transport=transport, lifetime=lifetime))
 
     def _adopt(self, issued: IssuedSession) -> None:
+        if issued.kind is SessionKind.GUEST:
+            self.signed_in_wall = None  # a re-auth keeps the sign-in's lifetime; a guest has none
         self._token = issued.token
         if issued.reauth_key is not None or issued.kind is SessionKind.GUEST:
             self._reauth_key = issued.reauth_key
@@ -707,6 +728,7 @@ class SessionManager:
 
     def _signed_out(self, reason: d.SignOutReason) -> None:
         token, self._token, self._reauth_key = self._token, None, None
+        self.signed_in_wall = None
         self.former_user, self.user = self.user, {}
         if reason is d.SignOutReason.ELSEWHERE:
             return  # the other instance forgot the stored session and revoked the token
@@ -749,7 +771,34 @@ class SessionManager:
         if self._token is None or view.kind is None or view.last_extension_sent is None:
             return None
         wall = self.clock.wall() - (now - view.last_extension_sent)
-        return StoredSession(view.kind, self._token, self._reauth_key, wall, dict(self.user))
+        return StoredSession(
+            view.kind, self._token, self._reauth_key, wall, dict(self.user), self.signed_in_wall
+        )
+
+    # -- the absolute lifetime (rule 15) ------------------------------------------------------------
+
+    def _tell_lifetime(self) -> None:
+        """Tell the engine when the signed-in session reaches its lifetime, if that is known."""
+        ends_at: float | None = None
+        if self.engine.kind is SessionKind.USER and self.signed_in_wall is not None and self.lifetime_s:
+            now = self.clock.now()
+            ends_at = now + (self.signed_in_wall + self.lifetime_s - self.clock.wall())
+        if ends_at != self.engine.lifetime_end:
+            self._handle(e.LifetimeKnown(ends_at))
+
+    def _learn_lifetime(self) -> None:
+        """The server refused a renewal at the lifetime: the cap is at most the time since the
+        sign-in. The smallest seen is kept (here and in lifetime.json), so the next sign-in can
+        show the time left and warn before it."""
+        if self.signed_in_wall is None:
+            return
+        seen = self.clock.wall() - self.signed_in_wall
+        if seen <= 0 or (self.lifetime_s is not None and self.lifetime_s <= seen):
+            return
+        self.lifetime_s = seen
+        self._record("lifetime_learned", lifetime_s=round(seen, 3))
+        if self._learned is not None:
+            self._learned.save(seen)
 
     def record(self, name: str, **detail: Any) -> None:
         """Put an event of the caller's on the timeline (an app error, a failed draft save)."""

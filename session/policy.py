@@ -23,6 +23,8 @@ class Policy:
         TTL is known only to be below the elapsed time, so halving lands under it quickly.
     min_ttl_s: the estimate is never lowered below the warning window plus this.
     stop_gap_s: a scheduled wake-up this much late means the process was stopped meanwhile.
+    lifetime_warn_s: how long before the session's absolute lifetime the user is told (rule 15),
+        once the lifetime is known.
     """
 
     ttl_s: float = 900.0
@@ -33,9 +35,10 @@ class Policy:
     ttl_shrink_factor: float = 0.5
     min_ttl_s: float = 5.0
     stop_gap_s: float = 2.0
+    lifetime_warn_s: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("ttl_s", "warn_s", "min_ttl_s", "stop_gap_s"):
+        for name in ("ttl_s", "warn_s", "min_ttl_s", "stop_gap_s", "lifetime_warn_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")

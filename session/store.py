@@ -69,6 +69,7 @@ class StoredSession:
     reauth_key: Secret | None
     last_extension_wall: float  # wall time of the send of the latest accepted request
     user: dict[str, Any]
+    signed_in_wall: float | None = None  # wall time of the password sign-in (rule 15's lifetime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class SessionStore:
             "reauth_key": stored.reauth_key.reveal() if stored.reauth_key else None,
             "last_extension_wall": stored.last_extension_wall,
             "user": stored.user,
+            "signed_in_wall": stored.signed_in_wall,
         }
         try:
             # Nothing is written that read() would refuse (NaN, say) or could not encode.
@@ -285,7 +287,11 @@ class SessionStore:
             user = {}
         if not isinstance(user, dict):
             raise _Damaged("user is not an object")
-        return StoredSession(kind, Secret(token), Secret(key) if key else None, wall, user)
+        signed_in = data.get("signed_in_wall")
+        signed_in_wall = _finite(signed_in) if signed_in is not None else None
+        if signed_in is not None and signed_in_wall is None:
+            raise _Damaged("signed_in_wall is neither null nor a finite number")
+        return StoredSession(kind, Secret(token), Secret(key) if key else None, wall, user, signed_in_wall)
 
     def _damaged(self, reason: str, now_wall: float | None) -> LoadResult:
         try:

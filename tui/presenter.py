@@ -58,6 +58,8 @@ class SessionPresenter:
             case d.SessionShared(kind=kind):
                 self._shared(kind)
                 full = True
+            case d.LifetimeWarning(seconds_left=left):
+                self._app.notify(wording.lifetime_warning(left), severity="warning", timeout=12)
             case d.ConnectivityChanged() | d.SessionLapsed() | d.DeadlineMoved():
                 full = True  # the banner and home's words follow these
             case (
@@ -152,8 +154,6 @@ class SessionPresenter:
     # -- sign-out (rules 5 and 7) -----------------------------------------------------------------
 
     async def signed_out(self, reason: SignOutReason) -> None:
-        from sessionkeeper.tui.screens.signed_out import SignedOutScreen
-
         app = self._app
         self.hide_prompt()
         if is_qa_tool(app.screen):
@@ -164,6 +164,18 @@ class SessionPresenter:
         self.pending_sign_out = None
         client = app.client
         former = client.manager.former_user.get("username") if client else None
+        if reason is SignOutReason.LIFETIME_REACHED and isinstance(former, str) and former:
+            # Rule 15: the password, over the screen the person is on; "Not now" goes on below.
+            self.password_prompt(former)
+            app.refresh_chrome()
+            return
+        await self.show_signed_out(reason, former)
+
+    async def show_signed_out(self, reason: SignOutReason, former: str | None) -> None:
+        """Home, and what the sign-out means for the person (the signed-out screen, or a note)."""
+        from sessionkeeper.tui.screens.signed_out import SignedOutScreen
+
+        app = self._app
         await app.navigator.back_home()
         drafts = app.drafts
         draft = drafts.saved_for(former) if drafts is not None and former else None
@@ -172,3 +184,34 @@ class SessionPresenter:
             app.refresh_chrome()
             return
         await app.push_screen(SignedOutScreen(reason, draft))
+
+    # -- the password at the lifetime (rule 15) ---------------------------------------------------
+
+    def password_prompt(self, username: str) -> None:
+        from sessionkeeper.tui.screens.password import PasswordPrompt
+
+        async def sign_in(password: str) -> str | None:
+            return await self._sign_in_again(username, password)
+
+        def answered(signed_in: bool | None) -> None:
+            if not signed_in:
+                self._app.call_later(self.show_signed_out, SignOutReason.LIFETIME_REACHED, username)
+            self._app.refresh_chrome()
+
+        self._app.push_screen(PasswordPrompt(username, sign_in), answered)
+
+    async def _sign_in_again(self, username: str, password: str) -> str | None:
+        """None once signed in again as `username`; otherwise what to say in the prompt."""
+        from sessionkeeper.api.errors import ApiError, LoginFailed
+
+        client = self._app.client
+        if client is None:
+            return "Still connecting to the server; try again in a moment."
+        try:
+            await client.login(username, password)
+        except LoginFailed:
+            return "Wrong password."
+        except ApiError as exc:
+            self._app.report(exc, "sign in")
+            return wording.failure(exc, retry="enter")
+        return None

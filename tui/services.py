@@ -46,6 +46,9 @@ class Overrides:
     # The background warm-up (the full backend, the clients, one introspection-only GraphQL
     # query) this long after the countdown runs; None: none (tests that count the server's calls).
     warm_up_after_s: float | None = 0.25
+    # The absolute lifetime of a backend started beside the app (the scenario runner's), known as
+    # the embedded one's is; None: learned from its first refusal (rule 15).
+    backend_lifetime_s: float | None = None
 
 
 class StartupFailed(Exception):
@@ -117,6 +120,9 @@ class Services:
                 inner_transport=overrides.inner_transport,
                 call_deadline=settings.call_deadline_s,
                 fingerprinter=overrides.fingerprinter,
+                # Rule 15: the embedded backend's cap is the app's own --lifetime; another
+                # backend's is learned from its first refusal.
+                lifetime_s=settings.lifetime_s if self.embedded is not None else overrides.backend_lifetime_s,
             )
             client.manager.subscribe(on_decision)
             client.profile_listeners.append(lambda _profile: on_change())

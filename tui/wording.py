@@ -106,6 +106,10 @@ def state_words(view: SessionView) -> str:
     return words
 
 
+# The countdown line shows the time left on the absolute lifetime (rule 15) from this much before it.
+LIFETIME_SHOWN_S = 300.0
+
+
 def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]:
     """The countdown line and its urgency class (ok, warn, critical, paused, offline, idle)."""
     if view is None:
@@ -113,6 +117,9 @@ def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]
     who = holder(view, username).short
     remaining = None if view.state is State.SIGNED_OUT else view.remaining_s
     text = f"⏱ {format_remaining(remaining)}  {state_words(view)}  ·  {who}"
+    left = view.lifetime_left_s
+    if left is not None and left <= LIFETIME_SHOWN_S and view.state is not State.SIGNED_OUT:
+        text += f"  ·  time limit in {format_long(left)}"
     if view.offline:
         urgency = "offline"
     elif view.state is State.PAUSED:
@@ -239,6 +246,14 @@ def instance_lines(peers: Sequence[Peer], lock_problem: str | None = None) -> li
     if lock_problem is not None:
         lines.append(f"lock       {lock_problem}")
     return lines
+
+
+def lifetime_warning(seconds_left: float) -> str:
+    """Rule 15, said once before the end: what happens, and that nothing is lost."""
+    return (
+        f"Your session reaches its time limit in {format_long(seconds_left)}. Then you'll be asked for "
+        "your password, right here: your screen and your booking are kept."
+    )
 
 
 def prompt_words(guest: bool) -> tuple[str, str, str]:

@@ -48,7 +48,16 @@ async def test_past_the_lifetime_the_user_is_signed_out_in_its_words_and_no_sess
         assert live == []
         failed = [x for x in w.client.manager.timeline if x.name == "reauth_failed"]
         assert failed[-1].detail == {"rejected": True, "transport": False, "lifetime_reached": True}
-        # The password renews it: a new sign-in starts a new lifetime.
+        # The cap is learned from the refusal: at most the time from the sign-in to it.
+        learned = w.client.manager.lifetime_s
+        assert learned is not None and LIFETIME <= learned <= LIFETIME + TTL
+        assert [x.detail for x in w.client.manager.timeline if x.name == "lifetime_learned"] == [
+            {"lifetime_s": round(learned, 3)}
+        ]
+        # The password renews it: a new sign-in starts a new lifetime, whose end the client now
+        # knows (the countdown shows it in the last minutes; the deadline never passes it).
         await w.client.login("ada", "lovelace")
         await w.call()
-        assert w.client.manager.view().state is State.ACTIVE
+        view = w.client.manager.view()
+        assert view.state is State.ACTIVE
+        assert view.lifetime_left_s == pytest.approx(learned, abs=1.0)

@@ -354,6 +354,47 @@ def test_rule15_a_re_authentication_refused_at_the_lifetime_signs_out_saying_so(
     assert eng.status is Status.SIGNED_OUT
 
 
+def test_rule15_the_deadline_never_goes_past_a_known_lifetime() -> None:
+    eng = engine_with(SessionKind.USER)  # deadline 900
+    assert eng.handle(e.LifetimeKnown(400.0), 1.0) == [d.DeadlineMoved(400.0)]
+    eng.handle(e.ResponseAccepted(sent_at=350.0, generation=1), 350.1)  # 350 + 900, capped
+    assert eng.deadline == 400.0 and eng.view(350.1).lifetime_left_s == pytest.approx(49.9)
+
+
+def test_rule15_the_warning_comes_once_at_the_policy_before_the_lifetime_and_is_due_at_once_if_past() -> None:
+    eng = SessionEngine(Policy(ttl_s=TTL, warn_s=WARN, lifetime_warn_s=300.0), now=0.0)
+    eng.handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=0.0), 0.0)
+    eng.handle(e.LifetimeKnown(800.0), 0.0)
+    assert eng.next_wakeup() == 500.0  # before the TTL's warning at 840
+    assert eng.handle(e.Tick(scheduled_for=500.0), 500.0) == [d.LifetimeWarning(300.0)]
+    assert eng.handle(e.Tick(), 501.0) == []
+    # Learned with less than the warning left: said at once, never left to a wake-up in the past.
+    later = engine_with(SessionKind.USER)
+    assert later.handle(e.LifetimeKnown(100.0), 1.0) == [d.LifetimeWarning(99.0), d.DeadlineMoved(100.0)]
+    assert later.next_wakeup() == 100.0 - WARN
+
+
+def test_rule15_at_a_lifetime_deadline_no_prompt_or_refresh_then_signed_out_saying_so_even_offline() -> None:
+    eng = engine_with(SessionKind.USER, active_flow=True)
+    eng.handle(e.LifetimeKnown(400.0), 1.0)
+    eng.handle(e.ResponseFailed(sent_at=2.0, generation=1, transport=True), 2.1)  # offline
+    out = eng.handle(e.Tick(), 400.0 - WARN)
+    assert out == [d.LifetimeWarning(WARN), d.WarningWindow(WARN, "lifetime")]  # no prompt, no refresh
+    assert eng.handle(e.Tick(), 400.0) == [d.SignOut(d.SignOutReason.LIFETIME_REACHED)]
+
+
+def test_rule15_a_sign_in_starts_a_new_lifetime_a_guest_has_none() -> None:
+    eng = engine_with(SessionKind.USER)
+    eng.handle(e.LifetimeKnown(400.0), 1.0)
+    eng.handle(e.SessionIssued(SessionKind.USER, Source.LOGIN, sent_at=450.0), 450.0)
+    assert eng.lifetime_end is None and eng.deadline == 450.0 + TTL
+    eng.handle(e.LifetimeKnown(850.0), 450.0)
+    eng.handle(e.SignOutRequested(), 451.0)
+    eng.handle(e.CallStarting(), 452.0)
+    eng.handle(e.SessionIssued(SessionKind.GUEST, Source.GUEST, sent_at=452.0), 452.0)
+    assert eng.lifetime_end is None and eng.view(452.0).lifetime_left_s is None
+
+
 def test_rule7_unreachable_re_authentication_keeps_the_user_and_retries_on_the_next_call() -> None:
     eng = engine_with(SessionKind.USER)
     eng.handle(e.ResponseRejected(sent_at=5.0, generation=1), 5.1)

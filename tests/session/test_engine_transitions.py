@@ -71,6 +71,7 @@ SAMPLES: dict[Row, e.Event] = {
     e.SessionRestored: e.SessionRestored(SessionKind.GUEST, 1.0),
     e.SharedExtension: e.SharedExtension(0.0),
     e.SignedOutElsewhere: e.SignedOutElsewhere(),
+    e.LifetimeKnown: e.LifetimeKnown(5000.0),
     e.CallStarting: e.CallStarting(),
     e.ResponseAccepted: e.ResponseAccepted(0.0, 1),
     e.ResponseRejected: e.ResponseRejected(0.0, 1),

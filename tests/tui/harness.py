@@ -153,6 +153,7 @@ def make_app(
     warm_up_after_s: float | None = None,
     prompt_guard_s: float = 0.0,
     clock: FakeClock | None = None,
+    lifetime: float | None = None,
 ) -> tuple[SessionKeeperApp, FakeClock, FakeClock | None]:
     """The app on fake clocks. The prompt's guard (it ignores keys for a moment after it appears)
     is off unless asked for: on a fake clock that stands still it would never end. `clock`: the
@@ -162,7 +163,12 @@ def make_app(
     counter = itertools.count(1)
     app = build_app(
         Settings(
-            ttl_s=ttl, warn_s=warn, data_dir=data_dir, backend_url=backend_url, prompt_guard_s=prompt_guard_s
+            ttl_s=ttl,
+            warn_s=warn,
+            data_dir=data_dir,
+            backend_url=backend_url,
+            prompt_guard_s=prompt_guard_s,
+            lifetime_s=Settings.lifetime_s if lifetime is None else lifetime,
         ),
         overrides=Overrides(
             clock=clock,

@@ -17,7 +17,7 @@ from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
 from sessionkeeper.tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Condition, Scenario, Step
 
 SHIPPED = Path(__file__).resolve().parent / "shipped"
-TOP_KEYS = ("title", "covers", "ttl", "warn", "step")
+TOP_KEYS = ("title", "covers", "ttl", "warn", "lifetime", "step")
 ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart")
 STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within", "instance")
 # The actions a second instance can take: `say` is the scenario's, `restart` the first app's.
@@ -145,7 +145,12 @@ class _Reader:
                 raise self.fail(
                     restart.line, "'restart' does not go in a scenario with a second instance (instance = 2)"
                 )
-        return Scenario(self.path.stem, title.strip(), tuple(covers), ttl, warn, built, str(self.path))
+        lifetime = None
+        if "lifetime" in data:
+            lifetime = self.number(data, "lifetime", 0.0, self.line_of("lifetime"), low=30.0)
+        return Scenario(
+            self.path.stem, title.strip(), tuple(covers), ttl, warn, built, str(self.path), lifetime
+        )
 
     def number(
         self, data: dict[str, Any], key: str, default: float, line: int | None, *, low: float

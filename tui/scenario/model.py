@@ -72,6 +72,7 @@ class Scenario:
     warn: float
     steps: tuple[Step, ...]
     source: str  # the file it came from
+    lifetime: float | None = None  # the backend's absolute lifetime (rule 15); None: its default
 
     @property
     def instances(self) -> int:

@@ -52,7 +52,10 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     server_clock, client_clock = FakeClock(), FakeClock()
-    backend = EmbeddedBackend(app=QuickStart(ttl_s=scenario.ttl, clock=server_clock.now))
+    from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
+
+    lifetime = DEFAULT_LIFETIME_S if scenario.lifetime is None else scenario.lifetime
+    backend = EmbeddedBackend(app=QuickStart(ttl_s=scenario.ttl, lifetime_s=lifetime, clock=server_clock.now))
     outcome = Outcome(scenario, passed=False, seconds=0.0)
     driver = _Driver(out, outcome)
     second = contextlib.AsyncExitStack()
@@ -72,6 +75,7 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
                 clock=clock,
                 auto_wake=False,  # the runner ticks after every step: time moves only when told
                 warm_up_after_s=None,  # its query would show in the server's counters
+                backend_lifetime_s=scenario.lifetime,
             ),
             tick_interval=3600.0,
         )
