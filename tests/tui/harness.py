@@ -168,7 +168,7 @@ def make_app(
             data_dir=data_dir,
             backend_url=backend_url,
             prompt_guard_s=prompt_guard_s,
-            lifetime_s=Settings.lifetime_s if lifetime is None else lifetime,
+            lifetime_s=8 * 3600.0 if lifetime is None else lifetime,
         ),
         overrides=Overrides(
             clock=clock,
