@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -31,6 +32,7 @@ from sessionkeeper.session import events as e
 from sessionkeeper.session.clock import Clock, QAClock, skip_offset
 from sessionkeeper.session.decision_log import entry
 from sessionkeeper.session.engine import (
+    FLIGHT_STATUS,
     SessionEngine,
     SessionFlight,
     SessionView,
@@ -51,9 +53,9 @@ from sessionkeeper.session.port import (
     SessionRejected,
 )
 from sessionkeeper.session.secrets import Secret
-from sessionkeeper.session.shared import Lease, SharedSession
+from sessionkeeper.session.shared import Lease, LockBusy, SharedSession
 from sessionkeeper.session.store import LoadResult, SessionStore, StoredSession
-from sessionkeeper.session.stored import StoredSessionKeeper
+from sessionkeeper.session.stored import SHARED_STORE_EVERY_S, STORE_EVERY_S, StoredSessionKeeper
 from sessionkeeper.session.timeline import Timeline
 from sessionkeeper.session.wakeups import Wakeups
 
@@ -64,6 +66,8 @@ _ACQUIRE_ROUNDS = 4
 # How often a flight waiting for another instance's looks again (real seconds: another process).
 _TURN_POLL_S = 0.05
 SIGNED_OUT_ELSEWHERE = "signed out: signed out in another window"
+# How often the manager counts the instances on its data dir (session clock seconds).
+_PEERS_EVERY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,10 @@ class Ticket:
 
 class SessionEnded(Exception):
     """The user was signed out; the call cannot go out in their name."""
+
+
+class _Voided(Exception):
+    """A flight waiting for its turn was voided meanwhile (a sign-out, a login): it never goes."""
 
 
 class EndedElsewhere(SessionEnded):
@@ -164,6 +172,9 @@ class SessionManager:
         # Whether the latest session taken on from another instance is someone else's (a sign-in
         # or a sign-out there) rather than the same person's renewed (rule 14).
         self.holder_changed = False
+        self._moved_aside: set[str] = set()  # damaged stored sessions moved aside, as last seen
+        self._peers_checked_at = float("-inf")
+        self._release_pending = False  # a lease whose release met a busy lock: given back later
         # A tuple, replaced on subscribe: a decision's listeners are those there when it was made.
         self._listeners: tuple[DecisionListener, ...] = ()
         self._background: set[asyncio.Task[Any]] = set()
@@ -236,6 +247,7 @@ class SessionManager:
             return False
         self._restore_done = True
         stored = self._stored.load()
+        self._moved_aside = self._moved_aside_names()  # what was damaged before this run: no news
         if stored is None:
             return False
         self._token, self._reauth_key, self.user = stored.token, stored.reauth_key, stored.user
@@ -306,10 +318,23 @@ class SessionManager:
         shared = self.shared
         if self._closed or shared is None or not self._restore_done or self._flights.in_progress:
             return
+        now = self.clock.now()
+        if now >= self._peers_checked_at + _PEERS_EVERY_S or now < self._peers_checked_at:
+            # With other instances running, extensions reach the file within a second (they go
+            # by it); alone, every 15 s is enough (rule 10).
+            self._peers_checked_at = now
+            alone = len(shared.peers()) <= 1
+            self._stored.every_s = STORE_EVERY_S if alone else SHARED_STORE_EVERY_S
+        # What a busy lock kept back (a sign-out's clear, a write): before taking anything on;
+        # the lease goes back only once the flight's session is written.
+        self._stored.retry(lambda: self._save(force=True))
+        if self._release_pending and not self._stored.deferred:
+            self._release_pending = not shared.release()
         if shared.changed():
             self._take_on(self._stored.read(), None)
 
     def tick(self) -> None:
+        self.sync()  # another instance's later extension first: never expire on an old deadline
         self._handle(e.Tick())
 
     def answer_prompt(self, stay: bool) -> None:
@@ -547,6 +572,10 @@ class SessionManager:
         except asyncio.CancelledError:
             self._fail_flight(flight, rejected=False, transport=True)
             raise
+        except _Voided:
+            # Its outcome is void (the engine noted it at the sign-out): said so, nothing more.
+            self._handle(failure_event(flight, rejected=False, transport=False))
+            return FlightOutcome(flight, ok=False, error=SessionEnded("signed out meanwhile"))
         except FlightReentry as exc:
             log.error("%s failed: %s", flight.value, exc)
             self._fail_flight(flight, rejected=False, transport=False)
@@ -569,7 +598,9 @@ class SessionManager:
             if holding and self.shared is not None:
                 # After the outcome is stored (the engine took it above): the next instance to
                 # take the lease finds this one's session, never the one before it.
-                self.shared.release()
+                # A write a busy lock kept back goes first (the next look): until then the
+                # lease stays, or another instance would find the old session and fly again.
+                self._release_pending = self._stored.deferred or not self.shared.release()
 
     # -- the other instances (rule 14) ------------------------------------------------------------
 
@@ -582,11 +613,17 @@ class SessionManager:
             return None
         waited_for: Lease | None = None
         while True:
+            if self.engine.status is not FLIGHT_STATUS[flight]:
+                raise _Voided()  # signed out (here, or a login won) while it waited: never sent
             if shared.changed():
                 outcome = self._take_on(self._stored.read(), flight)
                 if outcome is not None:
                     return outcome
-            claim = shared.claim(flight.value)
+            try:
+                claim = shared.claim(flight.value)
+            except LockBusy:
+                await asyncio.sleep(_TURN_POLL_S)  # another instance holds the lock this moment
+                continue
             if claim.granted:
                 if claim.taken_over is not None:
                     self._record(
@@ -602,7 +639,7 @@ class SessionManager:
                     # Written between the look and the claim: looked at again, holding the lease.
                     outcome = self._take_on(self._stored.read(), flight)
                     if outcome is not None:
-                        shared.release()
+                        self._release_pending = not shared.release()
                         return outcome
                 if waited_for is not None:
                     self._record("flight_turn", flight=flight.value)
@@ -615,6 +652,24 @@ class SessionManager:
                     "flight_waits", flight=flight.value, holder_pid=holder.pid, holder_flight=holder.flight
                 )
             await asyncio.sleep(_TURN_POLL_S)
+
+    def _moved_aside_lately(self) -> bool:
+        """A damaged stored session was moved aside (by any instance) since this one last looked
+        at what was moved aside: its absence then says nothing of a sign-out."""
+        names = self._moved_aside_names()
+        new = bool(names - self._moved_aside)
+        self._moved_aside = names
+        return new
+
+    def _moved_aside_names(self) -> set[str]:
+        store = self.store
+        if store is None:
+            return set()
+        prefix = store.path.name + ".corrupt-"
+        try:
+            return {item.name for item in os.scandir(store.path.parent) if item.name.startswith(prefix)}
+        except OSError:
+            return set()
 
     def _look_before_rejection(self) -> bool:
         """A rejected call may have gone out with a token another instance has since replaced
@@ -634,8 +689,10 @@ class SessionManager:
         to send; the outcome returned then stands for it (None: nothing answers for it, it goes)."""
         stored = found.stored
         if stored is None:
-            if found.foreign or found.damaged or found.reason is not None:
-                return None  # not a sign-out: another backend's, damaged (moved aside) or unreadable
+            if found.foreign or found.damaged or found.reason is not None or self._moved_aside_lately():
+                # Not a sign-out: another backend's, damaged (moved aside, here or by another
+                # instance just now) or unreadable. The next write stores this session again.
+                return None
             if self._token is not None and self.engine.kind is SessionKind.USER:
                 self._record("signed_out_elsewhere")
                 self._handle(e.SignedOutElsewhere())
@@ -732,7 +789,9 @@ class SessionManager:
         self.former_user, self.user = self.user, {}
         if reason is d.SignOutReason.ELSEWHERE:
             return  # the other instance forgot the stored session and revoked the token
-        self._stored.clear(token)
+        name = self.former_user.get("username")
+        kind = SessionKind.USER if isinstance(name, str) else SessionKind.GUEST
+        self._stored.clear((kind, name if isinstance(name, str) else None))
         if token is not None and reason is not d.SignOutReason.RECOVERY_FAILED:
             # Best effort: a signed-out user must not leave a live token behind on the server.
             self._spawn(self._revoke(token))
@@ -760,6 +819,7 @@ class SessionManager:
         """The timer fired (`due`: when it was due; by default the armed timer's moment). Telling
         the engine when it was due lets it notice a stop from outside."""
         when = self._wakeups.due if due is None else due
+        self.sync()  # as in `tick`
         self._handle(e.Tick(scheduled_for=when, alive_at=self._alive_at))
 
     def _save(self, now: float | None = None, *, force: bool = False) -> None:

@@ -5,10 +5,12 @@ instances, and what this instance last saw of the stored session.
 same one, and writes it atomically (a rename). This module is what lets them share it:
 
 * `session.lock`, beside it: only ever locked, never renamed or replaced. Every read-modify-write
-  of `session.json` or of the lease is done holding its lock (`fcntl.flock`, exclusive), for the
-  microseconds that takes. The lock of a process that dies is released by the kernel. One frozen
-  while holding it (kill -STOP inside those microseconds) is waited for a bounded time and then
-  passed over: the writes are renames, so nothing is torn, and the lease below still holds.
+  of `session.json` or of the lease is done holding its lock (`fcntl.flock`, exclusive), for as
+  long as that takes (a write's fsync included). The lock is never waited for: a caller that finds
+  it busy tries again later (`LockBusy`: a save at the next call or heartbeat, a flight after a
+  short wait on its own loop), so the event loop never stops for it. The lock of a process that
+  dies is released by the kernel; one busy for `LOCK_PASS_OVER_S` (a holder frozen inside it, by
+  kill -STOP) is passed over: the writes are renames, so nothing is torn, and the lease still holds.
 * The lease, in the lock file's contents: which instance has a refresh, a re-authentication or a
   new guest session out (its id, pid, flight, since and until). One instance at a time has one
   out; the others wait for its outcome and take on the session it stored (`SessionManager`).
@@ -25,7 +27,8 @@ Why `fcntl.flock` directly, and no library: it is one call, the lock must be tak
 opened by `private_files.open_private` (no link followed, a regular file only), and every wait
 must be bounded by us, never block the event loop: filelock and portalocker wrap the same call
 with their own reentrancy, timeouts and blocking polls, which would all have to be worked around.
-Where `fcntl` is missing (Windows), the lock is a no-op and the lease alone keeps flights apart.
+Where `fcntl` is missing (Windows), there is no lock: writes are still renames (never torn), and
+the lease, read and written without it, keeps flights apart but for a race of a few microseconds.
 """
 
 from __future__ import annotations
@@ -49,8 +52,13 @@ except ImportError:  # pragma: no cover - not on the platforms the suite runs on
 
 # The most a lock or lease file may hold: far more than one lease.
 _MAX_BYTES = 4096
-# How long a synchronous caller (a save on an accepted call's path) waits for the lock, at most.
-SYNC_LOCK_WAIT_S = 0.05
+# How long the lock may stay busy (as seen by the callers that keep trying) before they pass it
+# over: only a holder frozen inside its few microseconds holds it that long.
+LOCK_PASS_OVER_S = 5.0
+
+
+class LockBusy(Exception):
+    """Another instance holds the lock at this moment: try again in a moment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +120,15 @@ class Peer:
     holds_lease: bool
 
 
+_PROC = os.path.isdir("/proc/self")  # Linux; elsewhere a signal tells alive from gone, not stopped
+
+
 def process_state(pid: int) -> str:
-    """ "running", "stopped" (kill -STOP, Ctrl+Z, a debugger) or "gone"."""
+    """ "running", "stopped" (kill -STOP, Ctrl+Z, a debugger) or "gone". Without /proc a stopped
+    process reads as running (its lease then ends at its bound); on Windows, every process does
+    (a signal there would end it)."""
+    if not _PROC:
+        return "running" if os.name == "nt" else _signal_probe(pid)
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             raw = fh.read(1024)
@@ -171,6 +186,7 @@ class SharedSession:
         self._state_of = state_of
         self._since = wall()
         self._announced = False
+        self._busy_since: float | None = None  # since when the lock has been found busy
 
     # -- what this instance saw ----------------------------------------------------------------
 
@@ -185,18 +201,28 @@ class SharedSession:
     # -- the lock ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def locked(self, wait_s: float = SYNC_LOCK_WAIT_S) -> Iterator[int | None]:
-        """Hold the lock for the block; yields the lock file's descriptor, or None when the lock
-        could not be had within `wait_s` (or at all): the block then runs without it."""
+    def locked(self) -> Iterator[int | None]:
+        """Hold the lock for the block, never waiting for it (the event loop must not stop); yields
+        the lock file's descriptor, or None when there is no lock to take (a file that cannot be
+        opened, or the lock busy past `LOCK_PASS_OVER_S`: the block then runs without it).
+
+        Raises `LockBusy` when another instance holds it now: the caller tries again later (a
+        save at the next call or heartbeat, a flight after a short wait on its own loop)."""
         fd = self._open_lock()
         if fd is None:
             yield None
             return
         try:
-            if not self._try_lock(fd, wait_s):
-                self.lock_problem = f"the lock was held for more than {wait_s:g} s"
+            if not self._try_lock(fd):
+                now = self._wall()
+                if self._busy_since is None or now < self._busy_since:
+                    self._busy_since = now
+                if now - self._busy_since < LOCK_PASS_OVER_S:
+                    raise LockBusy()
+                self.lock_problem = f"the lock was held for more than {LOCK_PASS_OVER_S:g} s: passed over"
                 yield None
                 return
+            self._busy_since = None
             self.lock_problem = None
             try:
                 yield fd
@@ -216,27 +242,22 @@ class SharedSession:
             return None
 
     @staticmethod
-    def _try_lock(fd: int, wait_s: float) -> bool:
+    def _try_lock(fd: int) -> bool:
         if fcntl is None:
             return True
-        give_up = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= give_up:
-                    return False
-                time.sleep(0.001)
-            except OSError:
-                return True  # a file system without locks: the lease alone keeps flights apart
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # a file system without locks: renames keep the file whole
+        return True
 
     # -- the lease ------------------------------------------------------------------------------
 
     def claim(self, flight: str) -> Claim:
-        """Take the lease for `flight` unless another live instance holds it. Never blocks long:
-        the lock is waited for `SYNC_LOCK_WAIT_S` at most; a caller that is refused waits (on its
-        own loop) and asks again."""
+        """Take the lease for `flight` unless another live instance holds it. Never blocks: a
+        caller refused (or meeting a busy lock: `LockBusy`) waits on its own loop and asks again."""
         with self.locked() as fd:
             current = self._read_lease(fd)
             taken_over: Lease | None = None
@@ -251,21 +272,26 @@ class SharedSession:
             self._write_lease(fd, mine)
             return Claim(True, taken_over=taken_over, why_free=why, locked=fd is not None)
 
-    def release(self) -> None:
-        """Give the lease back, if this instance still holds it (another may have taken it over)."""
-        with self.locked() as fd:
-            current = self._read_lease(fd)
-            if current is not None and current.instance == self.instance:
-                self._write_lease(fd, None)
+    def release(self) -> bool:
+        """Give the lease back, if this instance still holds it (another may have taken it over).
+        False when the lock was busy: the caller tries again (the lease ends at its bound anyway)."""
+        try:
+            with self.locked() as fd:
+                current = self._read_lease(fd)
+                if current is not None and current.instance == self.instance:
+                    self._write_lease(fd, None)
+        except LockBusy:
+            return False
+        return True
 
     def holds_lease(self) -> bool:
         current = self.lease()
         return current is not None and current.instance == self.instance
 
     def lease(self) -> Lease | None:
-        """The lease as it is now, if it is live (held by a running instance within its bound)."""
-        with self.locked() as fd:
-            current = self._read_lease(fd)
+        """The lease as it is now, if it is live (held by a running instance within its bound).
+        Read without the lock (for the QA panel: a lease being written reads as free)."""
+        current = self._read_lease(None)
         if current is None or (current.instance != self.instance and self._why_free(current) is not None):
             return None
         return current
@@ -280,7 +306,7 @@ class SharedSession:
 
     def _read_lease(self, fd: int | None) -> Lease | None:
         try:
-            raw = self._read_unlocked() if fd is None else os.pread(fd, _MAX_BYTES + 1, 0)
+            raw = self._read_unlocked() if fd is None else _read_from_start(fd)
         except OSError:
             return None
         return _parse_lease(raw)
@@ -288,7 +314,7 @@ class SharedSession:
     def _read_unlocked(self) -> bytes:
         fd = open_private(self.lock_path, os.O_RDONLY)
         try:
-            return os.pread(fd, _MAX_BYTES + 1, 0)
+            return _read_from_start(fd)
         finally:
             os.close(fd)
 
@@ -315,6 +341,8 @@ class SharedSession:
         tmp = path.with_name(path.name + ".tmp")
         try:
             make_dirs(self.instances_dir)
+            if not self._instances_dir_is_ours():
+                return
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
@@ -326,6 +354,13 @@ class SharedSession:
             self._announced = True
         except OSError:
             pass  # the panel's list only: it says nothing of this instance then
+
+    def _instances_dir_is_ours(self) -> bool:
+        """A real directory, not a link planted in its place (never written into, nor swept)."""
+        try:
+            return stat.S_ISDIR(os.lstat(self.instances_dir).st_mode)
+        except OSError:
+            return False
 
     def withdraw(self) -> None:
         """This instance is closing: off the list."""
@@ -339,6 +374,8 @@ class SharedSession:
         instances whose process is gone are removed."""
         holder = self.lease()
         found: list[Peer] = []
+        if not self._instances_dir_is_ours():
+            return found
         try:
             entries = list(os.scandir(self.instances_dir))
         except OSError:
@@ -401,6 +438,11 @@ def _parse_lease(raw: bytes) -> Lease | None:
     return lease
 
 
+def _read_from_start(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)  # not os.pread: Windows has none
+    return os.read(fd, _MAX_BYTES + 1)
+
+
 def _overwrite(fd: int, data: bytes) -> None:
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
@@ -427,4 +469,4 @@ def _read_small(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-__all__ = ["Claim", "Identity", "Lease", "Peer", "SharedSession", "identity", "process_state"]
+__all__ = ["Claim", "Identity", "Lease", "LockBusy", "Peer", "SharedSession", "identity", "process_state"]

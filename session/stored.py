@@ -22,13 +22,22 @@ from collections.abc import Callable
 from sessionkeeper.session.clock import Clock, skip_offset
 from sessionkeeper.session.events import SessionKind
 from sessionkeeper.session.secrets import Secret
-from sessionkeeper.session.shared import SharedSession, identity
+from sessionkeeper.session.shared import LockBusy, SharedSession, identity
 from sessionkeeper.session.store import LoadResult, SessionStore, StoredSession, StoreError
 
 # How often, at most, an extension alone rewrites the stored session (token changes always do).
 STORE_EVERY_S = 15.0
+# The same while another instance shares it (rule 14): its deadline is this one's, as of the file.
+SHARED_STORE_EVERY_S = 1.0
 
 Record = Callable[..., None]
+# Who a stored session belongs to: its kind, and the user's name (None for a guest).
+Holder = tuple[SessionKind, str | None]
+
+
+def holder_of(stored: StoredSession) -> Holder:
+    name = stored.user.get("username")
+    return stored.kind, name if isinstance(name, str) else None
 
 
 class StoredSessionKeeper:
@@ -45,6 +54,10 @@ class StoredSessionKeeper:
         self.shared = shared if store is not None else None
         self._clock = clock
         self._record = record
+        self.every_s = STORE_EVERY_S  # SHARED_STORE_EVERY_S while other instances run (rule 14)
+        self.deferred = False  # a write the lock kept back (another instance held it)
+        self._winning_pending = False  # ... and it was this instance's own sign-in
+        self.clear_pending: tuple[Holder | None] | None = None  # a sign-out's clear kept back
         self._saved_token: Secret | None = None
         self._saved_at = float("-inf")
         if store is not None:
@@ -105,27 +118,45 @@ class StoredSessionKeeper:
             now = self._clock.now()
         fresh_token = token is not self._saved_token
         failing = store.error is not None  # a failed write is retried at the next chance
-        if not (force or fresh_token or failing or now - self._saved_at >= STORE_EVERY_S):
+        if not (force or fresh_token or failing or now - self._saved_at >= self.every_s):
             return
         stored = snapshot()
         if stored is None:
             return
+        winning = winning or self._winning_pending
         try:
             if self.shared is None:
                 store.save(stored)
             elif not self._save_shared(store, self.shared, stored, winning=winning):
+                # Another instance's change is there: the next look takes it on. Until then the
+                # throttle holds, so accepted calls do not each lock and read the file again.
+                self._saved_token, self._saved_at = token, now
                 return
         except StoreError:
             # The call that got here was accepted: the session goes on in memory. The store told
             # the timeline (once), `problem` says why, and the next save tries again.
             return
+        except _Deferred:
+            return  # another instance holds the lock this moment: the next save or look writes it
         self._saved_token, self._saved_at = token, now
 
     def _save_shared(
         self, store: SessionStore, shared: SharedSession, stored: StoredSession, *, winning: bool
     ) -> bool:
         """Write `stored` holding the lock, unless another instance changed the stored session
-        since this one last saw it (False: not written; the next look takes the change on)."""
+        since this one last saw it (False: not written; the next look takes the change on). With
+        the lock busy, nothing is written now: `deferred`, and the next save or look tries again."""
+        try:
+            return self._save_locked(store, shared, stored, winning=winning)
+        except LockBusy:
+            self.deferred = True
+            self._winning_pending = winning
+            raise _Deferred() from None
+
+    def _save_locked(
+        self, store: SessionStore, shared: SharedSession, stored: StoredSession, *, winning: bool
+    ) -> bool:
+        self.deferred = self._winning_pending = False
         with shared.locked():
             merged = False
             if not winning and shared.changed() and not _in_the_way(store):
@@ -148,10 +179,11 @@ class StoredSessionKeeper:
         """The stored session was just read and taken on: nothing of it needs writing back."""
         self._saved_token, self._saved_at = token, now
 
-    def clear(self, token: Secret | None = None) -> None:
-        """Forget the stored session (a sign-out of the session `token`); never raises. Shared:
-        a session another instance stored since this one last looked (not `token`) is not this
-        sign-out's to forget; it is left, and taken on at the next look."""
+    def clear(self, holder: Holder | None = None) -> None:
+        """Forget the stored session (a sign-out of `holder`'s session: its kind and username);
+        never raises. Shared: a session another instance stored since this one last looked is
+        this sign-out's to forget if it is the same person's (renewed there: a refresh, a
+        re-auth); someone else's (a sign-in there) is left, and taken on at the next look."""
         store = self.store
         if store is None:
             return
@@ -159,13 +191,27 @@ class StoredSessionKeeper:
         if shared is None:
             store.clear()
             return
-        with shared.locked():
-            if shared.changed() and not _in_the_way(store):
-                theirs = store.read(now_wall=self._clock.wall() - skip_offset(self._clock)).stored
-                if theirs is not None and theirs.token != token:
-                    return
-            store.clear()
-            shared.look()
+        try:
+            with shared.locked():
+                if shared.changed() and not _in_the_way(store):
+                    theirs = store.read(now_wall=self._clock.wall() - skip_offset(self._clock)).stored
+                    if theirs is not None and holder_of(theirs) != holder:
+                        self.clear_pending = None
+                        return
+                store.clear()
+                shared.look()
+        except LockBusy:
+            self.clear_pending = (holder,)  # tried again at the next look (`retry`)
+            return
+        self.clear_pending = None
+
+    def retry(self, save: Callable[[], None]) -> None:
+        """What the lock kept from being done (another instance held it): a sign-out's clear, or
+        a write (`save` makes it). Called at each look."""
+        if self.clear_pending is not None:
+            self.clear(self.clear_pending[0])
+        elif self.deferred:
+            save()
 
     def clear_if_stuck(self) -> None:
         """At close, with no session: a sign-out that could not forget the stored one tries again."""
@@ -177,6 +223,10 @@ class StoredSessionKeeper:
             self._record("session_store_recovered")
         else:
             self._record("session_store_failed", error=error)
+
+
+class _Deferred(Exception):
+    """A write kept back by a busy lock."""
 
 
 def _in_the_way(store: SessionStore) -> bool:

@@ -316,3 +316,89 @@ def test_the_instances_list_shows_each_running_instance_and_drops_the_gone(tmp_p
     assert not (tmp_path / "instances" / f"{ghost.instance}.json").exists()
     two.withdraw()
     assert [p.instance for p in one.peers()] == [one.instance]
+
+
+# -- found in review: each failed on the code before its fix ----------------------------------------
+
+
+async def test_a_sign_out_just_after_the_other_window_refreshed_signs_both_out(tmp_path: Path) -> None:
+    a, b, _backend, clock = await started(tmp_path)
+    await a.login("ada", Secret(PASSWORD))
+    b.sync()
+    clock.advance(TTL - WARN / 2)
+    b.user_activity()
+    b.tick()  # B refreshes: the stored token is now one A has not seen
+    await b.wait_for_flight()
+    a.sign_out()  # within A's second between looks
+    await pile_up()
+    clock.advance(1)
+    a.sync()
+    b.sync()
+    assert not a.signed_in and not b.signed_in
+    assert not (tmp_path / "session.json").exists()
+
+
+async def test_an_idle_window_never_expires_on_a_deadline_the_other_window_has_moved(tmp_path: Path) -> None:
+    a, b, backend, clock = await started(tmp_path)
+    await a.login("ada", Secret(PASSWORD))
+    b.sync()
+    for _ in range(3):  # A's calls, a few seconds apart: each reaches the file within a second
+        clock.advance(5)
+        assert await api_call(a, backend)
+    clock.advance(TTL - 10)  # past B's own last-known deadline, before A's
+    b.tick()  # B looks first
+    await pile_up()
+    assert b.signed_in and a.signed_in
+    assert b.view().deadline == pytest.approx(a.view().deadline)
+
+
+async def test_a_damaged_file_moved_aside_by_one_window_is_no_sign_out_in_the_other(tmp_path: Path) -> None:
+    a, b, _backend, clock = await started(tmp_path)
+    await a.login("ada", Secret(PASSWORD))
+    b.sync()
+    (tmp_path / "session.json").write_text("{garbage")
+    clock.advance(1)
+    a.sync()  # A moves it aside
+    seen = decisions_of(b)
+    b.sync()
+    assert not any(isinstance(x, d.SignOut) for x in seen) and b.signed_in
+
+
+async def test_a_busy_lock_keeps_a_sign_in_back_never_loses_it_and_never_blocks(tmp_path: Path) -> None:
+    import fcntl
+
+    a, b, backend, clock = await started(tmp_path)
+    fd = os.open(tmp_path / "session.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process holds the lock (its write's fsync, say)
+    try:
+        await b.login("ada", Secret(PASSWORD))  # returns at once: the write waits
+        assert json.loads((tmp_path / "session.json").read_text())["kind"] == "guest"
+        clock.advance(16)
+        assert await api_call(a, backend)  # A's guest extension: kept back too
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    b.sync()  # B's next look writes its sign-in, over A's guest session
+    a.sync()
+    assert json.loads((tmp_path / "session.json").read_text())["kind"] == "user"
+    assert a.signed_in and a.user["username"] == "ada"
+
+
+def test_without_proc_a_live_holder_is_running_and_a_gone_one_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sessionkeeper.session import shared
+
+    monkeypatch.setattr(shared, "_PROC", False)
+    assert process_state(os.getppid()) == "running"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    assert process_state(int(gone.stdout)) == "gone"
+
+
+def test_an_instances_dir_planted_as_a_link_is_never_written_into_nor_swept(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.json").write_text('{"instance": "x", "pid": 999999999, "since_wall": 1}')
+    (tmp_path / "instances").symlink_to(elsewhere)
+    mine = SharedSession(tmp_path / "session.json")
+    mine.announce(focused=True)
+    assert mine.peers() == []
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.json"]
