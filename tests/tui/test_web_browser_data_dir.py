@@ -235,7 +235,9 @@ async def test_each_socket_starts_its_app_in_the_directory_of_the_browser_its_co
 
 
 @pytest.mark.slow  # headless Chromium
-async def test_a_reload_and_a_second_tab_resume_the_signed_in_user_and_the_draft(tmp_path: Path) -> None:
+async def test_a_reload_and_a_second_tab_resume_the_user_and_the_draft_and_share_a_sign_out(
+    tmp_path: Path,
+) -> None:
     async with serving(tmp_path) as served, chromium() as browser:
         context = await one_browser(browser)
         tab = await Tab.open(context, served.url)
@@ -276,6 +278,9 @@ async def test_a_reload_and_a_second_tab_resume_the_signed_in_user_and_the_draft
         assert mode(mine) == 0o700
         running = [data_dir_of(pid) for pid in tab_pids(tmp_path)]
         assert sorted(running).count(mine) == 2 and len(running) == 3
+        # Two tabs of one browser are one session, live (rule 14): a sign-out in one is the other's.
+        await second.keys("s")
+        await tab.shows("Signed out in another window.", within=10)
 
 
 def data_dir_of(pid: int) -> Path:
