@@ -209,6 +209,12 @@ class SessionManager:
         return text
 
     @property
+    def token(self) -> Secret | None:
+        """The token held now (a `Secret`: its repr and format show the fingerprint only). For the
+        QA panel, which asks the mock backend whose session it is; calls go through `acquire`."""
+        return self._token
+
+    @property
     def token_fingerprint(self) -> str | None:
         return self._token.fingerprint if self._token else None
 

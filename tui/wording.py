@@ -248,6 +248,15 @@ def instance_lines(peers: Sequence[Peer], lock_problem: str | None = None) -> li
     return lines
 
 
+def whole_server_warning(short: str, key: str, others: int) -> str:
+    """The QA panel, before an action that reaches every session on the server."""
+    sessions = "another live session" if others == 1 else f"{others} other live sessions"
+    return (
+        f"⚠ '{short}' reaches the whole server: {sessions} there (another window, another user) "
+        f"will feel it too. Press {key} again to do it."
+    )
+
+
 def lifetime_warning(seconds_left: float) -> str:
     """Rule 15, said once before the end: what happens, and that nothing is lost."""
     return (

@@ -238,6 +238,10 @@ class RevokeOut(BaseModel):
     revoked: list[str] = Field(description="ids of the sessions this call ended")
 
 
+class QaWhoseOut(BaseModel):
+    id: str = Field(description="the opaque id of the session the bearer token belongs to")
+
+
 class QaSessionOut(BaseModel):
     id: str = Field(description="opaque (s1, s2, ...); not the token, not derived from it")
     kind: Literal["guest", "user"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 
 from sessionkeeper.api.backend.errors import ErrorAnswer, error_responses
 from sessionkeeper.api.backend.models import (
@@ -18,6 +18,7 @@ from sessionkeeper.api.backend.models import (
     FaultsIn,
     FaultsOut,
     QaSessionOut,
+    QaWhoseOut,
     ResetOut,
     RevokeIn,
     RevokeOut,
@@ -68,6 +69,22 @@ def build_qa_router(state: BackendState) -> APIRouter:
             ],
             counters=CountersOut(**state.counters.as_dict()),
         )
+
+    @router.get(
+        "/session",
+        response_model=QaWhoseOut,
+        responses=error_responses(404),
+        summary="Whose session: the id of the session a token belongs to",
+        description="Authorization: Bearer <token>. Lets a client's QA panel find its own session"
+        " in /__qa/state by id (two tabs can hold sessions of one user). Not counted; the session"
+        " is neither extended nor checked for expiry: a revoked or expired one is found too.",
+    )
+    async def whose(authorization: str = Header(default="")) -> QaWhoseOut:
+        scheme, _, token = authorization.partition(" ")
+        session = state.sessions.peek(token.strip()) if scheme.lower() == "bearer" and token else None
+        if session is None:
+            raise ErrorAnswer(404, "session_not_found", "no session holds that token")
+        return QaWhoseOut(id=session.id)
 
     @router.post(
         "/clock",

@@ -46,6 +46,9 @@ class QAAction:
     run: Run  # what it does, on the desk
     amount: bool = False  # takes N (seconds, or calls for a burst)
     switch: bool = False  # a fault or switch: on/off (toggled when not said)
+    # It reaches every session on the server (its clock, its faults, a reset), not only this
+    # window's: the panel says so before it acts when other sessions are live there.
+    whole_server: bool = False
 
 
 ACTIONS: tuple[QAAction, ...] = (
@@ -57,6 +60,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "both clocks, the client's and the server's",
         amount=True,
         run=lambda desk, n, on: desk.skip(n),
+        whole_server=True,
     ),
     QAAction(
         "to_warning",
@@ -65,6 +69,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "QA: skip to the warning window",
         "both clocks, just inside it",
         run=lambda desk, n, on: desk.to_warning(),
+        whole_server=True,
     ),
     QAAction(
         "past_expiry",
@@ -73,6 +78,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "QA: skip just past the deadline",
         "both clocks, 1 s past it",
         run=lambda desk, n, on: desk.past_expiry(),
+        whole_server=True,
     ),
     QAAction(
         "background",
@@ -91,6 +97,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "fault on the server",
         switch=True,
         run=lambda desk, n, on: desk.refresh_fault("error", on),
+        whole_server=True,
     ),
     QAAction(
         "refresh_401",
@@ -100,6 +107,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "fault on the server",
         switch=True,
         run=lambda desk, n, on: desk.refresh_fault("reject", on),
+        whole_server=True,
     ),
     QAAction(
         "latency",
@@ -109,6 +117,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "fault on the server",
         switch=True,
         run=lambda desk, n, on: desk.latency(on),
+        whole_server=True,
     ),
     QAAction(
         "down",
@@ -118,6 +127,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "fault on the server",
         switch=True,
         run=lambda desk, n, on: desk.down(on),
+        whole_server=True,
     ),
     QAAction(
         "graphql_401",
@@ -127,6 +137,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "instead of 200 + UNAUTHENTICATED",
         switch=True,
         run=lambda desk, n, on: desk.graphql_style(on),
+        whole_server=True,
     ),
     QAAction(
         "short_ttl",
@@ -136,6 +147,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "the client is not told",
         switch=True,
         run=lambda desk, n, on: desk.short_ttl(on),
+        whole_server=True,
     ),
     QAAction(
         "malformed",
@@ -189,6 +201,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "just past the client's deadline",
         amount=True,
         run=lambda desk, n, on: desk.burst_at_expiry(int(n)),
+        whole_server=True,
     ),
     QAAction(
         "reset",
@@ -197,6 +210,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "QA: reset the server",
         "sessions, counters and faults; client back online",
         run=lambda desk, n, on: desk.reset(),
+        whole_server=True,
     ),
 )
 ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from sessionkeeper.session.secrets import Secret
 
 from sessionkeeper.api.errors import (
     BackendFailed,
@@ -61,11 +64,18 @@ class ServerState:
     sessions: tuple[ServerSession, ...]
     counters: dict[str, int]
 
-    def live_session(self, user: str | None) -> ServerSession | None:
-        """The server's record of the client's session, if it is alive there. Tokens are never
-        shown, so it is matched by who holds it (the user, or a guest) and freshness."""
+    def live_session(self, user: str | None, session_id: str | None = None) -> ServerSession | None:
+        """The server's record of the client's session, if it is alive there: by its id when the
+        client knows it (`QAControl.whose`: two windows can hold sessions of one user); else by
+        who holds it (the user, or a guest) and freshness."""
+        if session_id is not None:
+            return next((s for s in self.sessions if s.id == session_id and s.alive), None)
         mine = [s for s in self.sessions if s.alive and (s.user == user if user else s.kind == "guest")]
         return max(mine, key=lambda s: s.expires_in_s, default=None)
+
+    def others_alive(self, session_id: str | None) -> list[ServerSession]:
+        """Live sessions on the server that are not the client's own (`session_id`)."""
+        return [s for s in self.sessions if s.alive and s.id != session_id]
 
 
 class QAControl:
@@ -128,6 +138,39 @@ class QAControl:
 
     async def set_faults(self, **faults: Any) -> Faults:
         return _faults(await self._request("POST", "/__qa/faults", faults))
+
+    async def whose(self, token: Secret) -> str | None:
+        """The id of the session `token` belongs to (GET /__qa/session); None when the server
+        accepts it no longer. The token goes in the Authorization header only, never a log."""
+        try:
+            response = await self._http.get(
+                "/__qa/session", headers={"Authorization": f"Bearer {token.reveal()}"}
+            )
+        except httpx.TimeoutException:
+            raise BackendUnreachable("the server did not answer in time") from None
+        except httpx.TransportError:
+            raise BackendUnreachable("the server is unreachable") from None
+        except AnswerTooLarge as exc:
+            raise MalformedResponse(f"/__qa/session: {exc}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise BackendFailed(f"/__qa/session: HTTP {response.status_code}", response.status_code)
+        try:
+            found = response.json().get("id")
+        except (ValueError, AttributeError):
+            found = None
+        if not isinstance(found, str):
+            raise MalformedResponse("/__qa/session: unexpected answer")
+        return found
+
+    async def revoke(self, session_id: str) -> list[str]:
+        """End one session server-side (its reauth key kept, so the client can recover)."""
+        body = await self._request("POST", "/__qa/revoke", {"session_id": session_id})
+        revoked = body.get("revoked")
+        if not isinstance(revoked, list):
+            raise MalformedResponse("/__qa/revoke: unexpected answer")
+        return [str(x) for x in revoked]
 
     async def revoke_all(self) -> list[str]:
         body = await self._request("POST", "/__qa/revoke", {"all": True})

@@ -16,6 +16,7 @@ from sessionkeeper.api.qa.control import QAControl
 if TYPE_CHECKING:
     from sessionkeeper.api.client import BackendClient
     from sessionkeeper.session.clock import QAClock
+    from sessionkeeper.session.secrets import Secret
 
 
 class QADesk:
@@ -37,6 +38,7 @@ class QADesk:
         self.clock = clock
         self.full_ttl_s = full_ttl_s
         self.amount_index = 1  # N = 30: kept for the life of the app, not per panel
+        self._own: tuple[Secret, str] | None = None  # the token asked about, and its session's id
         self._on_change = on_change or (lambda: None)
         # Told of each action done (its name, N if it takes one, a switch's state after it): the
         # scenario recorder writes them down (tui.scenario.record).
@@ -178,9 +180,26 @@ class QADesk:
 
     # -- the session -------------------------------------------------------------------------------------
 
+    async def own_session_id(self) -> str | None:
+        """The server's id of the session this client holds (asked once per token): the panel
+        shows that session, and revoke ends that one, never another window's."""
+        manager = self.client.manager
+        token = manager.token
+        if token is None:
+            return None
+        if self._own is not None and self._own[0] is token:
+            return self._own[1]
+        found = await self.control.whose(token)
+        if found is not None:
+            self._own = (token, found)
+        return found
+
     async def revoke(self) -> str:
-        revoked = await self.control.revoke_all()
-        return f"revoked server-side: {', '.join(revoked) or 'nothing was live'}"
+        mine = await self.own_session_id()
+        if mine is None:
+            return "revoke: this window holds no live session on the server; nothing done"
+        revoked = await self.control.revoke(mine)
+        return f"revoked server-side: this window's session {', '.join(revoked) or mine + ' (already ended)'}"
 
     async def reset(self) -> str:
         await self.control.reset()

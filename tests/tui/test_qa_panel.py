@@ -16,6 +16,7 @@ from sessionkeeper.api.errors import NotAuthenticated
 from sessionkeeper.api.qa.actions import ACTIONS
 from sessionkeeper.api.qa.control import ServerState
 from sessionkeeper.tui.screens.home import HomeScreen
+from sessionkeeper.tui.screens.password import PasswordPrompt
 from sessionkeeper.tui.screens.qa import QAPanel
 from sessionkeeper.tui.screens.signed_out import SignedOutScreen
 from sessionkeeper.tui.widgets.countdown import Countdown
@@ -253,5 +254,10 @@ async def test_the_panel_shows_the_lifetime_left_and_past_it_the_person_reads_wh
         with pytest.raises(NotAuthenticated, match="reached its lifetime"):
             await h.client.rest.whoami()
         await h.settle()
+        # The password is asked for over the screen (rule 15); "Not now" reads why.
+        assert isinstance(h.app.screen, PasswordPrompt)
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.pilot.pause()
         assert isinstance(h.app.screen, SignedOutScreen)
         assert "reached its time limit" in h.text("#signed-out-why")

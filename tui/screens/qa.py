@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.api.qa.actions import ACTIONS
+from sessionkeeper.api.qa.actions import ACTIONS, ACTIONS_BY_NAME
 from sessionkeeper.api.qa.control import ServerState
 from sessionkeeper.tui import wording
 from sessionkeeper.tui.messages import GoBack, PinExpectation
@@ -31,6 +31,7 @@ from sessionkeeper.tui.widgets.remaining_chart import RemainingChart
 _TIMELINE = "Timeline"
 _HEADINGS = (_TIMELINE,)
 CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
+CONFIRM_S = 5.0  # a whole-server action's second press, within this, does it
 KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
 
 
@@ -55,6 +56,8 @@ class QAPanel(AppScreen):
         self.server: ServerState | None = None
         self.server_problem: str | None = None
         self.client_remaining_at_poll: float | None = None  # the client's side of the drift
+        self.own_session: str | None = None  # this window's session's id on the server, once known
+        self._armed: tuple[str, float] | None = None  # a whole-server action pressed once, and when
         self.last_action = "Keys here are QA, not user activity. F2 or Esc closes the panel."
         if self.keeper.last_qa_result is not None:
             self.last_action = f"last QA action: {self.keeper.last_qa_result}"
@@ -112,6 +115,7 @@ class QAPanel(AppScreen):
         self._polling = True
         try:
             server = await self.outcome(qa.control.state())
+            self.own_session = await self.outcome(qa.own_session_id())
         except ApiError as exc:  # the panel keeps working while the backend is down
             self.server_problem = wording.qa_server_problem(exc)
         else:
@@ -120,7 +124,7 @@ class QAPanel(AppScreen):
             # read as the server's answer lands, not when the panel is next drawn.
             client = self.keeper.client
             self.client_remaining_at_poll = client.manager.view().remaining_s if client else None
-            session = server.live_session(client.username if client else None)
+            session = server.live_session(client.username if client else None, self.own_session)
             self.keeper.history.server_seen(session.expires_in_s if session is not None else None)
         finally:
             self._polling = False
@@ -144,7 +148,9 @@ class QAPanel(AppScreen):
         if client.network.garble:
             network += " · answers MALFORMED"
         lines = [
-            f"state      {view.state.value} · link {view.link.value}",
+            # The switch first: the link is what the last call learned, and none may have gone yet.
+            f"state      {view.state.value} · link "
+            + ("offline (QA switch)" if not client.network.online else view.link.value),
             f"holder     {view.kind.value if view.kind else '-'} {client.username or ''}",
             f"remaining  {wording.format_remaining(view.remaining_s)}  ({view.remaining_s or 0:.1f} s)",
             f"TTL est.   {view.ttl_s:.1f} s · warn {view.warn_s:.1f} s",
@@ -193,13 +199,14 @@ class QAPanel(AppScreen):
         if self.server is None:
             return "\n".join([*lines, "" if self.server_problem else "loading…"])
         state = self.server
-        session = state.live_session(username)
+        session = state.live_session(username, self.own_session)
         if session is None:
             lines += ["session    no live session on the server", "remaining  -", "drift      -"]
         else:
             left = session.expires_in_s
+            mine = " (this window's)" if session.id == self.own_session else ""
             lines += [
-                f"session    {session.id} {session.kind} {session.user or ''}",
+                f"session    {session.id} {session.kind} {session.user or ''}{mine}",
                 f"remaining  {wording.format_remaining(left)}  ({left:.1f} s)",
             ]
             if session.lifetime_left_s is not None:
@@ -256,6 +263,24 @@ class QAPanel(AppScreen):
     def action_close(self) -> None:
         self.post_message(GoBack())
 
+    def _confirmed(self, name: str) -> bool:
+        """An action that reaches the whole server (its clock, its faults, a reset), pressed while
+        other sessions are live there (another window's, another user's): the first press says
+        so, and a second within `CONFIRM_S` does it. Alone on the server, one press does it."""
+        action = ACTIONS_BY_NAME.get(name)
+        if action is None or not action.whole_server or self.server is None:
+            return True
+        others = self.server.others_alive(self.own_session)
+        if not others:
+            return True
+        now = self.keeper.now()
+        if self._armed is not None and self._armed[0] == name and now - self._armed[1] <= CONFIRM_S:
+            self._armed = None
+            return True
+        self._armed = (name, now)
+        self.note(wording.whole_server_warning(action.short, action.key, len(others)))
+        return False
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pin":
             return self.keeper.recording
@@ -272,6 +297,8 @@ class QAPanel(AppScreen):
     def action_qa(self, name: str) -> None:
         # Run by the app, not by this screen: closing the panel must not cancel the action (a
         # burst closed after 0.3 s sent a few calls and never said how it ended).
+        if not self._confirmed(name):
+            return
         qa = self.keeper.qa
         if qa is not None and name.startswith("burst"):
             self.note(f"burst of {qa.amount} calls (REST and GraphQL) in flight…")

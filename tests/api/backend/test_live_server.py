@@ -144,6 +144,7 @@ ROUTES = {
     ("get", "/api/bookings"),
     ("get", "/api/bookings/{record_locator}"),
     ("get", "/__qa/state"),
+    ("get", "/__qa/session"),
     ("post", "/__qa/clock"),
     ("get", "/__qa/faults"),
     ("post", "/__qa/faults"),
