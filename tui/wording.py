@@ -89,7 +89,7 @@ _STATE_WORDS = {
     State.WARNING: "expiring soon",
     State.REFRESHING: "extending…",
     State.RECOVERING: "re-authenticating…",
-    State.PAUSED: "paused (app in the background)",
+    State.PAUSED: "in the background",  # the countdown says more: away_words
     State.EXPIRED: "expired",
     State.SIGNED_OUT: "signed out",
 }
@@ -109,14 +109,33 @@ def state_words(view: SessionView) -> str:
 # The countdown line shows the time left on the absolute lifetime (rule 15) from this much before it.
 LIFETIME_SHOWN_S = 300.0
 
+# While the app is away (rule 9) the number keeps falling: the countdown says why, and what happens
+# on return. Each fits 80 columns with the holder ("⏱ 0:20  <words>  ·  guest").
+AWAY = "away: the server's clock runs on; renewed when you're back"
+AWAY_SPENT_USER = "ran out while away: signed in again when you're back"
+AWAY_SPENT_GUEST = "ran out while away: a new session starts when you're back"
+
+
+def away_words(remaining: float | None, *, signed_in: bool) -> str:
+    """The countdown's words while the app is in the background: the server's clock runs on and
+    nothing is refreshed until the app is back; at 0:00, what the return brings."""
+    if format_remaining(remaining) != "0:00":
+        return AWAY
+    return AWAY_SPENT_USER if signed_in else AWAY_SPENT_GUEST
+
 
 def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]:
     """The countdown line and its urgency class (ok, warn, critical, paused, offline, idle)."""
     if view is None:
         return "⏱ -:--  connecting…", "idle"
-    who = holder(view, username).short
+    who = holder(view, username)
     remaining = None if view.state is State.SIGNED_OUT else view.remaining_s
-    text = f"⏱ {format_remaining(remaining)}  {state_words(view)}  ·  {who}"
+    words = state_words(view)
+    if view.state is State.PAUSED and view.flight is None:
+        words = words.replace(_STATE_WORDS[State.PAUSED], away_words(remaining, signed_in=who.signed_in))
+    text = f"⏱ {format_remaining(remaining)}  {words}"
+    if who.short != words.split(" · ")[0]:  # "no session · offline" needs no "· no session" after it
+        text += f"  ·  {who.short}"
     left = view.lifetime_left_s
     if left is not None and left <= LIFETIME_SHOWN_S and view.state is not State.SIGNED_OUT:
         text += f"  ·  time limit in {format_long(left)}"
