@@ -297,6 +297,25 @@ def prompt_note(*, interrupted: bool, ignored: int, guarded: bool) -> str:
     return f"You were typing; what you typed is kept{dropped}. Now choose: y or n."
 
 
+# The booking flow's steps as its screens title them ("1 · Search flights"): said wherever a draft's
+# step is named, never the internal id ("search").
+STEP_NAMES = {
+    "search": "Search flights",
+    "flights": "Choose a flight and fare",
+    "passengers": "Passenger",
+    "seats": "Seat",
+    "review": "Review and pay",
+    "confirmation": "Confirmation",
+}
+
+
+def step_words(step: str) -> str:
+    """A draft's step as a person reads it: "step 1 of 6, Search flights"."""
+    if step not in STEP_NAMES:
+        return "a step of the booking"
+    return f"step {list(STEP_NAMES).index(step) + 1} of {len(STEP_NAMES)}, {STEP_NAMES[step]}"
+
+
 def ended_words(was_user: bool, draft_kept: bool) -> str:
     """The note after choosing to end the session."""
     kept = " Your booking draft is saved." if draft_kept else ""

@@ -192,8 +192,10 @@ def test_the_tour_tells_the_whole_story_in_about_three_minutes() -> None:
     assert 150 <= planned_seconds(tour) <= 210
     assert planned_seconds(tour, speed=2) == planned_seconds(tour) / 2
     said = " ".join(step.say or "" for step in tour.steps)
-    for part in ("token", "countdown", "asks", "background", "silently", "signed out", "draft"):
+    for part in ("token", "countdown", "asks", "background", "without asking", "signed out", "draft"):
         assert part in said, part
+    for jargon in ("REST", "GraphQL", "middleware", "re-synced", "paused"):  # issue 18, item 12
+        assert jargon not in said, jargon
     names = [name for step in tour.steps if step.expect for name in step.expect.timeline]
     assert {"reauth_succeeded", "profile_resync"} <= set(names)
 

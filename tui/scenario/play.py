@@ -144,7 +144,7 @@ def condition_words(condition: Condition) -> str:
     if condition.drift is not None:
         parts.append("both sides agree" if condition.drift == "0" else f"drift {condition.drift}")
     if condition.timeline:
-        parts.append("timeline: " + " → ".join(condition.timeline))
+        parts.append("timeline: " + " → ".join(name.replace("_", " ") for name in condition.timeline))
     return " · ".join(parts)
 
 
@@ -177,7 +177,9 @@ class Player:
         self._app: SessionKeeperApp | None = None
         self._detached: list[asyncio.Future[str]] = []
         planned = planned_seconds(scenario, speed)
-        self._length = f"about {round(planned / 60)} min" if planned >= 45 else "under a minute"
+        # To 10 s: whole minutes said "about 1 min" for 1:29 at speed 2.
+        rounded = duration_words(round(planned / 10) * 10)
+        self._length = f"about {rounded}" if planned >= 45 else "under a minute"
 
     # -- tui.app.Director ----------------------------------------------------------------------
 
