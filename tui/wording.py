@@ -89,7 +89,7 @@ _STATE_WORDS = {
     State.WARNING: "expiring soon",
     State.REFRESHING: "extending…",
     State.RECOVERING: "re-authenticating…",
-    State.PAUSED: "paused (app in the background)",
+    State.PAUSED: "in the background",  # the countdown says more: away_words
     State.EXPIRED: "expired",
     State.SIGNED_OUT: "signed out",
 }
@@ -109,14 +109,33 @@ def state_words(view: SessionView) -> str:
 # The countdown line shows the time left on the absolute lifetime (rule 15) from this much before it.
 LIFETIME_SHOWN_S = 300.0
 
+# While the app is away (rule 9) the number keeps falling: the countdown says why, and what happens
+# on return. Each fits 80 columns with the holder ("⏱ 0:20  <words>  ·  guest").
+AWAY = "away: the server's clock runs on; renewed when you're back"
+AWAY_SPENT_USER = "ran out while away: signed in again when you're back"
+AWAY_SPENT_GUEST = "ran out while away: a new session starts when you're back"
+
+
+def away_words(remaining: float | None, *, signed_in: bool) -> str:
+    """The countdown's words while the app is in the background: the server's clock runs on and
+    nothing is refreshed until the app is back; at 0:00, what the return brings."""
+    if format_remaining(remaining) != "0:00":
+        return AWAY
+    return AWAY_SPENT_USER if signed_in else AWAY_SPENT_GUEST
+
 
 def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]:
     """The countdown line and its urgency class (ok, warn, critical, paused, offline, idle)."""
     if view is None:
         return "⏱ -:--  connecting…", "idle"
-    who = holder(view, username).short
+    who = holder(view, username)
     remaining = None if view.state is State.SIGNED_OUT else view.remaining_s
-    text = f"⏱ {format_remaining(remaining)}  {state_words(view)}  ·  {who}"
+    words = state_words(view)
+    if view.state is State.PAUSED and view.flight is None:
+        words = words.replace(_STATE_WORDS[State.PAUSED], away_words(remaining, signed_in=who.signed_in))
+    text = f"⏱ {format_remaining(remaining)}  {words}"
+    if who.short != words.split(" · ")[0]:  # "no session · offline" needs no "· no session" after it
+        text += f"  ·  {who.short}"
     left = view.lifetime_left_s
     if left is not None and left <= LIFETIME_SHOWN_S and view.state is not State.SIGNED_OUT:
         text += f"  ·  time limit in {format_long(left)}"
@@ -285,6 +304,25 @@ def prompt_note(*, interrupted: bool, ignored: int, guarded: bool) -> str:
             "accident. What you typed is kept."
         )
     return f"You were typing; what you typed is kept{dropped}. Now choose: y or n."
+
+
+# The booking flow's steps as its screens title them ("1 · Search flights"): said wherever a draft's
+# step is named, never the internal id ("search").
+STEP_NAMES = {
+    "search": "Search flights",
+    "flights": "Choose a flight and fare",
+    "passengers": "Passenger",
+    "seats": "Seat",
+    "review": "Review and pay",
+    "confirmation": "Confirmation",
+}
+
+
+def step_words(step: str) -> str:
+    """A draft's step as a person reads it: "step 1 of 6, Search flights"."""
+    if step not in STEP_NAMES:
+        return "a step of the booking"
+    return f"step {list(STEP_NAMES).index(step) + 1} of {len(STEP_NAMES)}, {STEP_NAMES[step]}"
 
 
 def ended_words(was_user: bool, draft_kept: bool) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 from textual import events
 from textual.binding import Binding
 
+from sessionkeeper.tui import wording
 from sessionkeeper.tui.scenario.probe import handled, post_key
 from tests.tui.harness import Harness, running
 
@@ -38,7 +39,8 @@ from tests.tui.harness import Harness, running
 # answering]  ·  <who holds the session>", or "⏱ -:--  connecting…" before the first session.
 _STATES = (
     "connecting…|starting a new guest session…|no session|active|expiring soon|extending…"
-    "|re-authenticating…|paused \\(app in the background\\)|expired|signed out"
+    "|re-authenticating…|expired|signed out|"
+    + "|".join(map(re.escape, (wording.AWAY, wording.AWAY_SPENT_USER, wording.AWAY_SPENT_GUEST)))
 )
 COUNTDOWN = re.compile(
     rf"^⏱ (-:--|\d+:\d\d)  ({_STATES})( · offline| · server not answering)?(  ·  [\w .-]+)?$"

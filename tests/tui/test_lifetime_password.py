@@ -58,4 +58,4 @@ async def test_not_now_is_a_sign_out_in_the_lifetimes_words_with_the_draft_kept(
         await h.pilot.pause()
         assert isinstance(h.app.screen, SignedOutScreen)
         assert "time limit" in h.text("#signed-out-why")
-        assert "step 'search'" in h.text("#signed-out-draft")
+        assert "step 1 of 6, Search flights" in h.text("#signed-out-draft")

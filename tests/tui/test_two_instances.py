@@ -64,7 +64,7 @@ async def test_a_sign_out_in_one_window_signs_the_other_out_in_those_words_keepi
         screen = first.app.screen
         assert isinstance(screen, SignedOutScreen), type(screen).__name__
         assert first.text("#signed-out-why") == "Signed out in another window."
-        assert "step 'search'" in first.text("#signed-out-draft")
+        assert "step 1 of 6, Search flights" in first.text("#signed-out-draft")
         assert (await first.counters())["reauths"] == 0
 
 

@@ -6,12 +6,16 @@ each jump in time ("⏩ 5 minutes later"), runs QA actions through the same QA d
 and checks each expectation live (✓, or ✗ with what was seen, and then it pauses). The presenter
 holds it with `space`, steps with `→` (or skips the current wait), and stops it with `q`, leaving
 the app in their hands. `--speed` scales every pause.
+
+While the script plays, the app's notifications are said in the caption bar, under the caption,
+instead of as toasts: a toast would cover the caption (issue 18, item 11).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -33,6 +37,10 @@ AWAY_S = 3.0  # the countdown shown paused while the app is in the background
 CHECK_S = 1.5
 READ_BASE_S = 2.5
 READ_PER_CHAR_S = 0.075  # about 13 characters a second: the pace of reading aloud
+
+
+# The last caption. The session runs on after it, as in normal use: the audience is told so.
+END = "The end. The app is yours: the session runs on, and it asks before it expires (F2: the QA panel)."
 
 
 class PlayError(Exception):
@@ -136,7 +144,7 @@ def condition_words(condition: Condition) -> str:
     if condition.drift is not None:
         parts.append("both sides agree" if condition.drift == "0" else f"drift {condition.drift}")
     if condition.timeline:
-        parts.append("timeline: " + " → ".join(condition.timeline))
+        parts.append("timeline: " + " → ".join(name.replace("_", " ") for name in condition.timeline))
     return " · ".join(parts)
 
 
@@ -164,10 +172,14 @@ class Player:
         self._wake = asyncio.Event()
         self._sent: set[int] = set()  # ids of the key events the player posted
         self._said = ""  # the last caption: kept on the bar while keys are shown under it
+        self._shown: Caption | None = None  # the bar as the script last set it, without the note
+        self._note = ""  # the app's latest notification, said under the caption until the next one
         self._app: SessionKeeperApp | None = None
         self._detached: list[asyncio.Future[str]] = []
         planned = planned_seconds(scenario, speed)
-        self._length = f"about {round(planned / 60)} min" if planned >= 45 else "under a minute"
+        # To 10 s: whole minutes said "about 1 min" for 1:29 at speed 2.
+        rounded = duration_words(round(planned / 10) * 10)
+        self._length = f"about {rounded}" if planned >= 45 else "under a minute"
 
     # -- tui.app.Director ----------------------------------------------------------------------
 
@@ -201,6 +213,8 @@ class Player:
     async def direct(self, app: SessionKeeperApp) -> None:
         self._app = app
         steps = self.scenario.steps
+        toast = app.notify
+        app.notify = self.notify  # type: ignore[method-assign]  # only while the script plays
         try:
             for index, step in enumerate(steps):
                 await self._gate()
@@ -209,12 +223,31 @@ class Player:
             for future in self._detached:
                 await future
         except Stopped:
+            app.notify = toast  # type: ignore[method-assign]
             self._say(f"Script stopped at step {self.index + 1} of {len(steps)}: the app is yours.", "done")
             await self._sleep(4)
             app.show_caption(None)
             return
+        finally:
+            app.notify = toast  # type: ignore[method-assign]
         self.finished = True
-        self._say("The end. The app is yours (F2: the QA panel).", "done")
+        self._say(END, "done")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """The app's notification while the script plays (it stands in for `App.notify`): said under
+        the caption, where it covers nothing, until the next caption or notification."""
+        mark = "⚠" if severity in ("warning", "error") else "🔔"
+        self._note = f"{mark} {title + ': ' if title else ''}{message}"
+        if self._shown is not None:
+            self._show(self._shown)
 
     # -- playing ------------------------------------------------------------------------------------
 
@@ -226,6 +259,7 @@ class Player:
     async def _play(self, step: Step) -> None:
         if step.say is not None:
             self._said = step.say
+            self._note = ""  # a new caption: the last notification has been read
             self._say(step.say, "say")
             await self._hold(reading_time(step.say))
         elif step.press:
@@ -352,11 +386,13 @@ class Player:
         self._show(Caption(text, status=self._status() if tone != "done" else "", tone=tone))
 
     def _show(self, caption: Caption) -> None:
+        self._shown = caption
+        if self._note and caption.tone != "done":
+            caption = replace(caption, text=f"{caption.text}\n{self._note}")
         if self._app is not None:
             self._app.show_caption(caption)
 
     def _status_changed(self) -> None:
-        app = self._app
-        if app is not None and app.caption is not None and app.caption.tone != "done":
-            current = app.caption
-            app.show_caption(Caption(current.text, current.keys, self._status(), current.tone))
+        current = self._shown
+        if self._app is not None and current is not None and current.tone != "done":
+            self._show(replace(current, status=self._status()))

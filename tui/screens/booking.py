@@ -40,14 +40,7 @@ if TYPE_CHECKING:
 
 AIRPORTS = ("LHR", "CDG", "AMS", "FRA", "MAD", "FCO", "CPH", "DUB", "LIS", "JFK")
 STEPS = ("search", "flights", "passengers", "seats", "review", "confirmation")
-TITLES = {
-    "search": "1 · Search flights",
-    "flights": "2 · Choose a flight and fare",
-    "passengers": "3 · Passenger",
-    "seats": "4 · Seat",
-    "review": "5 · Review and pay",
-    "confirmation": "6 · Confirmation",
-}
+TITLES = {step: f"{number} · {wording.STEP_NAMES[step]}" for number, step in enumerate(STEPS, 1)}
 FIX_FIELDS = "Please fix the highlighted fields."
 CHANGED_ELSEWHERE = "This booking changed in another window: showing its latest."
 

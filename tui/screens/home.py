@@ -67,7 +67,9 @@ class HomeScreen(AppScreen):
         self.query_one("#sign", Button).label = "Sign out (s)" if who.signed_in else "Sign in (s)"
         draft = self.keeper.saved_draft()
         summary = (
-            f"Saved booking draft: step '{draft.step}'." if draft is not None else "No booking in progress."
+            f"Booking draft saved at {wording.step_words(draft.step)}."
+            if draft is not None
+            else "No booking in progress."
         )
         self.query_one("#draft-summary", Static).update(summary)
         self.query_one("#continue", Button).display = draft is not None

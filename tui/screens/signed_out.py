@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from sessionkeeper.api.drafts import LocalDraft
 from sessionkeeper.session.decisions import SignOutReason
+from sessionkeeper.tui import wording
 from sessionkeeper.tui.messages import GoHome, ShowSignIn
 from sessionkeeper.tui.screens.base import AppScreen
 
@@ -45,7 +46,7 @@ class SignedOutScreen(AppScreen):
             yield Static(_WHY[self.reason], id="signed-out-why")
             if self.draft is not None:
                 yield Static(
-                    f"Your booking draft is saved (step '{self.draft.step}'). "
+                    f"Your booking draft is saved (at {wording.step_words(self.draft.step)}). "
                     "Sign in again to continue exactly where you left off.",
                     id="signed-out-draft",
                     markup=False,
