@@ -76,7 +76,7 @@ def parse_travel_date(text: str, today: dt.date) -> dt.date | Invalid:
     # date.fromisoformat alone would also take "20250601" and "2025-W23-1".
     match = _DATE.fullmatch(stripped)
     if match is None:
-        return Invalid("YYYY-MM-DD, like 2025-06-01")
+        return Invalid(f"YYYY-MM-DD, like {(today + dt.timedelta(days=30)).isoformat()}")
     try:
         day = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:

@@ -604,8 +604,12 @@ def run_app(app: SessionKeeperApp, **run_options: Any) -> int:
 def data_dir_problem(path: Path) -> str | None:
     """Why the command line cannot start the app on `path` at all (a file in the way, a disk that
     refuses), or None. Only created here (0700): `build_app` checks how private it is, and says."""
+    if path.exists() and not path.is_dir():
+        return f"cannot use data dir {path}: it is a file, not a directory"
     try:
         make_dirs(path)
     except OSError as exc:
+        if isinstance(exc, NotADirectoryError | FileExistsError):
+            return f"cannot use data dir {path}: a file is in the way on its path"
         return f"cannot use data dir {path}: {exc.strerror}"
     return None

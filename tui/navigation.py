@@ -71,11 +71,19 @@ class Navigator:
         from sessionkeeper.tui.screens.booking import screen_for
 
         app = self._app
+        client = app.client
+        # Back in after being signed out (rule 5): the flow they were in reopens where it was.
+        # Anyone else signing in (a guest from home) stays home, told the draft is there.
+        returning = client is not None and client.manager.former_user.get("username") == message.username
         await self.back_home()
         app.notify(f"Signed in as {message.username}.")
         draft = app.saved_draft()
-        if draft is not None and draft.step != "confirmation":
+        if draft is None or draft.step == "confirmation":
+            return
+        if returning:
             await app.push_screen(screen_for(draft.step))
+        else:
+            app.notify("Your booking draft is kept: c continues it.")
 
     async def back_home(self) -> None:
         from sessionkeeper.tui.screens.home import HomeScreen

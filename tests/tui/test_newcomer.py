@@ -1,0 +1,50 @@
+"""What a newcomer meets first (issue 18, item 13): plain words for a data dir that is a file, a date
+hint that is never in the past, and signing in from home with a guest's draft staying home."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sessionkeeper.api import forms
+from sessionkeeper.tui.app import data_dir_problem
+from sessionkeeper.tui.screens.booking import SearchStep
+from sessionkeeper.tui.screens.home import HomeScreen
+from tests.tui.harness import running
+
+
+def test_a_data_dir_that_is_a_file_is_said_so(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_text("not a directory")
+    assert data_dir_problem(path) == f"cannot use data dir {path}: it is a file, not a directory"
+    assert (
+        data_dir_problem(path / "below")
+        == f"cannot use data dir {path / 'below'}: a file is in the way on its path"
+    )
+
+
+def test_the_date_hint_is_never_in_the_past() -> None:
+    today = dt.date(2031, 2, 3)
+    assert forms.parse_travel_date("3/2/2031", today) == forms.Invalid("YYYY-MM-DD, like 2031-03-05")
+
+
+async def test_a_guest_who_signs_in_from_home_with_a_draft_stays_home_told_it_is_kept(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.fill_search()
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        await h.sign_in()
+        assert isinstance(h.app.screen, HomeScreen), type(h.app.screen).__name__
+        assert "Your booking draft is kept: c continues it." in h.notes
+
+
+async def test_signing_in_again_after_a_sign_out_reopens_the_flow_where_it_was(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        await h.fill_search()
+        h.client.manager.sign_out()
+        await h.pilot.pause()
+        await h.pilot.pause()
+        await h.sign_in()
+        assert isinstance(h.app.screen, SearchStep), type(h.app.screen).__name__
+        assert h.value("origin") == "LHR"
