@@ -48,3 +48,18 @@ async def test_signing_in_again_after_a_sign_out_reopens_the_flow_where_it_was(t
         await h.sign_in()
         assert isinstance(h.app.screen, SearchStep), type(h.app.screen).__name__
         assert h.value("origin") == "LHR"
+
+
+async def test_a_required_hint_goes_as_soon_as_its_field_is_filled(tmp_path: Path) -> None:
+    from sessionkeeper.tui.messages import ShowSignIn
+
+    async with running(tmp_path) as h:
+        h.app.post_message(ShowSignIn())
+        await h.pilot.pause()
+        await h.pilot.press("enter")  # nothing typed: both fields say "required"
+        await h.pilot.press("enter")
+        await h.pilot.pause()
+        assert h.text("#username-error") == "required"
+        await h.fill("username", "ada")
+        assert h.text("#username-error") == ""
+        assert h.text("#password-error") == "required"

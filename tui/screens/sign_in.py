@@ -41,6 +41,12 @@ class SignInScreen(AppScreen):
     def mounted(self) -> None:
         self.query_one("#username", Input).focus()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # A hint under a field goes as soon as the field is filled, not at the next submit.
+        name = event.input.id
+        if name in ("username", "password") and event.value.strip():
+            self.query_one(f"#{name}-error", Static).update("")
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "username":
