@@ -742,7 +742,7 @@ def serve(
     err = err if err is not None else sys.stderr
     from sessionkeeper.api.backend.serve import bind_problem, exposure_warning
 
-    warning = exposure_warning("serve", host, port, "gets the app, and its QA panel, with the token printed")
+    warning = exposure_warning("serve", host, port, "and has the printed link gets the app, and its QA panel")
     if warning is not None:
         print(warning, file=err)
 
