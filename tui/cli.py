@@ -214,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--warn", type=_warn, default=20.0, metavar="SECONDS", help="warning window (default 20)"
     )
     web.add_argument("--data-dir", default=None, help="where each tab's data directory goes")
+    web.add_argument(
+        "--public-url",
+        type=_http_url,
+        default=None,
+        metavar="URL",
+        help="the address browsers use behind a reverse proxy, e.g. https://demo.example.org",
+    )
+    web.add_argument(
+        "--max-tabs",
+        type=_within(int, 1, 256),
+        default=8,
+        metavar="N",
+        help="tabs running an app at once (default 8)",
+    )
     scenario = sub.add_parser("scenario", help="edge cases as scripts (docs/scenarios.md)")
     scenario_sub = scenario.add_subparsers(
         dest="scenario_command", required=True, parser_class=_OneLineParser
@@ -266,7 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.warn >= args.ttl:
             parser.error(f"--warn ({args.warn:g}) must be shorter than --ttl ({args.ttl:g})")
         data = Path(args.data_dir).expanduser() if args.data_dir else None
-        return serve(host=args.host, port=args.port, ttl=args.ttl, warn=args.warn, data_dir=data)
+        return serve(
+            host=args.host,
+            port=args.port,
+            ttl=args.ttl,
+            warn=args.warn,
+            data_dir=data,
+            public_url=args.public_url,
+            max_tabs=args.max_tabs,
+        )
     if args.command == "scenario" and args.scenario_command == "list":
         from sessionkeeper.tui.scenario.loader import load, shipped
         from sessionkeeper.tui.scenario.recipes import markdown_table, plain_list

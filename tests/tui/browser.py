@@ -63,9 +63,14 @@ class Served:
 
 
 def tab_pids(data_dir: Path) -> list[int]:
-    """The app processes serving tabs (their command line names the serve's data directory)."""
+    """The app processes serving tabs: their command line names the serve's data directory, or
+    (an app started ahead of its tab, `tui/web/tab.py`) their working directory is in it."""
+    return [pid for pid in app_pids() if data_dir_of(pid).is_relative_to(data_dir)]
+
+
+def app_pids() -> list[int]:
+    """Every tab's app process of any serve, those still waiting for a tab included."""
     pids = []
-    marker = str(data_dir).encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -73,14 +78,34 @@ def tab_pids(data_dir: Path) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if marker in command and b"--backend" in command:
+        if b"--backend" in command and b"sessionkeeper.tui." in command:
             pids.append(int(entry.name))
     return pids
 
 
-def spawn_serve(data_dir: Path, *, port: int, ttl: float, warn: float) -> subprocess.Popen[bytes]:
+def data_dir_of(pid: int) -> Path:
+    """A tab's app's data directory: named on its command line, or else its working directory."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"--data-dir" in command:
+            return Path(command[command.index(b"--data-dir") + 1].decode())
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return Path("/nonexistent")
+
+
+def spawn_serve(
+    data_dir: Path | None,
+    *,
+    port: int,
+    ttl: float,
+    warn: float,
+    args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """`sessionkeeper serve` in a process of its own; what it prints goes to `serve.log` beside the
-    tabs' data (a pipe nobody reads would fill, and stop it)."""
+    tabs' data (a pipe nobody reads would fill, and stop it), or to `log_path`."""
     command = [
         sys.executable,
         "-m",
@@ -91,19 +116,26 @@ def spawn_serve(data_dir: Path, *, port: int, ttl: float, warn: float) -> subpro
         "--ttl",
         f"{ttl:g}",
     ]
-    command += ["--warn", f"{warn:g}", "--data-dir", str(data_dir)]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "serve.log").open("wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    command += ["--warn", f"{warn:g}", *args]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir)]
+        data_dir.mkdir(parents=True, exist_ok=True)
+    if log_path is None:
+        assert data_dir is not None
+        log_path = data_dir / "serve.log"
+    with log_path.open("wb") as log:
+        return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
 
 
-async def until_answering(url: str, process: subprocess.Popen[bytes], within: float = 30.0) -> None:
+async def until_answering(
+    url: str, process: subprocess.Popen[bytes], within: float = 30.0, expect: tuple[int, ...] = (200,)
+) -> None:
     async with httpx.AsyncClient() as client:
         deadline = time.monotonic() + within
         while True:
             assert process.poll() is None, "serve ended before it answered"
             try:
-                if (await client.get(url)).status_code == 200:
+                if (await client.get(url)).status_code in expect:
                     return
             except httpx.TransportError:
                 pass
@@ -111,7 +143,7 @@ async def until_answering(url: str, process: subprocess.Popen[bytes], within: fl
             await asyncio.sleep(0.01)
 
 
-def stop_serve(process: subprocess.Popen[bytes], data_dir: Path) -> list[int]:
+def stop_serve(process: subprocess.Popen[bytes], data_dir: Path | None) -> list[int]:
     """Ctrl+C, as a person stops it (killed if it does not end); the tab processes still left."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -120,16 +152,19 @@ def stop_serve(process: subprocess.Popen[bytes], data_dir: Path) -> list[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return tab_pids(data_dir)
+    return tab_pids(data_dir) if data_dir is not None else []
 
 
 @asynccontextmanager
-async def serving(data_dir: Path, *, ttl: float = 60, warn: float = 20) -> AsyncIterator[Served]:
+async def serving(
+    data_dir: Path, *, ttl: float = 60, warn: float = 20, args: tuple[str, ...] = (), host: str = "127.0.0.1"
+) -> AsyncIterator[Served]:
+    """A serve on `data_dir` (`args`: more options; `host`: the address its URL uses)."""
     port = find_free_port()
-    process = spawn_serve(data_dir, port=port, ttl=ttl, warn=warn)
-    served = Served(process, f"http://127.0.0.1:{port}", data_dir)
+    process = spawn_serve(data_dir, port=port, ttl=ttl, warn=warn, args=args)
+    served = Served(process, f"http://{host}:{port}", data_dir)
     try:
-        await until_answering(served.url + "/", process)
+        await until_answering(served.url + "/", process, expect=(200, 403))
         yield served
     finally:
         for pid in stop_serve(process, data_dir):  # never leave a tab's app behind a failed test

@@ -29,7 +29,7 @@ from sessionkeeper.tui.web.serve import (
     tab_command,
     tab_data_dir,
 )
-from tests.tui.browser import Tab, chromium, one_browser, serving, tab_pids
+from tests.tui.browser import Tab, chromium, data_dir_of, one_browser, serving, tab_pids
 
 VALID = "A" * 20 + "z09_-" + "b" * 18  # 43 characters of the alphabet serve issues
 NOT_IDS = [
@@ -175,16 +175,17 @@ def test_over_https_the_cookie_is_also_secure() -> None:
 
 
 @pytest.fixture
-def no_backend() -> Iterator[subprocess.Popen[bytes]]:
+def no_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[serve_module.Backend]:
     """A process in the backend's place (the server's wait for it is replaced: nothing asks it)."""
-    with subprocess.Popen(["true"]) as process:
-        yield process
+    monkeypatch.setattr(serve_module, "wait_for_backend", lambda backend: None)
+    with subprocess.Popen(["sleep", "600"]) as process:
+        yield serve_module.Backend(60, 9, process=process)
+        process.kill()
 
 
 async def test_each_socket_starts_its_app_in_the_directory_of_the_browser_its_cookie_names(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_backend: subprocess.Popen[bytes]
+    tmp_path: Path, no_backend: serve_module.Backend
 ) -> None:
-    monkeypatch.setattr(serve_module, "wait_for_backend", lambda process, url: None)
     started: list[Path] = []
 
     def tab_line(data_dir: Path) -> str:
@@ -194,7 +195,7 @@ async def test_each_socket_starts_its_app_in_the_directory_of_the_browser_its_co
     server = serve_module._server_class()(
         tab_line=tab_line,
         root=tmp_path,
-        backend=(no_backend, "http://127.0.0.1:9"),
+        backend=no_backend,
         host="127.0.0.1",
         port=0,
         title="sessionkeeper",
@@ -210,6 +211,7 @@ async def test_each_socket_starts_its_app_in_the_directory_of_the_browser_its_co
 
         async def socket_with(cookie: str | None) -> Path:
             headers = {"Cookie": f"{BROWSER_COOKIE}={cookie}"} if cookie is not None else {}
+            headers["Origin"] = f"http://{client.host}:{client.port}"
             before = len(started)
             async with client.ws_connect("/ws", headers=headers) as socket:
                 for _ in range(200):
@@ -281,8 +283,3 @@ async def test_a_reload_and_a_second_tab_resume_the_user_and_the_draft_and_share
         # Two tabs of one browser are one session, live (rule 14): a sign-out in one is the other's.
         await second.keys("s")
         await tab.shows("Signed out in another window.", within=10)
-
-
-def data_dir_of(pid: int) -> Path:
-    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    return Path(command[command.index(b"--data-dir") + 1].decode())

@@ -1,0 +1,58 @@
+"""A tab's app process, started before its tab (`sessionkeeper serve`'s spare).
+
+serve keeps one of these waiting: it starts with the app's options but no data directory, does the
+slow part of an app's start-up ahead of time (Python itself, Textual, the app's modules compiled
+and imported), and then waits on stdin for one line of JSON: the tab it now serves,
+`{"data_dir": ..., "columns": ..., "rows": ...}`. It then runs the app there, as
+`python -m sessionkeeper.tui.cli <options> --data-dir <data_dir>` would, its stdin and stdout
+textual-serve's channel to the tab (nothing is written to stdout before the app). The directory is
+also made its working directory (`/proc/<pid>/cwd` names the tab's data). An end of input before
+that line (serve stopped, or dropped the spare) ends it at once, having started nothing.
+
+Textual reads its driver, frame rate and colours from the environment as it is imported: serve
+starts the spare with textual-serve's environment for a tab already set; only the size comes
+later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def read_order(fd: int = 0) -> dict[str, object] | None:
+    """The one line serve sends, read a byte at a time: what follows it on stdin (the tab's keys
+    and sizes) is the app's, and must stay unread. None at the end of input."""
+    line = bytearray()
+    while True:
+        byte = os.read(fd, 1)
+        if not byte:
+            return None
+        if byte == b"\n":
+            order = json.loads(line)
+            assert isinstance(order, dict)
+            return order
+        line += byte
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = list(sys.argv[1:] if argv is None else argv)
+    # What the app would import before its first frame, imported now, before any tab waits on it.
+    import textual.drivers.web_driver  # noqa: F401
+
+    import sessionkeeper.tui.app  # noqa: F401
+    from sessionkeeper.tui import cli
+
+    order = read_order()
+    if order is None:
+        return 0
+    data_dir = str(order["data_dir"])
+    os.environ["COLUMNS"] = str(order.get("columns", 80))
+    os.environ["ROWS"] = str(order.get("rows", 24))
+    os.chdir(data_dir)
+    return cli.main([*options, "--data-dir", data_dir])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
