@@ -1,6 +1,11 @@
 """Whether the person is here: keys and clicks (activity, rule 4's idle test), terminal focus and
 Ctrl+Z (the app going to the background and coming back, rule 9).
 
+In a browser the page decides (tui/web/templates/app_index.html): a visible page's app is in front
+from its start, and a page opened hidden says so itself. Textual's web driver tells every app
+"blurred" as it starts, before the page has said anything; that first blur is not the page's, and
+is answered at once with a focus, so a new tab never opens paused (and never pays a refresh for it).
+
 A key pressed in the QA panel is the tester's, not the person's: it is no activity, and a QA key
 reaching a blurred app (a hidden browser tab, a terminal in the background) leaves it where it is.
 """
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING
 from textual import events
 
 from sessionkeeper.tui.screens.base import is_qa_tool
+from sessionkeeper.tui.widgets.footer import in_browser
 
 if TYPE_CHECKING:
     from sessionkeeper.tui.host import Host
@@ -23,6 +29,8 @@ class Presence:
         self.last_key_at: float | None = None  # the latest key of the person (not QA), app clock
         self.suspended = False
         self.qa_key_while_away = False  # a QA key is being handled in a blurred app
+        # In a browser, the blur the web driver posts as the app starts is still to come.
+        self._driver_blur_due = in_browser()
 
     def input_arrived(self, event: events.Key | events.MouseDown) -> None:
         """A key or click from the terminal: the person's activity, unless it is the tester's."""
@@ -42,6 +50,11 @@ class Presence:
 
     def focus_changed(self, focused: bool) -> None:
         app = self._app
+        if self._driver_blur_due:
+            self._driver_blur_due = False
+            if not focused:  # the web driver's, at start: the page has not spoken yet
+                app.post_message(events.AppFocus())
+                return
         client = app.client
         if client is None or self.suspended or self.qa_key_while_away:
             return

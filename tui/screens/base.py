@@ -74,6 +74,9 @@ class AppScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
+        # The app's Ctrl+Q, which Firefox keeps (tui.widgets.footer.BROWSER_KEEPS): in a browser
+        # the footer shows this one.
+        Binding("alt+q", "app.quit", "Quit", show=False, priority=True),
     ]
 
     @property

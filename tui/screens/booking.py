@@ -55,6 +55,8 @@ class BookingStep(AppScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", priority=True),
         Binding("ctrl+n", "next", "Next", priority=True),
+        # Browsers keep Ctrl+N (tui.widgets.footer.BROWSER_KEEPS): there the footer shows this one.
+        Binding("alt+n", "next", "Next", show=False, priority=True),
     ]
     FIELDS: tuple[str, ...] = ()  # inputs whose values are kept in the draft
     # The revision of the draft this step shows (None: none yet): its saves are based on it.
@@ -515,7 +517,10 @@ class SeatsStep(BookingStep):
 class ReviewStep(BookingStep):
     STEP = "review"
     NEXT_LABEL = "Pay"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Pay", priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "next", "Pay", priority=True),
+        Binding("alt+n", "next", "Pay", show=False, priority=True),
+    ]
     FIELDS = ("expiry",)  # the card number and the CVC are never stored
     _paying: asyncio.Task[None] | None = None  # the payment out (or the last one made) from here
 
@@ -610,6 +615,7 @@ class ConfirmationStep(BookingStep):
     NEXT_LABEL = "Done"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next", "Done", priority=True),
+        Binding("alt+n", "next", "Done", show=False, priority=True),
         Binding("m", "bookings", "My bookings", priority=True),
     ]
 

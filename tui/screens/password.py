@@ -26,7 +26,10 @@ SignIn = Callable[[str], Awaitable[str | None]]
 class PasswordPrompt(ModalScreen[bool]):
     """Dismissed with True once signed in again, False for "Not now"."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "not_now", "Not now", priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "not_now", "Not now", priority=True),
+        Binding("alt+q", "app.quit", "Quit", show=False, priority=True),  # the app's Ctrl+Q, for a browser
+    ]
 
     def __init__(self, username: str, sign_in: SignIn) -> None:
         super().__init__()

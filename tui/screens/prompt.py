@@ -38,6 +38,7 @@ class ExpiryPrompt(ModalScreen[bool | None]):
         Binding("y", "stay", "Stay signed in", priority=True),
         # Leaving takes a deliberate key: Escape, pressed by habit, must not end a session.
         Binding("n", "leave", "Sign out", priority=True),
+        Binding("alt+q", "app.quit", "Quit", show=False, priority=True),  # the app's Ctrl+Q, for a browser
     ]
 
     def __init__(
