@@ -48,7 +48,7 @@ async def test_the_panel_shows_this_windows_session_even_when_another_holds_one_
             panel = await open_panel(h)
             mine = panel.own_session
             assert mine in ada
-            assert f"session    {mine} user ada (this window's)" in h.text("#qa-server")
+            assert f"session    {mine} user ada (ours)" in h.text("#qa-server")
         assert first.app.screen.own_session != second.app.screen.own_session  # type: ignore[attr-defined]
 
 

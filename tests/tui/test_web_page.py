@@ -90,11 +90,11 @@ async def test_a_page_opened_visible_never_says_paused_and_costs_no_refresh(tmp_
     async with serving(tmp_path) as served, chromium() as browser:
         for focused in (True, False):
             context = await context_of(browser, {"width": 1200, "height": 720}, focused=focused)
-            watched = Watched("paused")
+            watched = Watched("away:")
             tab = await open_watched(context, served.url, watched)
             await tab.shows("active")
             await asyncio.sleep(3)  # a late "blurred" (the web driver's, at start) would show by now
-            assert not watched.seen, f"a visible page said 'paused' (document focused: {focused})"
+            assert not watched.seen, f"a visible page said 'away' (document focused: {focused})"
             counters = (await served.server_state())["counters"]
             assert counters["refreshes"] == 0, counters
             await context.close()
@@ -105,12 +105,12 @@ async def test_a_page_opened_in_the_background_says_paused_until_it_is_shown(tmp
     async with serving(tmp_path) as served, chromium() as browser:
         context = await browser.new_context(viewport={"width": 1200, "height": 720})
         await context.add_init_script(HIDDEN_AT_START)
-        tab = await open_watched(context, served.url, Watched("paused"))
-        await tab.shows("paused (app in the background)")
+        tab = await open_watched(context, served.url, Watched("away:"))
+        await tab.shows("away: the server's clock runs on")
         await asyncio.sleep(2)
-        assert "paused" in tab.text()  # still: nothing said it was shown
+        assert "away:" in tab.text()  # still: nothing said it was shown
         await tab.visibility("visible")
-        await tab.until(lambda: "paused" not in tab.text(), what="the pause ended once shown")
+        await tab.until(lambda: "away:" not in tab.text(), what="back once shown")
         await tab.shows("active")
 
 
@@ -136,7 +136,7 @@ async def test_at_phone_width_the_key_row_is_there_and_its_f2_opens_the_qa_panel
         await row.get_by_role("button", name="Esc").tap()
         await tab.until(lambda: "Client estim" not in tab.text(), what="the QA panel closed by Esc")
         # Tapping a key takes no focus from the terminal: the app never went to the background.
-        assert "paused" not in tab.text()
+        assert "away:" not in tab.text()
 
 
 @pytest.mark.slow  # headless Chromium
@@ -197,4 +197,4 @@ async def test_the_web_drivers_start_up_blur_leaves_the_app_in_front(
         app.post_message(events.AppBlur())  # the page hidden
         await pilot.pause()
         app.refresh_countdown()
-        assert "paused" in str(app.screen.query_one("Countdown").render())
+        assert "away:" in str(app.screen.query_one("Countdown").render())

@@ -204,7 +204,7 @@ class QAPanel(AppScreen):
             lines += ["session    no live session on the server", "remaining  -", "drift      -"]
         else:
             left = session.expires_in_s
-            mine = " (this window's)" if session.id == self.own_session else ""
+            mine = " (ours)" if session.id == self.own_session else ""  # short: half of 80 columns
             lines += [
                 f"session    {session.id} {session.kind} {session.user or ''}{mine}",
                 f"remaining  {wording.format_remaining(left)}  ({left:.1f} s)",

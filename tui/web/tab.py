@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import sys
 
 
@@ -42,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     import textual.drivers.web_driver  # noqa: F401
 
     import sessionkeeper.tui.app  # noqa: F401
-    from sessionkeeper.tui import cli
 
     order = read_order()
     if order is None:
@@ -51,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COLUMNS"] = str(order.get("columns", 80))
     os.environ["ROWS"] = str(order.get("rows", 24))
     os.chdir(data_dir)
-    return cli.main([*options, "--data-dir", data_dir])
+    # The command line runs as the program it is (`python -m sessionkeeper.tui.cli`): the web
+    # rooms never import it (it reaches the scenarios, and imports `serve` itself).
+    sys.argv = ["sessionkeeper", *options, "--data-dir", data_dir]
+    try:
+        runpy.run_module("sessionkeeper.tui.cli", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":
