@@ -65,7 +65,8 @@ def holder(view: SessionView | None, username: str | None) -> Holder:
     if view.state is State.SIGNED_OUT or (view.kind is None and view.flight is None):
         return Holder(
             "no session",
-            "You're signed out. Sign in, or book as a guest: a guest session starts with your next step.",
+            # Neutral: a guest who ended their session was never "signed out".
+            "No session now. Sign in, or book as a guest: a guest session starts with your next step.",
             signed_in=False,
             guest=False,
         )
@@ -172,7 +173,14 @@ def banner(
         what = "extending your session" if view.stay_pending else "trying again"
         return f"{cause} {what.capitalize()} in {wait} s. Your form is safe."
     if view.state is State.EXPIRED:
-        return f"{cause} Your session will be renewed on your next step once it answers. Nothing is lost."
+        # True either way: a server that restarted meanwhile no longer knows the session, and then
+        # only a sign-in renews it (the draft is kept through that too).
+        if view.kind is SessionKind.USER:
+            return (
+                f"{cause} Your next step renews your session once it answers, or, if the server has"
+                " lost it, asks you to sign in again. Your draft is kept either way."
+            )
+        return f"{cause} Your next step starts a new session once it answers. Nothing is lost."
     return f"{cause} Nothing is lost; your next step tries again."
 
 
@@ -323,6 +331,25 @@ def step_words(step: str) -> str:
     if step not in STEP_NAMES:
         return "a step of the booking"
     return f"step {list(STEP_NAMES).index(step) + 1} of {len(STEP_NAMES)}, {STEP_NAMES[step]}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def flight_words(flight_id: str) -> str:
+    """A flight as a person reads it: "LHR-CDG-20270601-1" is "LHR→CDG 1 Jun 2027" (an id of
+    another shape is shown as it is)."""
+    parts = flight_id.split("-")
+    if len(parts) >= 3 and len(parts[2]) == 8 and parts[2].isdigit():
+        year, month, day = int(parts[2][:4]), int(parts[2][4:6]), int(parts[2][6:])
+        if 1 <= month <= 12:
+            return f"{parts[0]}→{parts[1]} {day} {_MONTHS[month - 1]} {year}"
+    return flight_id
+
+
+def points_words(points: int) -> str:
+    """Points a booking earned: "+1,234", or "none" (a guest's booking earns none)."""
+    return f"+{points:,}" if points else "none"
 
 
 def ended_words(was_user: bool, draft_kept: bool) -> str:

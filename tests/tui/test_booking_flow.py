@@ -128,6 +128,7 @@ async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_
         assert isinstance(h.app.screen, BookingsScreen)
         listing = h.text("#bookings-list")
         assert locator in listing and f"+{earned:,}" in listing
+        assert "LHR→CDG" in listing and "-20" not in listing  # the route and date, not the flight's id
         assert f"{before + earned:,} points" in h.text("#points")
         assert h.app.saved_draft() is None  # booked: the draft is done
 

@@ -63,3 +63,38 @@ async def test_a_required_hint_goes_as_soon_as_its_field_is_filled(tmp_path: Pat
         await h.fill("username", "ada")
         assert h.text("#username-error") == ""
         assert h.text("#password-error") == "required"
+
+
+def test_a_flight_is_shown_as_its_route_and_date_and_no_points_as_none() -> None:
+    from sessionkeeper.tui import wording
+
+    assert wording.flight_words("LHR-CDG-20270601-1") == "LHR→CDG 1 Jun 2027"
+    assert wording.flight_words("odd") == "odd"
+    assert (wording.points_words(0), wording.points_words(1234)) == ("none", "+1,234")
+
+
+def test_the_offline_banner_past_the_deadline_promises_nothing_the_server_may_not_keep() -> None:
+    from sessionkeeper.session.engine import SessionView
+    from sessionkeeper.session.kinds import Link, SessionKind, State
+    from sessionkeeper.tui import wording
+
+    def view(kind: SessionKind) -> SessionView:
+        return SessionView(
+            state=State.EXPIRED,
+            kind=kind,
+            generation=1,
+            deadline=0.0,
+            remaining_s=0.0,
+            ttl_s=60.0,
+            warn_s=20.0,
+            prompt_visible=False,
+            offline=True,
+            paused=False,
+            flight=None,
+            link=Link.UNREACHABLE,
+        )
+
+    user = wording.banner(view(SessionKind.USER), 10.0, client_offline=False)
+    assert user is not None and "sign in again" in user and "renewed on your next step" not in user
+    guest = wording.banner(view(SessionKind.GUEST), 10.0, client_offline=False)
+    assert guest is not None and "starts a new session" in guest

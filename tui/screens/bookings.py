@@ -75,11 +75,13 @@ class BookingsScreen(AppScreen):
         if not bookings:
             listing.update("No bookings yet.")
             return
-        lines = ["Locator  Flight    Seat   Total            Points"]
-        for booking in bookings:
+        flights = [wording.flight_words(booking.flight_id) for booking in bookings]
+        width = max(len("Flight"), *(len(flight) for flight in flights))
+        lines = [f"Locator  {'Flight':<{width}} Seat   Total            Points"]
+        for booking, flight in zip(bookings, flights, strict=True):
             seats = ",".join(booking.seats) or "-"
             lines.append(
-                f"{booking.record_locator:<8} {booking.flight_id:<9} {seats:<6} {booking.total!s:<16} "
-                f"{f'+{booking.points_earned:,}' if booking.points_earned else '-'}"
+                f"{booking.record_locator:<8} {flight:<{width}} {seats:<6} {booking.total!s:<16} "
+                f"{wording.points_words(booking.points_earned)}"
             )
         listing.update("\n".join(lines))
