@@ -34,6 +34,7 @@ def numbers_on(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'<span class="num">(\d+)</span>', page)]
 
 
+@pytest.mark.slow  # two scenario runs, through the command
 def test_the_run_writes_an_index_linking_every_scenario_with_its_outcome_and_title(tmp_path: Path) -> None:
     passing = scenario_file(
         tmp_path, "fine", '[[step]]\nexpect = { user = "guest" }\n', "A guest at the start"

@@ -10,6 +10,7 @@ offline.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,6 @@ CHAR_EM = 0.62  # a generous width of one character of a sans-serif font, in fon
 WIDTH = 900
 LEFT, PLOT_W, PLOT_H = 56, 600, 220  # the plot's left edge and its size
 LANE = 16  # the height of one row of mark numbers (above the plot) or of the key (below it)
-KEY_COLUMNS = 1
 CLIENT_COLOUR, SERVER_COLOUR, MARK_COLOUR = "#1f77b4", "#ff7f0e", "#999999"
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
 
@@ -71,7 +71,7 @@ def chart_svg(samples: list[Sample], ttl: float, marks: Mapping[int, tuple[int, 
     truth. A QA action or a key press is marked by a dashed line numbered above the plot (the
     step's number, when `marks` gives it by the step's line, with its words), and the key below
     says what each number was. No two texts overlap: the numbers take rows of their own as needed,
-    the key is a grid, the legend sits to the right of the plot."""
+    the key is a list below, the legend sits to the right of the plot."""
     marks = marks or {}
     span = max((s.at for s in samples), default=0.0) or 1.0
     groups = _mark_groups(samples, marks, lambda at: LEFT + PLOT_W * at / span)
@@ -79,8 +79,8 @@ def chart_svg(samples: list[Sample], ttl: float, marks: Mapping[int, tuple[int, 
     top = 10 + LANE * (max(lanes, default=-1) + 1) + 6
     base, right = top + PLOT_H, LEFT + PLOT_W
     key_top = base + 52
-    key_rows = -(-len(groups) // KEY_COLUMNS)
-    height = key_top + LANE * key_rows + 8
+    key = [(text, _wrap(words, WIDTH - LEFT - 10 - text_width(text) - 6)) for _px, text, words in groups]
+    height = key_top + LANE * sum(len(lines) for _text, lines in key) + 8
 
     def x(at: float) -> float:
         return LEFT + PLOT_W * at / span
@@ -138,15 +138,12 @@ def chart_svg(samples: list[Sample], ttl: float, marks: Mapping[int, tuple[int, 
             parts.append(f'<polyline class="{name}" points="{points}" {style}/>')
     parts += labels
     parts += _legend(right + 16, top)
-    column_w = (WIDTH - LEFT - 10) / KEY_COLUMNS
-    for i, (_px, text, words) in enumerate(groups):
-        row, column = divmod(i, KEY_COLUMNS)
-        kx, ky = LEFT + column * column_w, key_top + row * LANE
-        number_w = text_width(text) + 6
-        room = int((column_w - number_w - 12) / (CHAR_EM * FONT))
-        shown = words if len(words) <= room else words[: max(room - 1, 0)] + "…"
-        parts.append(_text(kx, ky, text, css="key-number", weight="bold"))
-        parts.append(_text(kx + number_w, ky, shown, css="key", title=words))
+    ky = key_top
+    for text, lines in key:
+        parts.append(_text(LEFT, ky, text, css="key-number", weight="bold"))
+        for line in lines:
+            parts.append(_text(LEFT + text_width(text) + 6, ky, line, css="key"))
+            ky += LANE
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -206,6 +203,11 @@ def _lanes(boxes: list[tuple[float, float]]) -> list[int]:
     return lanes
 
 
+def _wrap(words: str, width: float) -> list[str]:
+    """`words` in lines no wider than `width` pixels."""
+    return textwrap.wrap(words, max(10, int(width / (CHAR_EM * FONT)))) or [""]
+
+
 def _tick_step(span: float) -> float:
     """The smallest round step that puts at most one time label per 60 pixels."""
     most = max(1, int(PLOT_W // 60))
@@ -245,15 +247,13 @@ def _text(
     css: str = "",
     fill: str = "",
     weight: str = "",
-    title: str = "",
 ) -> str:
     attributes = f'x="{x:.1f}" y="{y:.1f}"'
     attributes += f' text-anchor="{anchor}"' if anchor != "start" else ""
     attributes += f' class="{css}"' if css else ""
     attributes += f' fill="{fill}"' if fill else ""
     attributes += f' font-weight="{weight}"' if weight else ""
-    inner = html.escape(text) + (f"<title>{html.escape(title)}</title>" if title and title != text else "")
-    return f"<text {attributes}>{inner}</text>"
+    return f"<text {attributes}>{html.escape(text)}</text>"
 
 
 def _step_points(
