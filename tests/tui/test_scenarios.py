@@ -222,7 +222,9 @@ def test_the_chart_runs_remaining_time_down_between_steps_and_jumps_at_them() ->
     }
     client = [tuple(map(float, p.split(","))) for p in polylines["client"].split()]
     heights = [round(y) for _x, y in client]
-    top, middle, bottom = 20, 20 + (360 - 20 - 100) / 2, 360 - 100
+    axis = next(e for e in chart.iter("{http://www.w3.org/2000/svg}line") if e.get("class") == "y-axis")
+    top, bottom = float(axis.get("y1", 0)), float(axis.get("y2", 0))
+    top, middle, bottom = round(top), (top + bottom) / 2, round(bottom)
     # 60 s, down to 30 s at the second sample, back to 60 s; then down to 60-0, and to 0 (no session)
     assert heights == [top, round(middle), top, top, bottom]
     assert "background 30 · revoke" in ET.tostring(chart, encoding="unicode")  # one mark for one moment

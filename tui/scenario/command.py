@@ -55,6 +55,10 @@ def run_command(
     )
     if junit is not None:
         write_junit(outcomes, junit)
+    if evidence is not None:
+        from sessionkeeper.tui.scenario.evidence import write_overview
+
+        print(f"evidence: {write_overview(outcomes, evidence)}", file=out)
     return 1 if failed else 0
 
 

@@ -92,9 +92,11 @@ class Outcome:
     seconds: float
     failure: str | None = None
     snapshots: list[Path] = field(default_factory=list)
-    # With evidence: what each step did (and its screenshot), and the two sides' remaining time
-    # after each step, for the chart (tui/scenario/evidence.py).
+    # With evidence: what each step did (and the screenshots it changed), the app's first screen
+    # (and the second window's, as it opens), and the two sides' remaining time after each step,
+    # for the chart (tui/scenario/evidence.py).
     records: list[StepRecord] = field(default_factory=list)
+    opening: list[Shot] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
 
 
@@ -104,11 +106,21 @@ class Sample:
     client: float | None  # the client's remaining time
     server: float | None  # the server's, from /__qa/state
     label: str  # what happened just before: a QA action or keys, "" for nothing worth marking
+    line: int | None = None  # the line of the step just before (None: the scenario's start)
 
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
     step: Step
     passed: bool
-    snapshot: Path | None = None
+    shots: tuple[Shot, ...] = ()  # what the step changed on screen, or its snapshot, or its failure
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """An SVG screenshot of one app: `window` 2 is the second instance's."""
+
+    path: Path
+    window: int = 1
+    why: str = "changed"  # "changed", "snapshot" (a snapshot step asked), "failed", "start"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
 from sessionkeeper.session.clock import Clock, FakeClock
-from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Step, StepRecord
+from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Shot, Step, StepRecord
 from sessionkeeper.tui.scenario.probe import busy, check, handled, post_key
 from sessionkeeper.tui.services import Overrides
 from sessionkeeper.tui.settings import Settings
@@ -103,8 +103,12 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
                     raise StepFailed(f"the app did not start: {app.startup_error}")
                 driver.attach(app, pilot)
                 await driver.settle()
+                # The first screen, or the one the restart brought (if it differs).
+                await driver.look(restart.line if restart is not None else None)
                 if restart is not None:
-                    driver.record(restart, len(outcome.snapshots))
+                    driver.record(restart)
+                else:
+                    outcome.opening.extend(driver.taken())
                 await driver.sample(restart)
                 try:
                     while steps and not steps[0].restart:
@@ -142,6 +146,10 @@ class _Driver:
         self._origin: float | None = None  # the client's clock when the scenario began
         self._carried = 0.0  # scenario time that passed in the apps before a restart
         self.detached: list[tuple[Step, asyncio.Future[str]]] = []  # QA actions still running
+        # With evidence: per window, what its last screenshot showed (a fingerprint of the screen's
+        # cells), and the screenshots taken since the last step was recorded.
+        self._seen: dict[int, int] = {}
+        self._shots: list[Shot] = []
 
     async def finish_detached(self) -> None:
         """Every detached QA action ended; one that failed fails the scenario at its step."""
@@ -168,7 +176,6 @@ class _Driver:
         self.apps[instance] = (app, pilot)
 
     async def step(self, step: Step) -> None:
-        shots = len(self.outcome.snapshots)
         if step.instance not in self.apps:
             assert self.start_second is not None
             await self.start_second()
@@ -176,21 +183,49 @@ class _Driver:
         self.current = step.instance
         try:
             await self.do(step)
+            if step.say is None:  # a caption changes nothing on screen
+                await self.look(step.line)
         except StepFailed as exc:
-            await self.snapshot(f"failed-line-{step.line}")
-            self.record(step, shots, problem=str(exc))
+            await self.snapshot(f"failed-line-{step.line}", why="failed")
+            self.record(step, problem=str(exc))
             where = f", instance {step.instance}" if step.instance != 1 else ""
             raise StepFailed(f"step at line {step.line} ({step.kind}{where}): {exc}") from None
         finally:
             self.current = 1
-        self.record(step, shots)
+        self.record(step)
         await self.sample(step)
 
-    def record(self, step: Step, shots_before: int, problem: str | None = None) -> None:
+    def record(self, step: Step, problem: str | None = None) -> None:
         if self.out is None:
             return
-        shot = self.outcome.snapshots[-1] if len(self.outcome.snapshots) > shots_before else None
-        self.outcome.records.append(StepRecord(step, problem is None, shot, problem))
+        self.outcome.records.append(StepRecord(step, problem is None, tuple(self.taken()), problem))
+
+    def taken(self) -> list[Shot]:
+        """The screenshots taken since the last call (those of the step in hand)."""
+        shots, self._shots = self._shots, []
+        return shots
+
+    async def look(self, line: int | None = None) -> None:
+        """With evidence, a screenshot of each window whose screen changed since its last one: the
+        app the step drove first. Comparing a fingerprint of the screen's cells (its text and
+        styles) costs about a millisecond; only a change costs more: repaints until the screen
+        holds still (a footer that follows a new screen comes a repaint or two after it), and the
+        SVG."""
+        if self.out is None:
+            return
+        for instance in sorted(self.apps, key=lambda instance: instance != self.current):
+            app, pilot = self.apps[instance]
+            seen = _fingerprint(app)
+            if seen == self._seen.get(instance):
+                continue
+            for _ in range(5):
+                await pilot.pause(0)
+                again = _fingerprint(app)
+                if again == seen:
+                    break
+                seen = again
+            name = "start" if line is None else f"line-{line}"
+            self.shoot(instance, name, why="changed" if line is not None else "start", seen=seen)
 
     async def sample(self, step: Step | None) -> None:
         """Both sides' remaining time now, for the evidence chart (only when evidence is kept)."""
@@ -218,7 +253,8 @@ class _Driver:
             label = "restart"
         remaining = None if view.state.value == "signed_out" else view.remaining_s
         at = self._carried + app.now() - self._origin
-        self.outcome.samples.append(Sample(at, remaining, server, label))
+        line = step.line if step is not None else None
+        self.outcome.samples.append(Sample(at, remaining, server, label, line))
 
     async def settle(self) -> None:
         """What the apps' own timers would have done by now: with two, each looks at the session
@@ -262,7 +298,7 @@ class _Driver:
             except (ApiError, ValueError) as exc:
                 raise StepFailed(f"QA action {step.qa!r} failed: {exc}") from None
         elif step.snapshot is not None:
-            await self.snapshot(step.snapshot)
+            await self.snapshot(step.snapshot, why="snapshot")
         elif step.wait is not None:
             await self.wait(step.wait, step.within)
             return
@@ -302,12 +338,38 @@ class _Driver:
                 raise StepFailed(f"not within {within:g} s: " + "; ".join(problems))
             await asyncio.sleep(0.05)  # real time: loopback I/O may still be on its way
 
-    async def snapshot(self, name: str) -> None:
+    async def snapshot(self, name: str, *, why: str) -> None:
+        """A screenshot of the app the step drives, whether or not its screen changed."""
+        self.shoot(self.current, name, why=why)
+
+    def shoot(self, instance: int, name: str, *, why: str, seen: int | None = None) -> None:
         if self.out is None:
             return
-        filename = f"{len(self.outcome.snapshots) + 1:02d}-{_slug(name)}.svg"
-        self.app.save_screenshot(filename, str(self.out))
+        app = self.apps[instance][0]
+        window = f"-window-{instance}" if len(self.apps) > 1 else ""
+        filename = f"{len(self.outcome.snapshots) + 1:02d}-{_slug(name)}{window}.svg"
+        self._seen[instance] = _fingerprint(app) if seen is None else seen
+        app.save_screenshot(filename, str(self.out))
         self.outcome.snapshots.append(self.out / filename)
+        self._shots.append(Shot(self.out / filename, instance, why))
+
+
+def _fingerprint(app: SessionKeeperApp) -> int:
+    """What the screen shows, cell by cell (its text and styles), rendered as `save_screenshot`
+    renders it (the screen and the ones it lets show through), without making the SVG. A text
+    field's cursor is made to stand still first: its blink runs on real time, and would both tell
+    of changes that are none and leave the cursor out of a screenshot at random."""
+    from textual._compositor import LayoutUpdate
+    from textual.widgets import Input, TextArea
+
+    for screen in app.screen_stack:
+        for field in screen.query(Input):
+            field.cursor_blink = False
+        for area in screen.query(TextArea):
+            area.cursor_blink = False
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    assert isinstance(update, LayoutUpdate)
+    return hash(tuple((seg.text, seg.style) for row in update.strips for strip in row for seg in strip))
 
 
 def _slug(text: str) -> str:
