@@ -65,8 +65,7 @@ def holder(view: SessionView | None, username: str | None) -> Holder:
     if view.state is State.SIGNED_OUT or (view.kind is None and view.flight is None):
         return Holder(
             "no session",
-            # Neutral: a guest who ended their session was never "signed out".
-            "No session now. Sign in, or book as a guest: a guest session starts with your next step.",
+            "You're signed out. Sign in, or book as a guest: a guest session starts with your next step.",
             signed_in=False,
             guest=False,
         )

@@ -72,8 +72,8 @@ FORMS: dict[str, dict[str, str]] = {
     "ReviewStep": {"card_number": "4111111111111111", "expiry": "12/30", "cvc": "123"},
     "SignInScreen": {"username": "ada", "password": "lovelace"},
 }
-# Never sent: quitting ends the run (a person's Ctrl+Q is tested elsewhere).
-NEVER = frozenset({"ctrl+q"})
+# Never sent: quitting ends the run (a person's Ctrl+Q and Alt+Q are tested elsewhere).
+NEVER = frozenset({"ctrl+q", "alt+q"})
 # QA panel keys worth pressing on purpose (on top of those the random keys hit in the panel).
 QA_KEYS = ["c", "l", "d", "o", "v", "m", "u", "y", "k", "w", "x", "g", "e", "j", "t", "a", "0", "+", "-"]
 

@@ -151,7 +151,7 @@ async def test_after_sign_out_home_shows_no_draft_of_the_user_who_left(tmp_path:
         await h.fill_search()
         await h.pilot.press("escape")
         await h.pilot.pause()
-        assert "Saved booking draft" in h.text("#draft-summary")
+        assert "Booking draft saved at step" in h.text("#draft-summary")
         await h.pilot.press("s")
         await h.settle()
         assert isinstance(h.app.screen, HomeScreen)

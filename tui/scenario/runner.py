@@ -359,7 +359,6 @@ def _fingerprint(app: SessionKeeperApp) -> int:
     renders it (the screen and the ones it lets show through), without making the SVG. A text
     field's cursor is made to stand still first: its blink runs on real time, and would both tell
     of changes that are none and leave the cursor out of a screenshot at random."""
-    from textual._compositor import LayoutUpdate
     from textual.widgets import Input, TextArea
 
     for screen in app.screen_stack:
@@ -367,9 +366,9 @@ def _fingerprint(app: SessionKeeperApp) -> int:
             field.cursor_blink = False
         for area in screen.query(TextArea):
             area.cursor_blink = False
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    assert isinstance(update, LayoutUpdate)
-    return hash(tuple((seg.text, seg.style) for row in update.strips for strip in row for seg in strip))
+    # The screenshot's own text (Textual's public export; its id is derived from its content):
+    # a little dearer than the compositor's cells, which are Textual's private business.
+    return hash(app.export_screenshot())
 
 
 def _slug(text: str) -> str:
