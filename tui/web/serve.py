@@ -576,7 +576,9 @@ def _server_class() -> type[Any]:
                     if first:
                         self._give_up(str(problem))
                         return
-                    reason = str(problem)
+                    # Ended while serve was still waiting for it: why it ended, as for any death
+                    # (it may have answered someone else already); silent: the wait's own words.
+                    reason = self.backend.reason() if self.backend.ended() else str(problem)
                 else:
                     first = False
                     self.backend_up.set()
