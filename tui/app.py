@@ -399,7 +399,8 @@ class SessionKeeperApp(App[None]):
     def refresh_countdown(self) -> None:
         view = self.view()
         client = self.client
-        text, urgency = wording.countdown(view, client.username if client else None)
+        was_user = bool(client.manager.former_user) if client else True
+        text, urgency = wording.countdown(view, client.username if client else None, was_user=was_user)
         seen = self.visible_screens()
         for screen in seen:
             for countdown in screen.query(Countdown):

@@ -57,11 +57,21 @@ class Holder:
     guest: bool
 
 
-def holder(view: SessionView | None, username: str | None) -> Holder:
+def holder(view: SessionView | None, username: str | None, *, was_user: bool = True) -> Holder:
+    """Who holds the session. `was_user`: whoever was signed out last was a user (a guest who
+    ended their session was never "signed out")."""
     if view is None or (
         view.kind is None and view.flight is SessionFlight.NEW_GUEST and view.generation == 0
     ):
         return Holder("connecting", "Connecting to SK Air…", signed_in=False, guest=False)
+    if view.state is State.SIGNED_OUT and not was_user:
+        return Holder(
+            "no session",
+            "Your guest session ended. Sign in, or book as a guest: a new guest session starts with"
+            " your next step.",
+            signed_in=False,
+            guest=False,
+        )
     if view.state is State.SIGNED_OUT or (view.kind is None and view.flight is None):
         return Holder(
             "no session",
@@ -124,13 +134,15 @@ def away_words(remaining: float | None, *, signed_in: bool) -> str:
     return AWAY_SPENT_USER if signed_in else AWAY_SPENT_GUEST
 
 
-def countdown(view: SessionView | None, username: str | None) -> tuple[str, str]:
+def countdown(view: SessionView | None, username: str | None, *, was_user: bool = True) -> tuple[str, str]:
     """The countdown line and its urgency class (ok, warn, critical, paused, offline, idle)."""
     if view is None:
         return "⏱ -:--  connecting…", "idle"
-    who = holder(view, username)
+    who = holder(view, username, was_user=was_user)
     remaining = None if view.state is State.SIGNED_OUT else view.remaining_s
     words = state_words(view)
+    if view.state is State.SIGNED_OUT and not was_user:
+        words = words.replace(_STATE_WORDS[State.SIGNED_OUT], "session ended")
     if view.state is State.PAUSED and view.flight is None:
         words = words.replace(_STATE_WORDS[State.PAUSED], away_words(remaining, signed_in=who.signed_in))
     text = f"⏱ {format_remaining(remaining)}  {words}"

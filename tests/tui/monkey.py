@@ -39,11 +39,12 @@ from tests.tui.harness import Harness, running
 # answering]  ·  <who holds the session>", or "⏱ -:--  connecting…" before the first session.
 _STATES = (
     "connecting…|starting a new guest session…|no session|active|expiring soon|extending…"
-    "|re-authenticating…|expired|signed out|"
+    "|re-authenticating…|expired|signed out|session ended|"
     + "|".join(map(re.escape, (wording.AWAY, wording.AWAY_SPENT_USER, wording.AWAY_SPENT_GUEST)))
 )
 COUNTDOWN = re.compile(
-    rf"^⏱ (-:--|\d+:\d\d)  ({_STATES})( · offline| · server not answering)?(  ·  [\w .-]+)?$"
+    rf"^⏱ (-:--|\d+:\d\d)  ({_STATES})( · offline| · server not answering)?(  ·  [\w .-]+)?"
+    r"(  ·  time limit in [\d:]+)?$"
 )
 
 # Keys a person types into the forms, and the keys that move around any screen.

@@ -98,3 +98,15 @@ def test_the_offline_banner_past_the_deadline_promises_nothing_the_server_may_no
     assert user is not None and "sign in again" in user and "renewed on your next step" not in user
     guest = wording.banner(view(SessionKind.GUEST), 10.0, client_offline=False)
     assert guest is not None and "starts a new session" in guest
+
+
+async def test_a_guest_who_ends_the_session_is_not_told_they_signed_out(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        h.client.manager.sign_out()  # "End session" in a guest's prompt does this
+        await h.pilot.pause()
+        await h.pilot.pause()
+        h.app.refresh_chrome()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, HomeScreen)
+        assert "signed out" not in h.countdown_text() and "session ended" in h.countdown_text()
+        assert h.text("#profile").startswith("Your guest session ended.")

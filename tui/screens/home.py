@@ -54,7 +54,11 @@ class HomeScreen(AppScreen):
             return
         client = self.keeper.client
         view = self.keeper.view()
-        who = wording.holder(view, client.username if client else None)
+        who = wording.holder(
+            view,
+            client.username if client else None,
+            was_user=bool(client.manager.former_user) if client else True,
+        )
         text = who.sentence
         profile = client.profile if client and who.signed_in else None
         if profile is not None:
