@@ -14,10 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 from pathlib import Path
 
-from sessionkeeper.session.private_files import make_dirs, open_private, write_all
+from sessionkeeper.session.private_files import make_dirs, read_json_object, replace_private
 
 _MAX_BYTES = 4096
 
@@ -29,21 +28,8 @@ class LearnedLifetime:
 
     def load(self) -> float | None:
         """The cap learned for this backend, in seconds, or None."""
-        try:
-            fd = open_private(self.path, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            raw = os.read(fd, _MAX_BYTES + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        try:
-            data = json.loads(raw.decode("utf-8")) if len(raw) <= _MAX_BYTES else None
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
-        if not isinstance(data, dict) or data.get("scope") != self.scope:
+        data = read_json_object(self.path, _MAX_BYTES)
+        if data is None or data.get("scope") != self.scope:
             return None
         seconds = data.get("lifetime_s")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -52,17 +38,9 @@ class LearnedLifetime:
 
     def save(self, seconds: float) -> None:
         data = json.dumps({"version": 1, "scope": self.scope, "lifetime_s": round(seconds, 3)}).encode()
-        tmp = self.path.with_name(self.path.name + ".tmp")
         with contextlib.suppress(OSError):
             make_dirs(self.path.parent)
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
-            try:
-                write_all(fd, data)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
+            replace_private(self.path, data)
 
 
 __all__ = ["LearnedLifetime"]

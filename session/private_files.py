@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,44 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def read_json_object(path: Path, max_bytes: int) -> dict[str, object] | None:
+    """The JSON object in the small private file at `path`, or None: missing, not a regular file,
+    unreadable, larger than `max_bytes`, or not a JSON object. Never raises for what is on disk."""
+    try:
+        fd = open_private(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        raw = os.read(fd, max_bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def replace_private(path: Path, data: bytes) -> None:
+    """Put `data` at `path` whole or not at all: written to `<name>.tmp` (a leftover removed first,
+    created 0600 and never through a link), then renamed over `path`. No fsync: for small files
+    whose loss in a crash costs nothing (the stored session has its own, durable write). Raises
+    OSError."""
+    tmp = path.with_name(path.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def examine(path: Path) -> str | None:
@@ -237,5 +276,7 @@ __all__ = [
     "make_dirs",
     "move_aside",
     "open_private",
+    "read_json_object",
+    "replace_private",
     "what_is",
 ]

@@ -43,7 +43,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sessionkeeper.session.private_files import make_dirs, open_private, write_all
+from sessionkeeper.session.private_files import (
+    make_dirs,
+    open_private,
+    read_json_object,
+    replace_private,
+    write_all,
+)
 
 try:
     import fcntl
@@ -337,20 +343,11 @@ class SharedSession:
     def announce(self, *, focused: bool) -> None:
         """Say that this instance runs (and whether it is in the foreground), for the QA panel."""
         record = {"instance": self.instance, "pid": self.pid, "since_wall": self._since, "focused": focused}
-        path = self.instances_dir / f"{self.instance}.json"
-        tmp = path.with_name(path.name + ".tmp")
         try:
             make_dirs(self.instances_dir)
             if not self._instances_dir_is_ours():
                 return
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            fd = open_private(tmp, os.O_WRONLY | os.O_EXCL, create=True)
-            try:
-                write_all(fd, json.dumps(record).encode())
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
+            replace_private(self.instances_dir / f"{self.instance}.json", json.dumps(record).encode())
             self._announced = True
         except OSError:
             pass  # the panel's list only: it says nothing of this instance then
@@ -383,7 +380,7 @@ class SharedSession:
         for item in entries:
             if not item.name.endswith(".json"):
                 continue
-            record = _read_small(Path(item.path))
+            record = read_json_object(Path(item.path), _MAX_BYTES)
             if record is None:
                 continue
             pid, instance = record.get("pid"), record.get("instance")
@@ -447,26 +444,6 @@ def _overwrite(fd: int, data: bytes) -> None:
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     write_all(fd, data)
-
-
-def _read_small(path: Path) -> dict[str, object] | None:
-    try:
-        fd = open_private(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        raw = os.read(fd, _MAX_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(raw) > _MAX_BYTES:
-        return None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 __all__ = ["Claim", "Identity", "Lease", "LockBusy", "Peer", "SharedSession", "identity", "process_state"]

@@ -87,8 +87,7 @@ class StoredSessionKeeper:
         if shared is not None:
             # Seen before it is read: a write in between is a change the next look reads again.
             shared.look()
-        # The real calendar time names a damaged file moved aside; a QA skip ahead is not mixed in.
-        result = store.read(now_wall=self._clock.wall() - skip_offset(self._clock))
+        result = self._read_raw(store)
         if shared is not None and result.damaged:
             shared.look()  # moved aside by this read: its absence is no news
         if result.damaged:
@@ -160,7 +159,7 @@ class StoredSessionKeeper:
         with shared.locked():
             merged = False
             if not winning and shared.changed() and not _in_the_way(store):
-                theirs = store.read(now_wall=self._clock.wall() - skip_offset(self._clock)).stored
+                theirs = self._read_raw(store).stored
                 if theirs is None and stored.kind is SessionKind.GUEST:
                     pass  # nothing there: only a user's session is signed out by its absence
                 elif theirs is None or theirs.token != stored.token:
@@ -174,6 +173,10 @@ class StoredSessionKeeper:
                 # reads it and the engine takes it on.
                 shared.look()
         return True
+
+    def _read_raw(self, store: SessionStore) -> LoadResult:
+        # The real calendar time names a damaged file moved aside; a QA skip ahead is not mixed in.
+        return store.read(now_wall=self._clock.wall() - skip_offset(self._clock))
 
     def adopted(self, token: Secret, now: float) -> None:
         """The stored session was just read and taken on: nothing of it needs writing back."""
@@ -194,7 +197,7 @@ class StoredSessionKeeper:
         try:
             with shared.locked():
                 if shared.changed() and not _in_the_way(store):
-                    theirs = store.read(now_wall=self._clock.wall() - skip_offset(self._clock)).stored
+                    theirs = self._read_raw(store).stored
                     if theirs is not None and holder_of(theirs) != holder:
                         self.clear_pending = None
                         return
