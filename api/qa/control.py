@@ -142,16 +142,9 @@ class QAControl:
     async def whose(self, token: Secret) -> str | None:
         """The id of the session `token` belongs to (GET /__qa/session); None when the server
         accepts it no longer. The token goes in the Authorization header only, never a log."""
-        try:
-            response = await self._http.get(
-                "/__qa/session", headers={"Authorization": f"Bearer {token.reveal()}"}
-            )
-        except httpx.TimeoutException:
-            raise BackendUnreachable("the server did not answer in time") from None
-        except httpx.TransportError:
-            raise BackendUnreachable("the server is unreachable") from None
-        except AnswerTooLarge as exc:
-            raise MalformedResponse(f"/__qa/session: {exc}") from None
+        response = await self._send(
+            "GET", "/__qa/session", headers={"Authorization": f"Bearer {token.reveal()}"}
+        )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -166,14 +159,13 @@ class QAControl:
 
     async def revoke(self, session_id: str) -> list[str]:
         """End one session server-side (its reauth key kept, so the client can recover)."""
-        body = await self._request("POST", "/__qa/revoke", {"session_id": session_id})
-        revoked = body.get("revoked")
-        if not isinstance(revoked, list):
-            raise MalformedResponse("/__qa/revoke: unexpected answer")
-        return [str(x) for x in revoked]
+        return await self._revoke({"session_id": session_id})
 
     async def revoke_all(self) -> list[str]:
-        body = await self._request("POST", "/__qa/revoke", {"all": True})
+        return await self._revoke({"all": True})
+
+    async def _revoke(self, which: dict[str, Any]) -> list[str]:
+        body = await self._request("POST", "/__qa/revoke", which)
         revoked = body.get("revoked")
         if not isinstance(revoked, list):
             raise MalformedResponse("/__qa/revoke: unexpected answer")
@@ -182,9 +174,12 @@ class QAControl:
     async def reset(self) -> None:
         await self._request("POST", "/__qa/reset", {})
 
-    async def _request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    async def _send(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """One exchange, its failures said as the project's errors; any status but a redirect."""
         try:
-            response = await self._http.request(method, path, json=body)
+            response = await self._http.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException:
             raise BackendUnreachable("the server did not answer in time") from None
         except httpx.TransportError:
@@ -193,6 +188,10 @@ class QAControl:
             raise MalformedResponse(f"{path}: {exc}") from None
         if 300 <= response.status_code < 400:
             raise RedirectNotFollowed(response.status_code)
+        return response
+
+    async def _request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        response = await self._send(method, path, body)
         if response.status_code >= 500:
             raise BackendFailed(f"{path}: HTTP {response.status_code}", response.status_code)
         if response.status_code >= 400:
