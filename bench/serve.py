@@ -2,9 +2,10 @@
 pseudo-terminal, as bench/tui.py runs it), alternated in one run; prints one JSON line.
 
 - Start: from spawning `sessionkeeper serve` to a running countdown ("⏱ M:SS") on the page (the
-  browser already open; the page opened as soon as the server answers; the screen read with pyte
-  from the page's WebSocket), against spawning the app in a terminal to the same countdown.
-  Medians of `--starts` each.
+  browser and a blank tab already open, as the terminal is; the address entered as soon as the
+  server answers; the countdown found as bench/tui.py finds it in a terminal, in the raw bytes
+  the app drew, here as they arrive over the page's WebSocket), against spawning the app in a
+  terminal to the same countdown. Medians of `--starts` each.
 - Idle CPU (user + system time from /proc, as % of one core) over `--idle-seconds` with one tab open
   on the home screen: the tab's app process, the serve process (which relays the screen to the
   page) and the shared backend; against the terminal app (whose backend is in its own process).
@@ -31,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.tui.browser import Tab, chromium, spawn_serve, stop_serve, tab_pids, until_answering  # noqa: E402
+from playwright.async_api import Browser  # noqa: E402
+
+from tests.tui.browser import VIEWPORT, Tab, chromium, spawn_serve, stop_serve, tab_pids, until_answering  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_tui", Path(__file__).with_name("tui.py"))
 assert _spec is not None and _spec.loader is not None
@@ -56,23 +59,55 @@ def backend_pid(data: Path) -> int:
     raise RuntimeError("no backend process")
 
 
-async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path | None) -> dict[str, float]:
+async def browser_start(browser: Browser) -> float:
+    """Seconds from spawning serve to a running countdown in a tab already open, the countdown
+    found as the terminal's is (`bench/tui.py`): in the raw bytes the app drew, over the page's
+    WebSocket, the last 4 KB searched as each frame arrives."""
     from sessionkeeper.api.backend.serve import find_free_port
 
     data = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     port = find_free_port()
     url = f"http://127.0.0.1:{port}/"
+    page = await browser.new_page(viewport=VIEWPORT)
+    running = asyncio.Event()
+    seen = b""
+
+    def frame(payload: str | bytes) -> None:
+        nonlocal seen
+        if isinstance(payload, bytes):
+            seen = (seen + payload)[-4096:]
+            if terminal.COUNTDOWN.search(seen):
+                running.set()
+
+    page.on("websocket", lambda socket: socket.on("framereceived", frame))
     start = time.perf_counter()
     process = spawn_serve(data, port=port, ttl=900, warn=60)
-    figures: dict[str, float] = {}
     try:
         await until_answering(url, process)
-        tab = await Tab.open(browser, url)  # type: ignore[arg-type]
+        await page.goto(url)
+        await asyncio.wait_for(running.wait(), 60)
+        return time.perf_counter() - start
+    finally:
+        await page.close()
+        leftover = stop_serve(process, data)
+        if leftover:
+            raise RuntimeError(f"tab processes left behind: {leftover}")
+
+
+async def browser_run(browser: object, *, idle_s: float, screenshot: Path | None) -> dict[str, float]:
+    from sessionkeeper.api.backend.serve import find_free_port
+
+    data = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    port = find_free_port()
+    url = f"http://127.0.0.1:{port}/"
+    process = spawn_serve(data, port=port, ttl=900, warn=60)
+    figures: dict[str, float] = {}
+    tab = await Tab.blank(browser)  # type: ignore[arg-type]
+    try:
+        await until_answering(url, process)
+        await tab.goto(url)
         await tab.until(lambda: RUNNING.search(tab.text()) is not None, within=60, what="a running countdown")
-        figures["countdown_s"] = time.perf_counter() - start
-        if idle_s is None:
-            return figures
-        await asyncio.sleep(3)  # start-up work (the warm-up included) is over
+        await asyncio.sleep(6)  # start-up work is over: a tab warms up 2 s after its countdown runs
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             await tab.page.screenshot(path=str(screenshot))
@@ -94,6 +129,7 @@ async def browser_run(browser: object, *, idle_s: float | None, screenshot: Path
         figures["second_tab_adds_mb"] = sum(terminal.rss_mb(pid) for pid in all_pids) - total_before
         return figures
     finally:
+        await tab.page.close()
         leftover = stop_serve(process, data)
         if leftover:
             raise RuntimeError(f"tab processes left behind: {leftover}")
@@ -122,7 +158,7 @@ async def main() -> None:
     terminal_starts: list[float] = []
     async with chromium() as browser:
         for _ in range(args.starts):  # alternated: the machine's mood hits both alike
-            browser_starts.append((await browser_run(browser, idle_s=None, screenshot=None))["countdown_s"])
+            browser_starts.append(await browser_start(browser))
             terminal_starts.append(terminal_start())
         rest = await browser_run(browser, idle_s=args.idle_seconds, screenshot=args.screenshot)
     term = terminal_rest(args.idle_seconds)

@@ -55,6 +55,7 @@ from sessionkeeper.tui.services import Overrides, Services, StartupFailed
 from sessionkeeper.tui.settings import Settings
 from sessionkeeper.tui.widgets.banner import Banner
 from sessionkeeper.tui.widgets.countdown import Countdown
+from sessionkeeper.tui.widgets.footer import in_browser
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -75,6 +76,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 N = TypeVar("N", bound=Navigation)
+
+BROWSER_WARM_UP_AFTER_S = 2.0  # a page attaches within about a second of a head start's countdown
 
 
 def _screen_change(
@@ -589,6 +592,11 @@ def build_app(
     Raises OSError when there is no directory to use at all.
     """
     data_dir = ensure_private_dir(settings.data_path)
+    if overrides is None and in_browser():
+        # A browser tab's app often starts before its page is there (serve's head start): the
+        # page then attaches and resizes it, and that frame must not wait behind the warm-up's
+        # imports (GraphQL's, most of a second of CPU).
+        overrides = Overrides(warm_up_after_s=BROWSER_WARM_UP_AFTER_S)
     return SessionKeeperApp(Services(settings, overrides, data_dir=data_dir), tick_interval=tick_interval)
 
 

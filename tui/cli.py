@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="absolute session lifetime from sign-in, 30 s to 30 days (default 28800, 8 h)",
     )
+    # serve's own: answer the first guest sessions before the full app is imported (not for people:
+    # a standalone backend should fail at start, not at its first request, if it cannot build).
+    backend.add_argument("--quick-start", action="store_true", help=argparse.SUPPRESS)
     web = sub.add_parser("serve", help="the app in a browser: one app per tab, one shared backend")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
@@ -323,7 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "backend":
         from sessionkeeper.api.backend.serve import serve_forever
 
-        return serve_forever(host=args.host, port=args.port, ttl_s=args.ttl, lifetime_s=args.lifetime)
+        return serve_forever(
+            host=args.host,
+            port=args.port,
+            ttl_s=args.ttl,
+            lifetime_s=args.lifetime,
+            quick_start=args.quick_start,
+        )
     warn = args.warn if args.warn is not None else min(60.0, args.ttl / 3)
     if warn >= args.ttl:
         parser.error(f"--warn ({warn:g}) must be shorter than --ttl ({args.ttl:g})")

@@ -278,8 +278,14 @@ def exposure_warning(command: str, host: str, port: int, what: str) -> str | Non
     )
 
 
-def serve_forever(host: str, port: int, ttl_s: float, lifetime_s: float = DEFAULT_LIFETIME_S) -> int:
+def serve_forever(
+    host: str, port: int, ttl_s: float, lifetime_s: float = DEFAULT_LIFETIME_S, *, quick_start: bool = False
+) -> int:
     """`sessionkeeper backend`: serve in the foreground until Ctrl+C (or SIGTERM).
+
+    `quick_start` (serve's backend): listen on a `QuickStart`, which answers guest sessions at
+    once and builds the full app at the first other request, so a browser's first tab is not
+    held up by FastAPI's imports.
 
     Returns 0 after a clean stop, 2 (after one line on stderr) if the port cannot be bound.
     The access log shows method, path and status only: tokens travel in the Authorization
@@ -295,9 +301,15 @@ def serve_forever(host: str, port: int, ttl_s: float, lifetime_s: float = DEFAUL
     if problem is not None:
         print(f"sessionkeeper backend: {problem}", file=sys.stderr)
         return 2
-    from sessionkeeper.api.backend.app import create_app
+    app: ASGIApp
+    if quick_start:
+        from sessionkeeper.api.backend.quick_start import QuickStart
 
-    app = create_app(ttl_s=ttl_s, lifetime_s=lifetime_s)
+        app = QuickStart(ttl_s=ttl_s, lifetime_s=lifetime_s)
+    else:
+        from sessionkeeper.api.backend.app import create_app
+
+        app = create_app(ttl_s=ttl_s, lifetime_s=lifetime_s)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True)
     banner = (
         f"sessionkeeper backend serving on {url_for(host, port)} (ttl {ttl_s:g}s, lifetime {lifetime_s:g}s)"

@@ -200,6 +200,18 @@ class Tab:
 
     @classmethod
     async def open(cls, browser: Browser | BrowserContext, url: str) -> Tab:
+        tab = await cls.blank(browser)
+        await tab.goto(url)
+        return tab
+
+    async def goto(self, url: str) -> None:
+        """`url` in this tab, as typed into its address bar; until the app's first byte."""
+        self.document = await self.page.goto(url)
+        await self.first_byte()
+
+    @classmethod
+    async def blank(cls, browser: Browser | BrowserContext) -> Tab:
+        """A new tab showing nothing yet (`goto` then shows the app)."""
         if isinstance(browser, BrowserContext):
             page = await browser.new_page()
         else:
@@ -228,8 +240,6 @@ class Tab:
                 tab.failed.append(f"{response.url} {response.status}") if response.status >= 400 else None
             ),
         )
-        tab.document = await page.goto(url)
-        await tab.first_byte()
         return tab
 
     async def first_byte(self) -> None:

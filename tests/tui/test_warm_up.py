@@ -1,11 +1,17 @@
 """The background warm-up (issue 10, item 3): once the countdown runs, the embedded backend's full
 app is built and the clients are made and run once, so the first fares step costs what a warm call
-costs; and none of it touches the session."""
+costs; and none of it touches the session. In a browser tab it waits longer: the page attaches
+(and resizes the app) after a head start's countdown, and that frame must not wait behind it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from sessionkeeper.tui.app import BROWSER_WARM_UP_AFTER_S, build_app
+from sessionkeeper.tui.services import Overrides
+from sessionkeeper.tui.settings import Settings
 from tests.tui.harness import running
 
 
@@ -38,3 +44,14 @@ async def test_tests_and_a_closing_app_never_wait_for_a_warm_up(tmp_path: Path) 
         warming = h.app.services.warming
         assert warming is not None and not warming.done()
     assert warming.cancelled()  # closing the app cancelled it
+
+
+def test_in_a_browser_tab_the_warm_up_waits_for_the_page_to_attach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(backend_url="http://127.0.0.1:9", data_dir=tmp_path)
+    assert build_app(settings).services.overrides.warm_up_after_s == Overrides().warm_up_after_s == 0.25
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")  # as serve starts a tab
+    assert build_app(settings).services.overrides.warm_up_after_s == BROWSER_WARM_UP_AFTER_S == 2.0
+    given = Overrides(warm_up_after_s=None)  # a test's own choice stays its own
+    assert build_app(settings, overrides=given).services.overrides is given

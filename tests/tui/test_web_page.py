@@ -198,3 +198,17 @@ async def test_the_web_drivers_start_up_blur_leaves_the_app_in_front(
         await pilot.pause()
         app.refresh_countdown()
         assert "away:" in str(app.screen.query_one("Countdown").render())
+
+
+@pytest.mark.slow  # headless Chromium
+async def test_an_app_started_as_its_page_was_served_is_drawn_at_the_pages_size(tmp_path: Path) -> None:
+    """serve starts a page's app as it serves the page (a head start, at 80x24: the page's size
+    comes with its socket); the page, once attached, has it at its own size."""
+    async with serving(tmp_path) as served, chromium() as browser:
+        tab = await Tab.open(browser, served.url)  # 1200 px wide: well over 100 columns
+        await tab.until(lambda: tab.countdown() is not None, what="a running countdown")
+        await tab.until(
+            lambda: max(len(line.rstrip()) for line in tab.screen.display) > 100, what="the page's width"
+        )
+        drawn = [row for row, line in enumerate(tab.screen.display) if line.strip()]
+        assert drawn[-1] >= 24, tab.text()  # and its height: the footer below row 24 (720 px)

@@ -3,11 +3,14 @@ the address the browser used (or `--public-url`), never from the address serve l
 foreign or missing Origin is refused before any app starts; on loopback a foreign Host is refused
 (DNS rebinding); off loopback a token is needed, then kept in a cookie; a cap on tabs; a cookie-less
 tab's fresh directory goes with its socket; the next tab's app is started ahead of time and gets
-its tab's directory (the real thing in a browser: test_web_serve_addresses.py)."""
+its tab's directory; a page a person opens has its app started at once (a head start), which its
+socket then takes; the first spare is started before serve's event loop runs (the real thing in a
+browser: test_web_serve_addresses.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -245,3 +249,177 @@ async def until(condition: Any, within: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("not within time")
+
+
+# -- a head start: the app of a page a person opened, started before its socket comes -------------
+
+HEAD_SPARE = """
+import json, os, sys
+from pathlib import Path
+from sessionkeeper.tui.web.tab import read_order
+def note(text):  # whole or not at all: the test reads it while this runs
+    Path(sys.argv[1], f".tmp-{os.getpid()}").write_text(text)
+    os.replace(Path(sys.argv[1], f".tmp-{os.getpid()}"), Path(sys.argv[1], f"spare-{os.getpid()}"))
+note("waiting")
+order = read_order()
+if order is None:
+    sys.exit(0)
+note(json.dumps(order))
+with Path(sys.argv[1], f"input-{os.getpid()}").open("ab", buffering=0) as given:
+    while chunk := os.read(0, 4096):  # what the tab sends after the order, until it says quit
+        given.write(chunk)
+        if b'"quit"' in chunk:
+            break
+"""
+NAVIGATION = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+COOKIE = {"Cookie": f"{BROWSER_COOKIE}={VALID}"}
+
+
+@asynccontextmanager
+async def head_starting(
+    tmp_path: Path, backend: Backend
+) -> AsyncIterator[tuple[TestClient[Any, Any], Any, list[Path], Path, Path]]:
+    """A server whose spares are HEAD_SPARE, refilled at once; the notes directory and the root."""
+    notes, root = tmp_path / "notes", tmp_path / "serve"
+    notes.mkdir()
+    root.mkdir()
+    spare = [sys.executable, "-c", HEAD_SPARE, str(notes)]
+    async with server(root, backend, spare=spare) as (client, tab_server, started):
+        tab_server.spares.refill_after_s = 0.0
+        await until(lambda: tab_server.spares.spare is not None and tab_server.backend_up.is_set())
+        yield client, tab_server, started, notes, root
+
+
+def orders(notes: Path) -> list[dict[str, Any]]:
+    return [json.loads(n.read_text()) for n in sorted(notes.glob("spare-*")) if n.read_text() != "waiting"]
+
+
+async def test_a_page_a_person_opens_starts_its_app_at_once_and_its_socket_takes_it_at_its_size(
+    tmp_path: Path, no_backend: Backend
+) -> None:
+    async with head_starting(tmp_path, no_backend) as (client, tab_server, started, notes, root):
+        page = await client.get("/", headers={**NAVIGATION, **COOKIE})
+        assert page.status == 200
+        head = tab_server.spares.started
+        assert head is not None and head.browser == VALID  # told before the page's scripts ask anything
+        mine = root / f"browser-{VALID}"
+        await until(lambda: orders(notes) == [{"data_dir": str(mine), "columns": 80, "rows": 24}])
+
+        ours = {"Origin": f"http://{client.host}:{client.port}"}
+        async with client.ws_connect("/ws?width=123&height=45", headers={**ours, **COOKIE}) as socket:
+            given = notes / f"input-{head.process.pid}"
+            await until(lambda: given.exists() and b'"resize"' in given.read_bytes())
+            assert b'"width": 123' in given.read_bytes() and b'"height": 45' in given.read_bytes()
+            assert tab_server.spares.started is None
+            assert len(orders(notes)) == 1 and started == []  # no second app: the page's own was taken
+            await socket.close()
+
+
+async def test_a_fetch_that_is_no_persons_navigation_starts_no_app(
+    tmp_path: Path, no_backend: Backend
+) -> None:
+    async with head_starting(tmp_path, no_backend) as (client, tab_server, _, notes, _root):
+        for headers in (
+            {},  # curl, a health check, a test's poll
+            {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"},  # a script's fetch
+            {**NAVIGATION, "Sec-Purpose": "prefetch"},
+            {**NAVIGATION, "Purpose": "prefetch"},
+        ):
+            assert (await client.get("/", headers={**headers, **COOKIE})).status == 200
+            assert tab_server.spares.started is None, headers
+        assert orders(notes) == []
+
+
+async def test_a_head_start_no_socket_claims_is_told_to_quit_and_reaped(
+    tmp_path: Path, no_backend: Backend
+) -> None:
+    async with head_starting(tmp_path, no_backend) as (client, tab_server, _, notes, _root):
+        tab_server.spares.claim_s = 0.3
+        await client.get("/", headers={**NAVIGATION, **COOKIE})
+        head = tab_server.spares.started
+        assert head is not None
+        await until(lambda: tab_server.spares.started is None)
+        assert await asyncio.wait_for(head.process.wait(), 10) == 0
+        assert (notes / f"input-{head.process.pid}").read_bytes() == serve_module.QUIT
+        # The next page gets a head start again (from the spare started meanwhile).
+        await until(lambda: tab_server.spares.spare is not None)
+        await client.get("/", headers={**NAVIGATION, **COOKIE})
+        assert tab_server.spares.started is not None
+
+
+async def test_a_socket_of_another_browser_does_not_take_a_pages_head_start(
+    tmp_path: Path, no_backend: Backend
+) -> None:
+    async with head_starting(tmp_path, no_backend) as (client, tab_server, _, notes, root):
+        await client.get("/", headers={**NAVIGATION, **COOKIE})
+        head = tab_server.spares.started
+        assert head is not None
+        other = "B" * 43
+        ours = {"Origin": f"http://{client.host}:{client.port}"}
+        async with client.ws_connect(
+            "/ws", headers={**ours, "Cookie": f"{BROWSER_COOKIE}={other}"}
+        ) as socket:
+            await until(lambda: len(orders(notes)) == 2)
+            assert {o["data_dir"] for o in orders(notes)} == {
+                str(root / f"browser-{n}") for n in (VALID, other)
+            }
+            assert tab_server.spares.started is head  # still its page's
+            await socket.close()
+
+
+# -- the first spare, started before serve's event loop ---------------------------------------------
+
+
+async def test_the_first_spare_is_started_before_the_loop_and_adopted_and_serves_a_tab(
+    tmp_path: Path,
+) -> None:
+    argv = [sys.executable, "-c", HEAD_SPARE, str(tmp_path)]
+    popen = serve_module.start_early(argv)
+    spares = serve_module.Spares(argv, first=popen)
+    spares.refill_after_s = 3600.0
+    await spares.fill()
+    assert (
+        spares.first is None
+        and isinstance(spares.spare, serve_module.Adopted)
+        and spares.spare.pid == popen.pid
+    )
+    process, head_start = await spares.take(tmp_path / "data", 100, 30)
+    assert process.pid == popen.pid and not head_start
+    await until(
+        lambda: orders(tmp_path) == [{"data_dir": str(tmp_path / "data"), "columns": 100, "rows": 30}]
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(b"keys")
+    await process.stdin.drain()
+    await until(lambda: (tmp_path / f"input-{popen.pid}").read_bytes() == b"keys")
+    process.stdin.close()
+    assert await asyncio.wait_for(process.wait(), 10) == 0 and popen.poll() == 0  # reaped
+    await spares.close()
+
+
+def test_a_first_spare_no_loop_adopted_ends_at_its_end_of_input_and_is_reaped(tmp_path: Path) -> None:
+    popen = serve_module.start_early([sys.executable, "-c", HEAD_SPARE, str(tmp_path)])
+    serve_module.stop_early(popen)
+    assert popen.returncode == 0
+    assert [n.read_text() for n in tmp_path.glob("spare-*")] in ([], ["waiting"])  # never given a tab
+
+
+# -- the shared backend, ready as soon as it listens ------------------------------------------------
+
+
+async def test_the_shared_backend_is_ready_once_it_listens_and_builds_the_rest_on_first_need() -> None:
+    backend = serve_module.launch_backend(60)
+    try:
+        assert backend.process is not None and "--quick-start" in list(backend.process.args)  # type: ignore[arg-type]
+        await asyncio.to_thread(serve_module.wait_for_backend, backend)  # a connection, nothing asked
+        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+            guest = await client.post("/api/session/guest")
+            assert guest.status_code == 201 and guest.json()["kind"] == "guest"
+            state = await client.get("/__qa/state")  # the full app, built over the same state
+            assert state.status_code == 200 and state.json()["counters"]["guest_sessions"] == 1
+            airports = await client.get(
+                "/api/airports", headers={"Authorization": f"Bearer {guest.json()['token']}"}
+            )
+            assert airports.status_code == 200  # the session's own route, gated as ever
+    finally:
+        serve_module.stop_backend(backend)

@@ -33,9 +33,16 @@ The backend is watched (`Backend`): if it ends, serve says why on stderr and sta
 the same port (the tabs' apps keep its URL), at most `BACKEND_RESTARTS` times in
 `BACKEND_RESTART_WINDOW_S`; past that serve ends, with the reason, and status 1.
 
-Start-up (`Spares`): the next tab's app process is started ahead of time (`tui/web/tab.py`): it
-imports the app while nobody waits, and is told its tab's data directory and size when the
-socket arrives. The spare left at the end is stopped and reaped with the rest.
+Start-up (`Spares`), measured by bench/serve.py against the same app in a terminal:
+- the backend runs on a quick start (`--quick-start`): it is ready once it listens, answers a
+  guest session at once, and builds its full app at the first other request;
+- the next tab's app process is started ahead of time (`tui/web/tab.py`): it imports the app while
+  nobody waits, and is told its tab's data directory and size when its tab comes. The first one is
+  started before serve's own imports (`start_early`), the next ones a few seconds after a tab
+  took the last (`REFILL_AFTER_S`: not while that tab's app starts);
+- a head start: when a person opens the page, its browser's app starts at once, while the page
+  loads its scripts, and the socket the page opens takes it (`Spares.head_start`).
+The spare, and a head start no socket took, are stopped and reaped at the end.
 """
 
 from __future__ import annotations
@@ -61,8 +68,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
-
-import httpx
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -96,21 +101,36 @@ def browser_id(cookie: str | None) -> str | None:
     return cookie
 
 
-def give_browser_id(request: web.Request, response: web.StreamResponse) -> None:
+def give_browser_id(request: web.Request, response: web.StreamResponse) -> str:
     """A browser without a valid id gets a new one on the page's response. HttpOnly: no script in
     the page can read it; SameSite=Strict: no other site's page can make the browser send it (a
     foreign page opening our socket gets a fresh directory, not this browser's); Secure only over
     https, or a browser on http://localhost would drop it."""
-    if browser_id(request.cookies.get(BROWSER_COOKIE)) is not None:
-        return
+    known = browser_id(request.cookies.get(BROWSER_COOKIE))
+    if known is not None:
+        return known
+    given = new_browser_id()
     response.set_cookie(
         BROWSER_COOKIE,
-        new_browser_id(),
+        given,
         max_age=BROWSER_COOKIE_MAX_AGE_S,
         path="/",
         httponly=True,
         samesite="Strict",
         secure=True if request.secure else None,
+    )
+    return given
+
+
+def is_navigation(request: web.BaseRequest) -> bool:
+    """A page a person opened (typed, clicked, reloaded), by the Fetch Metadata every current
+    browser sends: not a script's fetch, a prefetch or a prerender, nor a tool such as curl."""
+    headers = request.headers
+    return (
+        headers.get("Sec-Fetch-Mode") == "navigate"
+        and headers.get("Sec-Fetch-Dest") == "document"
+        and "Sec-Purpose" not in headers
+        and "Purpose" not in headers
     )
 
 
@@ -321,7 +341,7 @@ class Backend:
         self.process = subprocess.Popen(
             [
                 *(self.python, "-m", "sessionkeeper.tui.cli", "backend", "--host", "127.0.0.1"),
-                *("--port", str(self.port), "--ttl", f"{self.ttl:g}"),
+                *("--port", str(self.port), "--ttl", f"{self.ttl:g}", "--quick-start"),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -374,17 +394,21 @@ def launch_backend(ttl: float, *, python: str = sys.executable) -> Backend:
 
 
 def wait_for_backend(backend: Backend, timeout_s: float = BACKEND_START_S) -> None:
-    """Until the backend answers; ServeError if it ended or stayed silent."""
+    """Until the backend accepts connections; ServeError if it ended or stayed silent.
+
+    A connection is the sign: it listens on a quick start (`--quick-start`), which is ready to
+    answer the first guest session once it listens, and builds the full app at the first other
+    request; any request to see more would have the first tab wait for that build."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if backend.ended():
             raise ServeError(f"the backend did not start ({backend.reason()})")
         try:
-            if httpx.get(f"{backend.url}/__qa/state", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+            socket.create_connection(("127.0.0.1", backend.port), timeout=1.0).close()
+        except OSError:
+            time.sleep(0.02)
+        else:
+            return
     raise ServeError(f"the backend did not answer within {timeout_s:g} s")
 
 
@@ -412,17 +436,107 @@ def tab_environment(width: int = 80, height: int = 24) -> dict[str, str]:
     return environment
 
 
+class Adopted:
+    """A process started before the event loop ran (`subprocess.Popen`), given asyncio streams
+    (`adopt`): what textual-serve's AppService and `Spares` use of an asyncio Process."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+    ) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    async def wait(self) -> int:
+        # A poll, not a thread blocked in Popen.wait (it would hold serve's exit up); it also
+        # reaps it, as asyncio's child watcher reaps the processes it started.
+        while (code := self.popen.poll()) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return code
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+
+
+async def adopt(popen: subprocess.Popen[bytes]) -> Adopted:
+    """`popen`'s pipes as asyncio streams on the running loop."""
+    assert popen.stdin is not None and popen.stdout is not None and popen.stderr is not None
+    loop = asyncio.get_running_loop()
+
+    async def reader(pipe: IO[bytes]) -> asyncio.StreamReader:
+        stream = asyncio.StreamReader(limit=2**16, loop=loop)  # asyncio's own subprocess limit
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
+        return stream
+
+    stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, popen.stdin)
+    stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+    return Adopted(popen, stdin, stdout, stderr)
+
+
+Process = asyncio.subprocess.Process | Adopted
+
+
+QUIT = b"M" + len(b'{"type":"quit"}').to_bytes(4, "big") + b'{"type":"quit"}'  # textual-serve's packet
+HEAD_START_SIZE = (80, 24)  # a page's size is known only from its socket: it is resized then
+REFILL_AFTER_S = 3.0  # a tab's app takes about a second to start on a busy two-core machine
+HEAD_START_CLAIM_S = 15.0  # a page whose socket has not come by then never will: its app is ended
+
+
+@dataclass
+class HeadStart:
+    """A tab's app started as its page was served, before its socket came (`Spares.head_start`)."""
+
+    browser: str
+    data_dir: Path
+    process: Process
+    expiry: asyncio.Task[None] | None = None
+
+
 class Spares:
     """One app process kept waiting for the next tab (`tui/web/tab.py`). `take` hands it over (or
     a fresh one, when tabs come faster than spares start) and starts the next; `close` stops the
-    one left and reaps it."""
+    one left and reaps it.
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    The first one may be started before serve's event loop runs (`first`, a Popen: its imports
+    then overlap serve's own, the slowest part of a browser's first tab); `fill` adopts it.
+
+    A head start (`head_start`): when a person opens the page, the spare is told its browser's
+    directory at once and starts the app there, while the page loads its scripts; the socket that
+    page then opens claims it (`take`), and its output so far reaches the page. One at a time; a
+    head start no socket claims within `claim_s` is told to quit (its session kept, as any tab's)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        first: subprocess.Popen[bytes] | None = None,
+        claim_s: float = HEAD_START_CLAIM_S,
+    ) -> None:
         self.argv = list(argv)
-        self.spare: asyncio.subprocess.Process | None = None
+        self.first = first
+        self.claim_s = claim_s
+        self.spare: Process | None = None
+        self.started: HeadStart | None = None
+        self.refill_after_s = REFILL_AFTER_S
+        self.refilling: asyncio.Task[None] | None = None
+        self.ending: set[asyncio.Task[None]] = set()
         self.closed = False
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
+    async def _spawn(self) -> Process:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return await adopt(first)
         return await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,
@@ -435,7 +549,8 @@ class Spares:
         if self.spare is None and not self.closed:
             self.spare = await self._spawn()
 
-    async def take(self, data_dir: Path, width: int, height: int) -> asyncio.subprocess.Process:
+    async def _order(self, data_dir: Path, width: int, height: int) -> Process:
+        """The spare (or a fresh one) told its tab; the next spare started a little later."""
         process, self.spare = self.spare, None
         if process is None or process.returncode is not None:
             process = await self._spawn()
@@ -443,11 +558,64 @@ class Spares:
         order = {"data_dir": str(data_dir), "columns": width, "rows": height}
         process.stdin.write(json.dumps(order).encode() + b"\n")
         await process.stdin.drain()
-        await self.fill()
+        self._refill_later()
         return process
+
+    def _refill_later(self) -> None:
+        """The next spare, once this tab's app has started: its imports would take the CPU the
+        app's own start needs (a tab that comes sooner starts a fresh one, as without spares)."""
+
+        async def later() -> None:
+            await asyncio.sleep(self.refill_after_s)
+            await self.fill()
+
+        if self.refilling is None or self.refilling.done():
+            self.refilling = asyncio.create_task(later())
+
+    async def head_start(self, browser: str, data_dir: Path) -> bool:
+        """Start the app of `browser`'s page now, in `data_dir`; False if one is already waiting
+        for its socket, or no spare is at hand (the socket then starts its app itself)."""
+        if self.closed or self.started is not None or self.spare is None or self.spare.returncode is not None:
+            return False
+        process = await self._order(data_dir, *HEAD_START_SIZE)
+        started = self.started = HeadStart(browser, data_dir, process)
+        started.expiry = asyncio.create_task(self._unclaimed(started))
+        return True
+
+    async def _unclaimed(self, started: HeadStart) -> None:
+        await asyncio.sleep(self.claim_s)
+        if self.started is started:
+            self.started = None
+            await end_unclaimed(started.process)
+
+    async def take(
+        self, data_dir: Path, width: int, height: int, browser: str | None = None
+    ) -> tuple[Process, bool]:
+        """The app for a socket: its page's head start if it has one (True: it runs at
+        `HEAD_START_SIZE`, and must be told the page's), else the spare, told now."""
+        started = self.started
+        if started is not None and browser == started.browser and data_dir == started.data_dir:
+            self.started = None
+            if started.expiry is not None:
+                started.expiry.cancel()
+            if started.process.returncode is None:
+                return started.process, True
+            await started.process.wait()  # it ended before its page came: a fresh start
+        return await self._order(data_dir, width, height), False
 
     async def close(self) -> None:
         self.closed = True
+        if self.refilling is not None:
+            self.refilling.cancel()
+            await asyncio.gather(self.refilling, return_exceptions=True)
+        if self.first is not None:  # never adopted: serve ended before its loop ran
+            first, self.first = self.first, None
+            stop_early(first)
+        started, self.started = self.started, None
+        if started is not None:
+            if started.expiry is not None:
+                started.expiry.cancel()
+            await end_unclaimed(started.process)
         process, self.spare = self.spare, None
         if process is None:
             return
@@ -458,6 +626,58 @@ class Spares:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def end_unclaimed(process: Process) -> None:
+    """A head start no page claimed: told to quit as a closed tab's app is (its session stored),
+    its output read and dropped meanwhile (a full pipe would hold its exit up), then reaped;
+    killed if it has not ended within 5 s."""
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        process.stdin.write(QUIT)
+        await process.stdin.drain()
+        process.stdin.close()
+
+    async def drop(stream: asyncio.StreamReader) -> None:
+        while await stream.read(65536):
+            pass
+
+    drains = [asyncio.create_task(drop(process.stdout)), asyncio.create_task(drop(process.stderr))]
+    try:
+        await asyncio.wait_for(process.wait(), 5)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+    finally:
+        for drain in drains:
+            drain.cancel()
+        await asyncio.gather(*drains, return_exceptions=True)
+
+
+def start_early(argv: Sequence[str]) -> subprocess.Popen[bytes]:
+    """The first spare, started before serve's event loop exists (see `Spares`)."""
+    return subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=tab_environment(),
+    )
+
+
+def stop_early(popen: subprocess.Popen[bytes]) -> None:
+    """An early spare that no loop adopted: the end of its input ends it; reaped."""
+    assert popen.stdin is not None
+    with contextlib.suppress(OSError):
+        popen.stdin.close()
+    try:
+        popen.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
+    for pipe in (popen.stdout, popen.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 # -- the server ------------------------------------------------------------------------------------
@@ -484,16 +704,27 @@ def _server_class() -> type[Any]:
     class SpareService(AppService):
         """textual-serve's AppService, running the tab's app in a spare (`Spares.take`)."""
 
-        def __init__(self, spares: Spares, data_dir: Path, **kwargs: Any) -> None:
+        def __init__(self, spares: Spares, data_dir: Path, browser: str | None, **kwargs: Any) -> None:
             super().__init__("", **kwargs)
             self.spares = spares
             self.data_dir = data_dir
+            self.browser = browser
 
-        async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
-            self._process = process = await self.spares.take(self.data_dir, width, height)
+        async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+            process, head_start = await self.spares.take(self.data_dir, width, height, self.browser)
+            self._process = process  # type: ignore[assignment]  # an Adopted serves as a Process
             assert process.stdin is not None
             self._stdin = process.stdin
+            if head_start and (width, height) != HEAD_START_SIZE:
+                await self.set_terminal_size(width, height)
             return process
+
+        async def stop(self) -> None:
+            await super().stop()
+            process: Process | None = self._process
+            if process is not None:  # reaped (asyncio's own are by its child watcher; an Adopted is not)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 5)
 
     class TabServer(Server):
         def __init__(
@@ -505,6 +736,7 @@ def _server_class() -> type[Any]:
             access: Access | None = None,
             max_tabs: int = MAX_TABS_DEFAULT,
             spare: Sequence[str] | None = None,
+            first_spare: subprocess.Popen[bytes] | None = None,
             err: TextIO | None = None,
             **kwargs: Any,
         ) -> None:
@@ -515,7 +747,7 @@ def _server_class() -> type[Any]:
             self.backend = backend
             self.access = access if access is not None else Access(self.host, self.port)
             self.max_tabs = max_tabs
-            self.spares = Spares(spare) if spare is not None else None
+            self.spares = Spares(spare, first_spare) if spare is not None else None
             self.err = err if err is not None else sys.stderr
             self.backend_problem: str | None = None
             self.backend_up = asyncio.Event()
@@ -625,8 +857,15 @@ def _server_class() -> type[Any]:
                 "application": {"name": self.title},
             }
             response = aiohttp_jinja2.render_template("app_index.html", request, context)
-            give_browser_id(request, response)
+            browser = give_browser_id(request, response)
             self.access.keep_token(request, response)
+            if (
+                self.spares is not None
+                and self.backend_up.is_set()
+                and self.tabs < self.max_tabs
+                and is_navigation(request)
+            ):
+                await self.spares.head_start(browser, tab_data_dir(self.root, browser))
             return response
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -664,7 +903,8 @@ def _server_class() -> type[Any]:
                     "debug": self.debug,
                 }
                 if self.spares is not None:
-                    app_service = SpareService(self.spares, data_dir, **services)
+                    browser = browser_id(request.cookies.get(BROWSER_COOKIE))
+                    app_service = SpareService(self.spares, data_dir, browser, **services)
                 else:
                     app_service = AppService(self.tab_line(data_dir), **services)
                 await app_service.start(width, height)
@@ -756,6 +996,8 @@ def serve(
     root = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="sessionkeeper-serve-"))
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     backend = launch_backend(ttl)
+    spare = spare_argv(backend_url=backend.url, ttl=ttl, warn=warn)
+    early = start_early(spare)  # its imports overlap serve's own
     server: Any = None
     try:
         server = _server_class()(
@@ -770,11 +1012,14 @@ def serve(
             backend=backend,
             access=Access.for_serve(host, port, public_url),
             max_tabs=max_tabs,
-            spare=spare_argv(backend_url=backend.url, ttl=ttl, warn=warn),
+            spare=spare,
+            first_spare=early,
             err=err,
         )
         server.serve()
     finally:
+        if server is None or server.spares is None or server.spares.first is not None:
+            stop_early(early)  # never adopted: no loop ran
         stop_backend(backend)
         if made_root:
             shutil.rmtree(root, ignore_errors=True)

@@ -16,10 +16,28 @@ later.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import runpy
 import sys
+
+AHEAD = (
+    "textual.drivers.web_driver",
+    "textual.pilot",  # App.run_async's
+    "httpx",
+    "sqlite3",
+    "sessionkeeper.tui.app",
+    "sessionkeeper.tui.presenter",
+    "sessionkeeper.tui.outliving",
+    "sessionkeeper.tui.screens.prompt",
+    "sessionkeeper.api.client",
+    "sessionkeeper.api.drafts",
+    "sessionkeeper.api.qa.control",
+    "sessionkeeper.api.qa.desk",
+    "sessionkeeper.session.store",
+    "sessionkeeper.session.timeline",
+)
 
 
 def read_order(fd: int = 0) -> dict[str, object] | None:
@@ -39,10 +57,11 @@ def read_order(fd: int = 0) -> dict[str, object] | None:
 
 def main(argv: list[str] | None = None) -> int:
     options = list(sys.argv[1:] if argv is None else argv)
-    # What the app would import before its first frame, imported now, before any tab waits on it.
-    import textual.drivers.web_driver  # noqa: F401
-
-    import sessionkeeper.tui.app  # noqa: F401
+    # What the app imports up to its running countdown (and textual-serve's driver), imported
+    # now, before any tab waits on it; a terminal's start leaves most of it for after its first
+    # frame, a tab has nothing on screen to show before it anyway.
+    for module in AHEAD:
+        importlib.import_module(module)
 
     order = read_order()
     if order is None:
