@@ -69,6 +69,7 @@ class Booking(_Out):
     draft_id: str | None = None
     card_last4: str
     points_earned: int = 0  # loyalty points the booking earned; older backends don't send it
+    made_as_guest: bool = False  # made before its guest signed in (then moved to the user)
 
 
 class WhoAmI(_Out):

@@ -358,9 +358,17 @@ def flight_words(flight_id: str) -> str:
     return flight_id
 
 
-def points_words(points: int) -> str:
-    """Points a booking earned: "+1,234", or "none" (a guest's booking earns none)."""
-    return f"+{points:,}" if points else "none"
+def points_words(points: int, as_guest: bool = False) -> str:
+    """Points a booking earned: "+1,234", or "none" (a guest's booking earns none); "none (as
+    guest)" for a signed-in user's booking made as a guest before signing in."""
+    if points:
+        return f"+{points:,}"
+    return "none (as guest)" if as_guest else "none"
+
+
+AS_GUEST_NOTE = (
+    "Bookings marked 'as guest' were made as a guest before signing in, and moved to this account then."
+)
 
 
 def ended_words(was_user: bool, draft_kept: bool) -> str:

@@ -123,6 +123,8 @@ class Booking:
     draft_id: str | None
     card_last4: str
     points_earned: int = 0  # loyalty points credited when it was made (0 for a guest)
+    # Made by a guest session: still so once it moved to the user who signed in there (`transfer`).
+    made_as_guest: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,7 @@ class BookingDesk:
             created_at=self._clock.now(),
             draft_id=request.draft_id,
             card_last4=re.sub(r"[ -]", "", request.payment.card_number)[-4:],
+            made_as_guest=owner.startswith("session:"),
         )
         self._bookings[locator] = booking
         if draft is not None:

@@ -181,6 +181,11 @@ class BookingOut(BaseModel):
         " total times the tier multiplier (BLUE 1, SILVER 1.5, GOLD 2, PLATINUM 3), rounded down;"
         " 0 for a guest",
     )
+    made_as_guest: bool = Field(
+        default=False,
+        description="made by a guest session: a signed-in user's list shows it once that guest"
+        " signed in (a guest's bookings move to the user at sign-in)",
+    )
 
 
 class BookingsOut(BaseModel):

@@ -115,6 +115,7 @@ def _booking_out(booking: Booking) -> BookingOut:
         draft_id=booking.draft_id,
         card_last4=booking.card_last4,
         points_earned=booking.points_earned,
+        made_as_guest=booking.made_as_guest,
     )
 
 

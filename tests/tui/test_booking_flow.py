@@ -201,3 +201,39 @@ async def test_the_seat_example_is_a_free_seat_and_placeholders_read_as_examples
         assert isinstance(screen, SeatsStep)
         placeholder = screen.query_one("#seat", Input).placeholder
         assert placeholder.endswith("(free)") and placeholder.split()[1] in screen.available
+
+
+async def test_a_booking_made_as_a_guest_is_marked_so_in_my_bookings_after_signing_in(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.fill_search()
+        await h.step()
+        await h.step()
+        await h.fill("name", "Grace Hopper")
+        await h.fill("email", "grace@example.com")
+        await h.step()
+        assert isinstance(h.app.screen, SeatsStep)
+        await h.fill("seat", sorted(h.app.screen.available)[0])
+        await h.step()
+        await h.fill("card_number", "4111 1111 1111 1111")
+        await h.fill("expiry", "12/30")
+        await h.fill("cvc", "123")
+        await h.step()
+        assert isinstance(h.app.screen, ConfirmationStep)
+        draft = h.app.saved_draft()
+        assert draft is not None
+        locator = str(draft.data["record_locator"])
+        await h.step("m")
+        assert isinstance(h.app.screen, BookingsScreen)
+        listing = h.text("#bookings-list")
+        assert locator in listing and "none" in listing and "as guest" not in listing  # a guest's own
+
+        await h.sign_in()  # in this window: the guest's bookings move to ada
+        while not isinstance(h.app.screen, BookingsScreen) and len(h.app.screen_stack) > 1:
+            await h.step("escape")
+        if not isinstance(h.app.screen, BookingsScreen):
+            await h.step("m")
+        await h.step("r")
+        listing = h.text("#bookings-list")
+        [row] = [line for line in listing.splitlines() if line.startswith(locator)]
+        assert row.endswith("none (as guest)"), listing
+        assert "made as a guest before signing in" in listing

@@ -78,10 +78,15 @@ class BookingsScreen(AppScreen):
         flights = [wording.flight_words(booking.flight_id) for booking in bookings]
         width = max(len("Flight"), *(len(flight) for flight in flights))
         lines = [f"Locator  {'Flight':<{width}} Seat   Total            Points"]
+        moved = False  # any made as a guest before this user signed in
         for booking, flight in zip(bookings, flights, strict=True):
             seats = ",".join(booking.seats) or "-"
+            as_guest = profile is not None and booking.made_as_guest
+            moved = moved or as_guest
             lines.append(
                 f"{booking.record_locator:<8} {flight:<{width}} {seats:<6} {booking.total!s:<16} "
-                f"{wording.points_words(booking.points_earned)}"
+                f"{wording.points_words(booking.points_earned, as_guest=as_guest)}"
             )
+        if moved:
+            lines += ["", wording.AS_GUEST_NOTE]
         listing.update("\n".join(lines))

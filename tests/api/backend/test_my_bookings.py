@@ -133,6 +133,7 @@ async def test_a_guests_bookings_move_to_the_user_at_sign_in_earning_nothing_aft
     listed = await my_bookings(client, user)
     assert locators(listed) == [as_user["record_locator"], as_guest["record_locator"]]
     assert listed[1]["points_earned"] == 0  # earned when it was made, by a guest
+    assert [b["made_as_guest"] for b in listed] == [False, True]  # and said so
     assert await points(client, user) == SEED_POINTS["ada"] + as_user["points_earned"]
     assert_rest_rejected(await client.get("/api/bookings", headers=bearer(guest)))
     # and it now belongs to ada everywhere, not only to the session that signed in
