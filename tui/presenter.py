@@ -203,6 +203,7 @@ class SessionPresenter:
     async def _sign_in_again(self, username: str, password: str) -> str | None:
         """None once signed in again as `username`; otherwise what to say in the prompt."""
         from sessionkeeper.api.errors import ApiError, LoginFailed
+        from sessionkeeper.tui.screens.password import WRONG_PASSWORD
 
         client = self._app.client
         if client is None:
@@ -210,7 +211,7 @@ class SessionPresenter:
         try:
             await client.login(username, password)
         except LoginFailed:
-            return "Wrong password."
+            return WRONG_PASSWORD
         except ApiError as exc:
             self._app.report(exc, "sign in")
             return wording.failure(exc, retry="enter")

@@ -59,3 +59,55 @@ async def test_not_now_is_a_sign_out_in_the_lifetimes_words_with_the_draft_kept(
         assert isinstance(h.app.screen, SignedOutScreen)
         assert "time limit" in h.text("#signed-out-why")
         assert "step 1 of 6, Search flights" in h.text("#signed-out-draft")
+
+
+async def test_by_click_a_wrong_password_leaves_the_field_ready_for_the_next_try_and_the_right_one_goes_on(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path, ttl=900.0, lifetime=LIFETIME) as h:
+        await at_the_lifetime(h)
+        await h.pilot.click("#password-sign-in")  # nothing typed yet
+        await h.pilot.pause()
+        assert "Type your password." in h.text("#password-error")
+        assert h.app.focused is not None and h.app.focused.id == "lifetime-password"
+        await h.pilot.press(*"nope")
+        await h.pilot.click("#password-sign-in")
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert "Wrong password." in h.text("#password-error")
+        assert h.app.focused is not None and h.app.focused.id == "lifetime-password"  # not the button
+        await h.pilot.press(*"lovelace")  # typed straight after, as a person does
+        await h.pilot.click("#password-sign-in")
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep) and h.value("origin") == "LHR"
+
+
+async def test_with_the_backend_unreachable_the_password_says_so_and_keeps_the_dialog(tmp_path: Path) -> None:
+    async with running(tmp_path, ttl=900.0, lifetime=LIFETIME) as h:
+        await at_the_lifetime(h)
+        h.client.network.online = False
+        await h.pilot.press(*"lovelace")
+        await h.pilot.click("#password-sign-in")
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, PasswordPrompt)
+        said = h.text("#password-error")
+        assert said and "Wrong password" not in said, said
+        assert h.app.focused is not None and h.app.focused.id == "lifetime-password"
+        assert h.value("lifetime-password") == "lovelace"  # kept: "press enter to try again" is true
+        h.client.network.online = True
+        await h.pilot.press("enter")
+        await h.app.workers.wait_for_complete()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SearchStep)
+
+
+async def test_not_now_by_click_signs_out_in_the_lifetimes_words(tmp_path: Path) -> None:
+    async with running(tmp_path, ttl=900.0, lifetime=LIFETIME) as h:
+        await at_the_lifetime(h)
+        await h.pilot.click("#password-not-now")
+        await h.pilot.pause()
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, SignedOutScreen)
+        assert "time limit" in h.text("#signed-out-why")

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label
 from sessionkeeper.tui.widgets.footer import FittingFooter
 
 SignIn = Callable[[str], Awaitable[str | None]]
+WRONG_PASSWORD = "Wrong password."  # the one answer that empties the field: any other keeps it for Enter
 
 
 class PasswordPrompt(ModalScreen[bool]):
@@ -77,6 +78,7 @@ class PasswordPrompt(ModalScreen[bool]):
             return
         if not field.value:
             self._say("Type your password.")
+            field.focus()  # a click on the button took it: the next keys go to the field
             return
         self._busy = True
         self._say("Signing in…")
@@ -92,7 +94,10 @@ class PasswordPrompt(ModalScreen[bool]):
         if problem is None:
             self.dismiss(True)
             return
-        self.query_one("#lifetime-password", Input).value = ""
+        field = self.query_one("#lifetime-password", Input)
+        if problem == WRONG_PASSWORD:
+            field.value = ""  # otherwise kept: a server that did not answer is retried by Enter
+        field.focus()  # after a click on the button too: the next try is typed at once
         self._say(problem)
 
     def _say(self, text: str) -> None:
