@@ -32,6 +32,7 @@ from sessionkeeper.api.network import (
     http_transport,
 )
 from sessionkeeper.api.session_port import HttpSessionPort
+from sessionkeeper.api.wire import WireLog, WireTransport
 from sessionkeeper.session import decisions as d
 from sessionkeeper.session.clock import Clock
 from sessionkeeper.session.kinds import SessionKind
@@ -85,8 +86,9 @@ class BackendClient:
             inner = inner_transport() if inner_transport else http_transport(tls=tls)
             # Bounded just above httpx's own: a QA hold (the switch) is not the server's time.
             bounded = BoundedTransport(inner, deadline_s=call_deadline, max_bytes=max_bytes)
-            return self.network.transport(bounded, tls=tls)
+            return WireTransport(self.network.transport(bounded, tls=tls), self.wire)
 
+        self.wire = WireLog(clock, fingerprinter=fingerprinter)  # what went over the wire (the inspector)
         self.port = HttpSessionPort(
             self.base_url,
             transport=connection(MAX_SESSION_ANSWER_BYTES),
@@ -107,6 +109,8 @@ class BackendClient:
         )
         # The session's routes sit below the base URL's path (a backend behind a path prefix).
         self.auth = SessionAuth(self.manager, routes=GatedRoutes.under(httpx.URL(self.base_url).path))
+        self.wire.watch(self.manager)
+        self.auth.settled = self.wire.settled
         # The connection stack of a domain client (the switch over the bounded transport): the
         # REST and GraphQL clients stand on one each, and so does the benchmark's plain side.
         self.connection: Callable[[], httpx.AsyncBaseTransport] = connection

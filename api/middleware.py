@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +180,8 @@ class SessionAuth(httpx.Auth):
     ) -> None:
         self.manager = manager
         self.routes = routes if routes is not None else GatedRoutes()
+        # Told how each gated exchange settled, once the manager has heard it (the wire log).
+        self.settled: Callable[[httpx.Request, str], None] = _nobody
         # Calls past this many wait here, before they take a token, rather than in httpcore's
         # connection pool: its queue is scanned against every connection each time one frees
         # (900 queued calls: 20 s of CPU), and a call that waited there would carry a send time
@@ -218,15 +220,19 @@ class SessionAuth(httpx.Auth):
                 status = response.status_code
                 if status == 401 or (is_graphql and status == 200 and await _graphql_rejected(response)):
                     if not await manager.rejected(ticket, attempt, label):
+                        self.settled(request, "rejected")
                         return  # final: the caller sees the rejection
+                    self.settled(request, "rejected, sent again")
                     attempt += 1
                     continue
                 if 200 <= status < 300 or 400 <= status < 500:
                     manager.accepted(ticket, label, status)
+                    self.settled(request, "accepted")
                 else:
                     # Rule 2: a 5xx (the server may never have seen it) or a redirect (it did
                     # not accept it here): no verdict on the token, nothing moves.
                     manager.failed(ticket, transport=False, label=label, status=status)
+                    self.settled(request, "no verdict")
                     _refuse_redirect(response)
                 return
         finally:
@@ -240,6 +246,10 @@ class SessionAuth(httpx.Auth):
     def client_kwargs(self, inner: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
         """What an `httpx.AsyncClient` (or gql's HTTPXAsyncTransport) needs to use this middleware."""
         return {"auth": self, "transport": self.transport(inner)}
+
+
+def _nobody(_request: httpx.Request, _verdict: str) -> None:
+    pass
 
 
 async def _graphql_rejected(response: httpx.Response) -> bool:

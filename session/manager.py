@@ -77,6 +77,7 @@ class Ticket:
     token: Secret
     generation: int
     sent_at: float
+    waited_for: str | None = None  # the session flight it waited for first (refresh, reauth, …)
 
 
 class SessionEnded(Exception):
@@ -390,6 +391,7 @@ class SessionManager:
             raise SessionClosed()
         self._flights.refuse_reentry()
         self._restore()
+        waited: str | None = None
         for _ in range(_ACQUIRE_ROUNDS):
             # One reading: the engine decides at it, and it is the call's send time (nothing awaits
             # between this and the send; a send time a little early, should the engine have taken
@@ -398,10 +400,13 @@ class SessionManager:
             for decision in self._handle(_CALL_STARTING, now=now):
                 if isinstance(decision, d.Proceed):
                     assert self._token is not None
-                    return Ticket(self._token, decision.generation, now)
+                    return Ticket(self._token, decision.generation, now, waited)
                 if isinstance(decision, d.SignOut):
                     raise SessionEnded(f"signed out: {decision.reason.value}")
-            self._raise_if_failed(await self.wait_for_flight())
+            outcome = await self.wait_for_flight()
+            if outcome is not None:
+                waited = outcome.flight.value
+            self._raise_if_failed(outcome)
         raise SessionUnavailable("no usable session after recovery", transport=False)
 
     def _raise_if_failed(self, outcome: FlightOutcome | None) -> None:
