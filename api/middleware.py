@@ -181,7 +181,7 @@ class SessionAuth(httpx.Auth):
         self.manager = manager
         self.routes = routes if routes is not None else GatedRoutes()
         # Told how each gated exchange settled, once the manager has heard it (the wire log).
-        self.settled: Callable[[httpx.Request, str], None] = _nobody
+        self.settled: Callable[[httpx.Request, str, bool], None] = _nobody
         # Calls past this many wait here, before they take a token, rather than in httpcore's
         # connection pool: its queue is scanned against every connection each time one frees
         # (900 queued calls: 20 s of CPU), and a call that waited there would carry a send time
@@ -219,20 +219,20 @@ class SessionAuth(httpx.Auth):
                 response = yield request
                 status = response.status_code
                 if status == 401 or (is_graphql and status == 200 and await _graphql_rejected(response)):
+                    self.settled(request, "rejected", True)  # before the recovery moves the deadline
                     if not await manager.rejected(ticket, attempt, label):
-                        self.settled(request, "rejected")
                         return  # final: the caller sees the rejection
-                    self.settled(request, "rejected, sent again")
+                    self.settled(request, "rejected, sent again", False)
                     attempt += 1
                     continue
                 if 200 <= status < 300 or 400 <= status < 500:
                     manager.accepted(ticket, label, status)
-                    self.settled(request, "accepted")
+                    self.settled(request, "accepted", True)
                 else:
                     # Rule 2: a 5xx (the server may never have seen it) or a redirect (it did
                     # not accept it here): no verdict on the token, nothing moves.
                     manager.failed(ticket, transport=False, label=label, status=status)
-                    self.settled(request, "no verdict")
+                    self.settled(request, "no verdict", True)
                     _refuse_redirect(response)
                 return
         finally:
@@ -248,7 +248,7 @@ class SessionAuth(httpx.Auth):
         return {"auth": self, "transport": self.transport(inner)}
 
 
-def _nobody(_request: httpx.Request, _verdict: str) -> None:
+def _nobody(_request: httpx.Request, _verdict: str, _deadline: bool = True) -> None:
     pass
 
 

@@ -21,12 +21,14 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from sessionkeeper.session.clock import Clock
 from sessionkeeper.session.manager import SessionManager, Ticket
+from sessionkeeper.session.private_files import make_dirs, replace_private
 from sessionkeeper.session.secrets import Fingerprinter, Secret
 
 EXCHANGE_EXTENSION = "sessionkeeper.exchange"
@@ -169,6 +171,7 @@ class WireLog:
         self._graphql_path = graphql_path
         self._session_prefix = session_prefix
         self._next = 1
+        self.version = 0  # counts changes: a view redraws when it moved
         self._flight: Exchange | None = None  # the session's own exchange the manager has yet to take in
         if manager is not None:
             self.watch(manager)
@@ -243,18 +246,22 @@ class WireLog:
         exchange.deadline_after = self._deadline()
         self._tell(exchange)
 
-    def settled(self, request: httpx.Request, verdict: str) -> None:
-        """The middleware's word on a gated exchange, once the manager has heard it."""
+    def settled(self, request: httpx.Request, verdict: str, deadline: bool = True) -> None:
+        """The middleware's word on a gated exchange, once the manager has heard it; `deadline`:
+        take the client's deadline now (not for the word that a rejected call is sent again:
+        the recovery between moved it, not this exchange)."""
         exchange = request.extensions.get(EXCHANGE_EXTENSION)
         if isinstance(exchange, Exchange):
             exchange.verdict = verdict
-            exchange.deadline_after = self._deadline()
+            if deadline:
+                exchange.deadline_after = self._deadline()
             self._tell(exchange)
 
     def select(self, kind: str | None = None) -> list[Exchange]:
         return [x for x in self.exchanges if kind is None or x.kind == kind]
 
     def _tell(self, exchange: Exchange) -> None:
+        self.version += 1
         for listener in list(self.listeners):
             listener(exchange)
 
@@ -357,3 +364,17 @@ def har(
             }
         )
     return {"log": {"version": "1.2", "creator": {"name": creator, "version": version}, "entries": entries}}
+
+
+def write_har(log: WireLog, directory: Path, *, version: str = "") -> Path:
+    """Everything in `log` as `directory/wire-<date>-<time>.har` (made 0700 if missing; the file
+    0600, written whole or not at all, never through a link). Raises OSError."""
+    make_dirs(directory)
+    stamp = dt.datetime.fromtimestamp(log.clock.wall(), dt.UTC).strftime("%Y%m%d-%H%M%S")
+    path = directory / f"wire-{stamp}.har"
+    number = 1
+    while path.exists():  # two exports within a second
+        number += 1
+        path = directory / f"wire-{stamp}-{number}.har"
+    replace_private(path, json.dumps(har(log.exchanges, version=version), indent=1).encode())
+    return path

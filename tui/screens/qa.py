@@ -32,7 +32,10 @@ _TIMELINE = "Timeline"
 _HEADINGS = (_TIMELINE,)
 CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
 CONFIRM_S = 5.0  # a whole-server action's second press, within this, does it
-KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
+KEY_HELP = (
+    "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS)
+    + "  [b]+/-[/b] N  [b]i[/b] requests  [b]Esc[/b] close"
+)
 
 
 def _qa_bindings() -> list[BindingType]:
@@ -41,6 +44,7 @@ def _qa_bindings() -> list[BindingType]:
         Binding("plus,equals_sign", "amount(1)", "N+", key_display="+"),
         Binding("minus", "amount(-1)", "N-", key_display="-"),
         Binding("p", "pin", "Expect this"),  # only while recording a scenario
+        Binding("i", "inspect", "Requests"),
     ]
     # Every action has its key; the footer shows only the few above, the panel lists them all.
     bindings += [Binding(a.key, f"qa('{a.name}')", a.title.removeprefix("QA: "), show=False) for a in ACTIONS]
@@ -262,6 +266,12 @@ class QAPanel(AppScreen):
 
     def action_close(self) -> None:
         self.post_message(GoBack())
+
+    def action_inspect(self) -> None:
+        """The request inspector: every exchange so far, over this panel (Esc comes back here)."""
+        from sessionkeeper.tui.screens.inspector import InspectorScreen
+
+        self.app.push_screen(InspectorScreen())
 
     def _confirmed(self, name: str) -> bool:
         """An action that reaches the whole server (its clock, its faults, a reset), pressed while

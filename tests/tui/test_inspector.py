@@ -1,0 +1,65 @@
+"""The request inspector in the real app (issue 20, item 1): opened from the QA panel with `i`, it
+lists every exchange so far with the session's facts, filters by kind, shows the highlighted one's
+headers and bodies with secrets as fingerprints, writes a HAR file with `h`, and Esc goes back to
+the panel."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from textual.widgets import DataTable, Static
+
+from sessionkeeper.tui.screens.inspector import InspectorScreen
+from sessionkeeper.tui.screens.qa import QAPanel
+from tests.tui.harness import running
+
+
+async def test_the_inspector_lists_filters_details_and_exports_with_no_secret(tmp_path: Path) -> None:
+    async with running(tmp_path) as h:
+        await h.sign_in()
+        await h.fill_search()
+        await h.step()  # the flights: a REST call with ada's token
+        token = h.client.manager.token
+        assert token is not None
+        await h.pilot.press("f2")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, QAPanel)
+        await h.pilot.press("i")
+        await h.pilot.pause()
+        screen = h.app.screen
+        assert isinstance(screen, InspectorScreen)
+        table = screen.query_one(DataTable)
+        log = h.client.wire
+        assert table.row_count == len(log.exchanges) >= 4
+        calls = [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+        assert any("POST /api/session/login 200" in c and "issued" in c for c in calls), calls
+        assert any("GET /api/flights 200 accepted" in c and token.fingerprint in c for c in calls), calls
+
+        await h.pilot.press("4")  # session flights only
+        await h.pilot.pause()
+        assert table.row_count == len(log.select("session")) >= 2
+        await h.pilot.press("1")
+        await h.pilot.pause()
+        flights = next(i for i, c in enumerate(calls) if "/api/flights" in c)
+        table.move_cursor(row=flights)
+        await h.pilot.pause()
+        shown = str(screen.query_one("#inspector-detail", Static).render())
+        assert f"Bearer {token.fingerprint}" in shown and token.reveal() not in shown
+
+        await h.pilot.press("h")
+        await h.pilot.pause()
+        [written] = (tmp_path / "exports").glob("wire-*.har")
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600
+        text = written.read_text()
+        assert (
+            json.loads(text)["log"]["version"] == "1.2"
+            and token.reveal() not in text
+            and "lovelace" not in text
+        )
+        assert str(written) in str(screen.query_one("#inspector-said", Static).render())
+
+        await h.pilot.press("escape")
+        await h.pilot.pause()
+        assert isinstance(h.app.screen, QAPanel)
