@@ -366,6 +366,12 @@ def har(
     return {"log": {"version": "1.2", "creator": {"name": creator, "version": version}, "entries": entries}}
 
 
+def write_har_file(exchanges: Iterable[Exchange], path: Path, *, version: str = "") -> None:
+    """The exchanges as a HAR 1.2 file at `path`: 0600, written whole or not at all, never
+    through a link. Raises OSError."""
+    replace_private(path, json.dumps(har(exchanges, version=version), indent=1).encode())
+
+
 def write_har(log: WireLog, directory: Path, *, version: str = "") -> Path:
     """Everything in `log` as `directory/wire-<date>-<time>.har` (made 0700 if missing; the file
     0600, written whole or not at all, never through a link). Raises OSError."""
@@ -376,5 +382,5 @@ def write_har(log: WireLog, directory: Path, *, version: str = "") -> Path:
     while path.exists():  # two exports within a second
         number += 1
         path = directory / f"wire-{stamp}-{number}.har"
-    replace_private(path, json.dumps(har(log.exchanges, version=version), indent=1).encode())
+    write_har_file(log.exchanges, path, version=version)
     return path

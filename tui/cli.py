@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
 from sessionkeeper.tui.settings import CALL_DEADLINE_S
+
+if TYPE_CHECKING:
+    from sessionkeeper.tui.app import SessionKeeperApp
 
 PROG = "sessionkeeper"
 
@@ -188,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the longest one call to the backend may take, answer read whole, before it counts as "
         f"no answer (banner, retries); 1 s to 300 s (default {CALL_DEADLINE_S:g})",
     )
+    parser.add_argument(
+        "--har",
+        metavar="FILE",
+        help="when the app ends, write every request it made as a HAR 1.2 file (no token, reauth key "
+        "or password in it), as the QA panel's request inspector exports it",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
     backend = sub.add_parser("backend", help="run the mock backend alone, in the foreground")
     backend.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -276,8 +286,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        from pathlib import Path
-
         from sessionkeeper.tui.web.serve import serve
 
         if args.warn >= args.ttl:
@@ -300,8 +308,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown_table(scenarios) if args.markdown else plain_list(scenarios))
         return 0
     if args.command == "scenario" and args.scenario_command == "record":
-        from pathlib import Path
-
         from sessionkeeper.tui.scenario.command import record_command
 
         if args.warn >= args.ttl:
@@ -312,8 +318,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return play_command(args.name, speed=args.speed)
     if args.command == "scenario":
-        from pathlib import Path
-
         from sessionkeeper.tui.scenario.command import run_command
 
         return run_command(
@@ -338,8 +342,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--warn ({warn:g}) must be shorter than --ttl ({args.ttl:g})")
     if args.backend is not None and args.backend_port is not None:
         parser.error("--backend-port pins the embedded backend; it cannot go with --backend")
-    from pathlib import Path
-
     from sessionkeeper.tui.app import build_app, data_dir_problem, run_app
     from sessionkeeper.tui.settings import Settings
 
@@ -357,9 +359,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sessionkeeper.api.backend.serve import bind_problem  # only then: it imports the whole backend
 
         problem = bind_problem("127.0.0.1", args.backend_port)
+    if problem is None and args.har is not None:
+        problem = _har_problem(Path(args.har).expanduser())
     if problem is not None:
         parser.error(problem)
-    return run_app(build_app(settings))
+    app = build_app(settings)
+    code = run_app(app)
+    if args.har is not None:
+        code = max(code, _write_har(app, Path(args.har).expanduser()))
+    return code
+
+
+def _har_problem(path: Path) -> str | None:
+    """Why `--har FILE` cannot be written, said before the app starts rather than after it ends."""
+    if path.is_dir():
+        return f"--har {path}: is a directory; give a file name"
+    if not path.parent.is_dir():
+        return f"--har {path}: no such directory: {path.parent}"
+    return None
+
+
+def _write_har(app: SessionKeeperApp, path: Path) -> int:
+    """After the app: its requests as a HAR file, said in one line on stderr; 1 if it failed."""
+    from sessionkeeper.api.wire import write_har_file
+
+    client = app.services.client
+    exchanges = list(client.wire.exchanges) if client is not None else []
+    try:
+        write_har_file(exchanges, path, version=_version())
+    except OSError as exc:
+        print(f"sessionkeeper: could not write the HAR file {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"sessionkeeper: wrote {len(exchanges)} requests to {path} (HAR 1.2)", file=sys.stderr)
+    return 0
 
 
 def _version() -> str:

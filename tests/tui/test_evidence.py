@@ -261,3 +261,50 @@ async def test_the_tours_page_has_a_screenshot_at_each_key_a_readable_chart_and_
     contents = [path.read_text(encoding="utf-8") for path in [outcome.opening[0].path, *shots]]
     assert all(a != b for a, b in pairwise(contents))
     assert_a_readable_chart(ET.parse(folder / "chart.svg").getroot(), ticks_at_least=5)
+
+
+async def test_the_evidence_has_the_scenarios_requests_as_har_and_no_issued_secret_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import secrets
+
+    import jsonschema
+
+    from sessionkeeper.api.backend import sessions
+
+    issued: list[str] = []
+
+    def recorded() -> str:
+        issued.append(secrets.token_urlsafe(32))
+        return issued[-1]
+
+    monkeypatch.setattr(sessions, "default_token_factory", recorded)
+    path = scenario_file(
+        tmp_path,
+        "signs-in",
+        '[[step]]\npress = "s"\n\n[[step]]\ntype = "ada"\n\n[[step]]\npress = "tab"\n\n'
+        '[[step]]\ntype = "lovelace"\n\n[[step]]\npress = "enter"\n\n'
+        '[[step]]\nexpect = { user = "ada" }\n\n[[step]]\nqa = "revoke"\n\n[[step]]\npress = "b"\n\n'
+        '[[step]]\nqa = "skip"\nn = 61\n\n[[step]]\nrestart = true\n\n[[step]]\npress = "m"\n',
+    )
+    out = tmp_path / "ev"
+    outcome = await run(load(path), evidence=out)
+    assert outcome.passed, outcome.failure
+    folder = out / "signs-in"
+    har = json.loads((folder / "requests.har").read_text())
+    schema = Path(__file__).resolve().parents[1] / "api" / "data" / "har-1.2.schema.json"
+    jsonschema.validate(har, json.loads(schema.read_text()))
+    urls = [entry["request"]["url"] for entry in har["log"]["entries"]]
+    assert any(u.endswith("/api/session/login") for u in urls) and any(
+        u.endswith("/api/bookings") for u in urls
+    )
+    assert len(outcome.wire) == 2  # the app before the restart, and after
+    assert '<a href="requests.har">' in (folder / "index.html").read_text(encoding="utf-8")
+    assert len(issued) >= 4, issued
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) > 5
+    for file in files:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        for secret in issued:
+            assert secret not in text, f"an issued secret in {file.name}"

@@ -1,7 +1,8 @@
 """The request inspector in the real app (issue 20, item 1): opened from the QA panel with `i`, it
 lists every exchange so far with the session's facts, filters by kind, shows the highlighted one's
 headers and bodies with secrets as fingerprints, writes a HAR file with `h`, and Esc goes back to
-the panel."""
+the panel. `--har FILE` writes the same at the app's end, and a path it cannot use is refused
+first."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Static
 
+from sessionkeeper.tui import cli
 from sessionkeeper.tui.screens.inspector import InspectorScreen
 from sessionkeeper.tui.screens.qa import QAPanel
 from tests.tui.harness import running
@@ -63,3 +66,31 @@ async def test_the_inspector_lists_filters_details_and_exports_with_no_secret(tm
         await h.pilot.press("escape")
         await h.pilot.pause()
         assert isinstance(h.app.screen, QAPanel)
+
+
+async def test_har_at_exit_writes_the_apps_requests_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out" / "session.har"
+    target.parent.mkdir()
+    async with running(tmp_path / "data") as h:
+        await h.sign_in()
+        token = h.client.manager.token
+        assert token is not None
+        count = len(h.client.wire.exchanges)
+    assert cli._write_har(h.app, target) == 0
+    assert f"wrote {count} requests to {target}" in capsys.readouterr().err
+    text = target.read_text()
+    assert len(json.loads(text)["log"]["entries"]) == count >= 2
+    assert token.reveal() not in text and "lovelace" not in text
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_har_path_that_cannot_be_written_is_refused_before_the_app_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for given, said in ((tmp_path, "is a directory"), (tmp_path / "no" / "x.har", "no such directory")):
+        with pytest.raises(SystemExit) as ended:
+            cli.main(["--har", str(given), "--data-dir", str(tmp_path / "data")])
+        assert ended.value.code == 2
+        assert said in capsys.readouterr().err

@@ -35,7 +35,15 @@ def write_evidence(outcome: Outcome, folder: Path) -> None:
     marks = {line: (number, describe(step)) for line, (number, step) in numbers.items()}
     chart = chart_svg(outcome.samples, outcome.scenario.ttl, marks)
     (folder / "chart.svg").write_text(chart, encoding="utf-8")
+    exchanges = [exchange for log in outcome.wire for exchange in log.exchanges]
+    if exchanges:
+        from sessionkeeper.api.wire import write_har_file
+
+        write_har_file(exchanges, folder / HAR_FILE)
     (folder / "index.html").write_text(index_html(outcome), encoding="utf-8")
+
+
+HAR_FILE = "requests.har"  # every request of the scenario's apps, HAR 1.2 (api.wire: no secret in it)
 
 
 def write_overview(outcomes: Sequence[Outcome], folder: Path) -> Path:
@@ -320,6 +328,8 @@ def index_html(outcome: Outcome) -> str:
     failure = f'<p class="problem">{html.escape(outcome.failure)}</p>' if outcome.failure else ""
     css = "pass" if outcome.passed else "fail"
     two = " · two windows on one data directory" if windows else ""
+    count = sum(len(log.exchanges) for log in outcome.wire)
+    requests = f' · <a href="{HAR_FILE}">{count} requests (HAR)</a>' if count else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(scenario.title)}</title>
 <style>{STYLE}</style></head><body>
@@ -327,7 +337,7 @@ def index_html(outcome: Outcome) -> str:
 <h1>{html.escape(scenario.title)}</h1>
 <p><span class="{css}">{verdict}</span> in {outcome.seconds:.1f} s · edge case {cases}
 · TTL {scenario.ttl:g} s, warning {scenario.warn:g} s{two} · <code>{html.escape(scenario.source)}</code>
-· <a href="timeline.jsonl">timeline</a></p>
+· <a href="timeline.jsonl">timeline</a>{requests}</p>
 {failure}
 <h2>Remaining time, client against server</h2>
 <p>The numbers above the chart are the steps below.</p>

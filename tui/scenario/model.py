@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sessionkeeper.api.wire import WireLog
 
 # What an expectation (or a wait's condition) may name; docs/scenarios.md says what each means.
 CONDITION_KEYS = ("state", "user", "remaining", "screen", "counters", "drift", "timeline", "prompt")
@@ -98,6 +101,9 @@ class Outcome:
     records: list[StepRecord] = field(default_factory=list)
     opening: list[Shot] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # Each app's wire log (a restart's app and a second window have their own): the requests,
+    # for the evidence's HAR file.
+    wire: list[WireLog] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,6 +174,9 @@ class _Driver:
             self._carried = self.outcome.samples[-1].at
             self._origin = None
         self.apps[instance] = (app, pilot)
+        client = app.services.client
+        if client is not None and client.wire not in self.outcome.wire:
+            self.outcome.wire.append(client.wire)
 
     async def step(self, step: Step) -> None:
         if step.instance not in self.apps:
