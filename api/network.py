@@ -10,6 +10,8 @@ keyboard.
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Callable
 
 import httpx
 
@@ -161,6 +163,25 @@ class NetworkSwitch:
         # on it: a refresh made meanwhile rotates the token under the calls in flight.
         self.hold_s = 0.0
         self.holding = 0  # calls being held right now
+        # Answers lost on their way back (issue 20, item 4): the server took the call (and extended
+        # the session), the client never hears. `lose_next` answers, then each with `lose_rate`,
+        # for calls whose path holds `lose_paths` (all, when empty); never the session's own.
+        self.lose_next = 0
+        self.lose_rate = 0.0
+        self.lose_paths = ""
+        self.chance: Callable[[], float] = random.random  # a test gives a seeded one
+        self.lost = 0  # answers lost so far
+
+    def loses(self, request: httpx.Request) -> bool:
+        """Whether this call's answer is to be lost (and counted)."""
+        if is_session_call(request) or self.lose_paths not in request.url.path:
+            return False
+        if self.lose_next > 0:
+            self.lose_next -= 1
+        elif not (self.lose_rate > 0 and self.chance() < self.lose_rate):
+            return False
+        self.lost += 1
+        return True
 
     def transport(
         self, inner: httpx.AsyncBaseTransport | None = None, *, tls: bool = True
@@ -185,6 +206,12 @@ class _SwitchedTransport(httpx.AsyncBaseTransport):
             finally:
                 self._switch.holding -= 1
         response = await self._inner.handle_async_request(request)
+        if self._switch.loses(request):
+            await response.aread()  # the server answered, whole: the call happened there
+            raise httpx.ReadError(
+                f"the server answered {response.status_code}; the answer was lost on its way back (QA fault)",
+                request=request,
+            )
         if self._switch.garble and response.status_code == 200 and not session_call:
             await response.aread()
             return httpx.Response(200, json={"unexpected": "shape"}, request=request)

@@ -25,6 +25,8 @@ class Desk(Protocol):
     async def revoke(self) -> str: ...
     async def offline(self, on: bool | None) -> str: ...
     async def slow_calls(self, on: bool | None) -> str: ...
+    async def lose_answer(self) -> str: ...
+    async def lose_answers(self, on: bool | None) -> str: ...
     async def burst(self, n: int) -> str: ...
     async def burst_at_expiry(self, n: int) -> str: ...
     async def reset(self) -> str: ...
@@ -65,7 +67,7 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction(
         "to_warning",
         "w",
-        "to warning",
+        "to warn",
         "QA: skip to the warning window",
         "both clocks, just inside it",
         run=lambda desk, n, on: desk.to_warning(),
@@ -74,7 +76,7 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction(
         "past_expiry",
         "x",
-        "past expiry",
+        "expire",
         "QA: skip just past the deadline",
         "both clocks, 1 s past it",
         run=lambda desk, n, on: desk.past_expiry(),
@@ -83,7 +85,7 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction(
         "background",
         "g",
-        "background N",
+        "away N",
         "QA: background for N seconds",
         "as a focus loss, then back",
         amount=True,
@@ -152,7 +154,7 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction(
         "malformed",
         "m",
-        "malformed",
+        "garble",
         "QA: malformed answers",
         "client side: domain answers garbled",
         switch=True,
@@ -178,11 +180,28 @@ ACTIONS: tuple[QAAction, ...] = (
     QAAction(
         "slow_calls",
         "c",
-        "slow calls",
+        "slow",
         "QA: calls held 3 s before they leave",
         "client side, token already on; a refresh meanwhile overtakes them (edge case 15)",
         switch=True,
         run=lambda desk, n, on: desk.slow_calls(on),
+    ),
+    QAAction(
+        "lose_answer",
+        "n",
+        "lose 1",
+        "QA: lose the next answer",
+        "the server takes the call and extends the session; the answer never reaches the client",
+        run=lambda desk, n, on: desk.lose_answer(),
+    ),
+    QAAction(
+        "lose_answers",
+        "f",
+        "lose 30%",
+        "QA: lose 30 % of answers",
+        "each call's answer lost on its way back with a probability of 30 %",
+        switch=True,
+        run=lambda desk, n, on: desk.lose_answers(on),
     ),
     QAAction(
         "burst",
@@ -218,3 +237,4 @@ ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
 # these, so that its recipe can be played from the keyboard (tui.scenario.recipes).
 AMOUNTS = (10, 30, 60, 120, 300, 500, 900, 3600)
 SLOW_CALLS_S = 3.0
+LOST_ANSWER_RATE = 0.3

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, SLOW_CALLS_S
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, LOST_ANSWER_RATE, SLOW_CALLS_S
 from sessionkeeper.api.qa.control import QAControl
 
 if TYPE_CHECKING:
@@ -177,6 +177,23 @@ class QADesk:
         if turn_on:
             return f"calls now wait {SLOW_CALLS_S:g} s before they leave (session calls do not)"
         return "calls leave at once again"
+
+    async def lose_answer(self) -> str:
+        self.client.network.lose_next += 1
+        return (
+            "the next call's answer will be lost on its way back: the server takes it, the client never hears"
+        )
+
+    async def lose_answers(self, on: bool | None) -> str:
+        network = self.client.network
+        turn_on = (network.lose_rate == 0) if on is None else on
+        network.lose_rate = LOST_ANSWER_RATE if turn_on else 0.0
+        self._switched = turn_on
+        if turn_on:
+            return (
+                f"{LOST_ANSWER_RATE:.0%} of answers now lost on their way back (the server takes the calls)"
+            )
+        return "answers reach the client again"
 
     # -- the session -------------------------------------------------------------------------------------
 

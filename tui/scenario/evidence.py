@@ -35,11 +35,10 @@ def write_evidence(outcome: Outcome, folder: Path) -> None:
     marks = {line: (number, describe(step)) for line, (number, step) in numbers.items()}
     chart = chart_svg(outcome.samples, outcome.scenario.ttl, marks)
     (folder / "chart.svg").write_text(chart, encoding="utf-8")
-    exchanges = [exchange for log in outcome.wire for exchange in log.exchanges]
-    if exchanges:
+    if outcome.exchanges:
         from sessionkeeper.api.wire import write_har_file
 
-        write_har_file(exchanges, folder / HAR_FILE)
+        write_har_file(outcome.exchanges, folder / HAR_FILE)
     (folder / "index.html").write_text(index_html(outcome), encoding="utf-8")
 
 
@@ -328,7 +327,7 @@ def index_html(outcome: Outcome) -> str:
     failure = f'<p class="problem">{html.escape(outcome.failure)}</p>' if outcome.failure else ""
     css = "pass" if outcome.passed else "fail"
     two = " · two windows on one data directory" if windows else ""
-    count = sum(len(log.exchanges) for log in outcome.wire)
+    count = len(outcome.exchanges)
     requests = f' · <a href="{HAR_FILE}">{count} requests (HAR)</a>' if count else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(scenario.title)}</title>

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sessionkeeper.api.wire import WireLog
+    from sessionkeeper.api.wire import Exchange
 
 # What an expectation (or a wait's condition) may name; docs/scenarios.md says what each means.
 CONDITION_KEYS = ("state", "user", "remaining", "screen", "counters", "drift", "timeline", "prompt")
@@ -101,9 +101,9 @@ class Outcome:
     records: list[StepRecord] = field(default_factory=list)
     opening: list[Shot] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
-    # Each app's wire log (a restart's app and a second window have their own): the requests,
-    # for the evidence's HAR file.
-    wire: list[WireLog] = field(default_factory=list)
+    # Every request of the scenario's apps (a restart's and a second window's included), for the
+    # evidence's HAR file: plain records, as an outcome crosses processes (`--jobs`).
+    exchanges: list[Exchange] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from sessionkeeper.tui.settings import Settings
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
+    from sessionkeeper.api.wire import WireLog
     from sessionkeeper.tui.app import SessionKeeperApp
 
 SIZE = (100, 32)
@@ -129,6 +130,7 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
             shutil.copyfile(data / "timeline.jsonl", out / "timeline.jsonl")
         shutil.rmtree(data, ignore_errors=True)
     outcome.seconds = time.perf_counter() - started
+    outcome.exchanges = [exchange for log in driver.wire for exchange in log.exchanges]
     if out is not None:
         from sessionkeeper.tui.scenario.evidence import write_evidence
 
@@ -140,6 +142,7 @@ class _Driver:
     def __init__(self, out: Path | None, outcome: Outcome) -> None:
         self.out = out
         self.outcome = outcome
+        self.wire: list[WireLog] = []  # each app's (a restart's, a second window's): its requests
         self.apps: dict[int, tuple[SessionKeeperApp, Pilot[None]]] = {}
         self.current = 1  # the instance the step in hand drives
         self.start_second: Callable[[], Awaitable[None]] | None = None
@@ -175,8 +178,8 @@ class _Driver:
             self._origin = None
         self.apps[instance] = (app, pilot)
         client = app.services.client
-        if client is not None and client.wire not in self.outcome.wire:
-            self.outcome.wire.append(client.wire)
+        if client is not None and client.wire not in self.wire:
+            self.wire.append(client.wire)
 
     async def step(self, step: Step) -> None:
         if step.instance not in self.apps:
