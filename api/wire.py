@@ -16,6 +16,7 @@ kept up to `MAX_BODY_CHARS`. So the HAR export, built from the log alone, holds 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections import deque
@@ -68,6 +69,8 @@ class Exchange:
     verdict: str | None = None  # how the middleware settled it: accepted, failed, rejected
     deadline_before: float | None = None  # the client's deadline (app clock) as it went out
     deadline_after: float | None = None  # and once it settled
+    held: str | None = None  # held at a breakpoint now: "out" (not sent yet) or "back" (answered)
+    broken: str | None = None  # what a breakpoint did to it: "released", "aborted", "answered 401"…
 
     @property
     def path(self) -> str:
@@ -173,6 +176,8 @@ class WireLog:
         self._next = 1
         self.version = 0  # counts changes: a view redraws when it moved
         self._flight: Exchange | None = None  # the session's own exchange the manager has yet to take in
+        self.breakpoints: list[Breakpoint] = []  # armed, in the order they were set
+        self.holds: list[Hold] = []  # exchanges held now, oldest first
         if manager is not None:
             self.watch(manager)
 
@@ -257,6 +262,53 @@ class WireLog:
                 exchange.deadline_after = self._deadline()
             self._tell(exchange)
 
+    # -- breakpoints -------------------------------------------------------------------------------
+
+    def arm(self, point: Breakpoint) -> None:
+        self.breakpoints.append(point)
+        self.version += 1
+
+    def _stops(self, exchange: Exchange, phase: str) -> bool:
+        """Whether an armed breakpoint stops `exchange` at `phase` (counting it if it matches)."""
+        for point in self.breakpoints:
+            if point.phase == phase and point.matches(exchange):
+                point.nth -= 1
+                if point.nth <= 0:
+                    self.breakpoints.remove(point)
+                    return True
+                return False
+        return False
+
+    async def hold(self, exchange: Exchange, phase: str) -> Decision | None:
+        """Held here until the tester decides (or `HOLD_MAX_S`: then released); None if no
+        breakpoint stops it."""
+        if not self._stops(exchange, phase):
+            return None
+        hold = Hold(exchange, phase, asyncio.get_running_loop().create_future())
+        self.holds.append(hold)
+        exchange.held = phase
+        self._tell(exchange)
+        try:
+            decision = await asyncio.wait_for(asyncio.shield(hold.decision), HOLD_MAX_S)
+        except TimeoutError:
+            decision = Decision("release")
+        finally:
+            if hold in self.holds:
+                self.holds.remove(hold)
+            exchange.held = None
+        exchange.broken = decision.words(phase)
+        self._tell(exchange)
+        return decision
+
+    def decide(self, decision: Decision) -> Exchange | None:
+        """The oldest held exchange goes on as `decision` says; None if none is held."""
+        while self.holds:
+            hold = self.holds.pop(0)
+            if not hold.decision.done():
+                hold.decision.set_result(decision)
+                return hold.exchange
+        return None
+
     def select(self, kind: str | None = None) -> list[Exchange]:
         return [x for x in self.exchanges if kind is None or x.kind == kind]
 
@@ -267,25 +319,110 @@ class WireLog:
 
 
 class WireTransport(httpx.AsyncBaseTransport):
-    """Records every exchange over `inner` in `log`."""
+    """Records every exchange over `inner` in `log`, and stops it where a breakpoint says: before
+    it leaves (`out`), or once the server answered and before the client sees it (`back`)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, log: WireLog) -> None:
         self._inner = inner
         self._log = log
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        exchange = self._log.started(request)
+        log = self._log
+        exchange = log.started(request)
         try:
-            response = await self._inner.handle_async_request(request)
-            await response.aread()  # read whole already (the bounded transport): from memory
+            decision = await log.hold(exchange, "out") if log.breakpoints else None
+            if decision is not None and decision.kind == "abort":
+                raise httpx.ConnectError("aborted at a breakpoint before it left (QA)", request=request)
+            if decision is not None and decision.kind == "answer":
+                response = decision.response(request)  # the server never sees it
+            else:
+                response = await self._inner.handle_async_request(request)
+                await response.aread()  # read whole already (the bounded transport): from memory
+                exchange.status = response.status_code  # what the server said, shown while held
+                decision = await log.hold(exchange, "back") if log.breakpoints else None
+                if decision is not None and decision.kind == "abort":
+                    raise httpx.ReadError(
+                        f"the server answered {response.status_code}; the answer was dropped at a"
+                        " breakpoint (QA)",
+                        request=request,
+                    )
+                if decision is not None and decision.kind == "answer":
+                    response = decision.response(request)
         except BaseException as error:
-            self._log.ended(exchange, error)
+            log.ended(exchange, error)
             raise
-        self._log.answered(exchange, response)
+        log.answered(exchange, response)
         return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+# -- breakpoints -------------------------------------------------------------------------------------
+
+HOLD_MAX_S = 300.0  # a hold nobody decides on is released then: a forgotten one never hangs the app
+TARGETS = ("call", "flight", "any")
+
+
+@dataclass
+class Breakpoint:
+    """Stops the `nth` next exchange that matches `target` at `phase`: "out" (before it leaves) or
+    "back" (the server answered; the client has not seen it). `target`: "call" (a REST or
+    GraphQL call made with the session's token), "flight" (a refresh or re-auth: the session
+    renewed) or "any"."""
+
+    phase: str
+    target: str = "call"
+    nth: int = 1
+
+    def __post_init__(self) -> None:
+        if self.phase not in ("out", "back") or self.target not in TARGETS or self.nth < 1:
+            raise ValueError(f"no such breakpoint: {self.phase} {self.target} #{self.nth}")
+
+    def matches(self, exchange: Exchange) -> bool:
+        if self.target == "call":
+            return exchange.generation is not None
+        if self.target == "flight":
+            return exchange.path.endswith(("/api/session/refresh", "/api/session/reauth"))
+        return True
+
+
+FORGED = {
+    401: b'{"error": "unauthenticated", "detail": "answered at a breakpoint (QA)"}',
+    503: b'{"error": "unavailable", "detail": "answered at a breakpoint (QA)"}',
+    200: b'{"data": ',  # "malformed": a 200 whose body is not JSON
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a held exchange does next: "release" (on as it was), "abort" (a transport error), or
+    "answer" with `status` (401, 503, or 200 for a malformed 200), made here."""
+
+    kind: str
+    status: int = 0
+
+    def response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            self.status,
+            content=FORGED.get(self.status, b""),
+            headers={"content-type": "application/json"},
+            request=request,
+        )
+
+    def words(self, phase: str) -> str:
+        where = "before it left" if phase == "out" else "after the server answered"
+        if self.kind == "answer":
+            made = "a malformed 200" if self.status == 200 else str(self.status)
+            return f"held {where}, then answered {made} by the tester"
+        return f"held {where}, then {'released' if self.kind == 'release' else 'aborted'}"
+
+
+@dataclass
+class Hold:
+    exchange: Exchange
+    phase: str
+    decision: asyncio.Future[Decision]
 
 
 # -- HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) ---------------------------------------
@@ -360,6 +497,7 @@ def har(
                     "remaining_before_s": x.remaining_before,
                     "remaining_after_s": x.remaining_after,
                     "moved_deadline": x.moved,
+                    "breakpoint": x.broken,
                 },
             }
         )

@@ -404,6 +404,9 @@ class SessionKeeperApp(App[None]):
         client = self.client
         was_user = bool(client.manager.former_user) if client else True
         text, urgency = wording.countdown(view, client.username if client else None, was_user=was_user)
+        if client is not None and client.wire.holds:
+            held = client.wire.holds[0].exchange
+            text += wording.held_words(held.method, held.path)
         seen = self.visible_screens()
         for screen in seen:
             for countdown in screen.query(Countdown):

@@ -126,6 +126,11 @@ AWAY_SPENT_USER = "ran out while away: signed in again when you're back"
 AWAY_SPENT_GUEST = "ran out while away: a new session starts when you're back"
 
 
+def held_words(method: str, path: str) -> str:
+    """After the countdown while a request is held at a QA breakpoint (the request inspector)."""
+    return f"  ·  ⏸ held: {method} {path}"
+
+
 def away_words(remaining: float | None, *, signed_in: bool) -> str:
     """The countdown's words while the app is in the background: the server's clock runs on and
     nothing is refreshed until the app is back; at 0:00, what the return brings."""

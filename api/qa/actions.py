@@ -27,6 +27,8 @@ class Desk(Protocol):
     async def slow_calls(self, on: bool | None) -> str: ...
     async def lose_answer(self) -> str: ...
     async def lose_answers(self, on: bool | None) -> str: ...
+    async def hold(self, phase: str, target: str) -> str: ...
+    async def decide(self, kind: str, status: int = 0) -> str: ...
     async def burst(self, n: int) -> str: ...
     async def burst_at_expiry(self, n: int) -> str: ...
     async def reset(self) -> str: ...
@@ -51,6 +53,9 @@ class QAAction:
     # It reaches every session on the server (its clock, its faults, a reset), not only this
     # window's: the panel says so before it acts when other sessions are live there.
     whole_server: bool = False
+    # In the QA panel's key list (False: the breakpoints', listed by the request inspector, which
+    # binds them too; the panel binds every key all the same).
+    listed: bool = True
 
 
 ACTIONS: tuple[QAAction, ...] = (
@@ -202,6 +207,78 @@ ACTIONS: tuple[QAAction, ...] = (
         "each call's answer lost on its way back with a probability of 30 %",
         switch=True,
         run=lambda desk, n, on: desk.lose_answers(on),
+    ),
+    QAAction(
+        "hold_call",
+        "b",
+        "hold call",
+        "QA: hold the next call before it leaves",
+        "a breakpoint: the next REST or GraphQL call stops, its token on it, until released",
+        run=lambda desk, n, on: desk.hold("out", "call"),
+        listed=False,
+    ),
+    QAAction(
+        "hold_answer",
+        "h",
+        "hold answer",
+        "QA: hold the next call's answer",
+        "a breakpoint: the server answers the next call (and extends the session); the client waits",
+        run=lambda desk, n, on: desk.hold("back", "call"),
+        listed=False,
+    ),
+    QAAction(
+        "hold_renewal",
+        "z",
+        "hold renewal",
+        "QA: hold the next refresh or re-auth's answer",
+        "a breakpoint: the server renews the session; the client sees it only when released",
+        run=lambda desk, n, on: desk.hold("back", "flight"),
+        listed=False,
+    ),
+    QAAction(
+        "release",
+        "r",
+        "release",
+        "QA: release the held request",
+        "it goes on as it was",
+        run=lambda desk, n, on: desk.decide("release"),
+        listed=False,
+    ),
+    QAAction(
+        "abort",
+        "q",
+        "abort",
+        "QA: abort the held request",
+        "a transport error: before it left, the server never sees it; after, its answer is lost",
+        run=lambda desk, n, on: desk.decide("abort"),
+        listed=False,
+    ),
+    QAAction(
+        "answer_401",
+        "4",
+        "answer 401",
+        "QA: answer the held request 401",
+        "made by the tester: the server never sees it if it had not left",
+        run=lambda desk, n, on: desk.decide("answer", 401),
+        listed=False,
+    ),
+    QAAction(
+        "answer_503",
+        "5",
+        "answer 503",
+        "QA: answer the held request 503",
+        "made by the tester",
+        run=lambda desk, n, on: desk.decide("answer", 503),
+        listed=False,
+    ),
+    QAAction(
+        "answer_malformed",
+        "6",
+        "answer garbled",
+        "QA: answer the held request with a malformed 200",
+        "made by the tester: a 200 whose body is not JSON",
+        run=lambda desk, n, on: desk.decide("answer", 200),
+        listed=False,
     ),
     QAAction(
         "burst",

@@ -195,6 +195,26 @@ class QADesk:
             )
         return "answers reach the client again"
 
+    # -- breakpoints (api.wire) -------------------------------------------------------------------------
+
+    async def hold(self, phase: str, target: str) -> str:
+        from sessionkeeper.api.wire import Breakpoint
+
+        self.client.wire.arm(Breakpoint(phase, target))
+        what = {"call": "call", "flight": "refresh or re-auth", "any": "request"}[target]
+        if phase == "out":
+            return f"the next {what} will be held before it leaves (r release, q abort, 4/5/6 answer)"
+        return f"the next {what}'s answer will be held once the server answered (r release, q abort, 4/5/6)"
+
+    async def decide(self, kind: str, status: int = 0) -> str:
+        from sessionkeeper.api.wire import Decision
+
+        exchange = self.client.wire.decide(Decision(kind, status))
+        if exchange is None:
+            return "no request is held: nothing done"
+        words = Decision(kind, status).words(exchange.held or "out")
+        return f"#{exchange.number} {exchange.method} {exchange.path}: {words}"
+
     # -- the session -------------------------------------------------------------------------------------
 
     async def own_session_id(self) -> str | None:

@@ -44,7 +44,7 @@ _STATES = (
 )
 COUNTDOWN = re.compile(
     rf"^⏱ (-:--|\d+:\d\d)  ({_STATES})( · offline| · server not answering)?(  ·  [\w .-]+)?"
-    r"(  ·  time limit in [\d:]+)?$"
+    r"(  ·  time limit in [\d:]+)?(  ·  ⏸ held: [A-Z]+ \S+)?$"
 )
 
 # Keys a person types into the forms, and the keys that move around any screen.

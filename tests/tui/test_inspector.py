@@ -1,6 +1,6 @@
 """The request inspector in the real app (issue 20, item 1): opened from the QA panel with `i`, it
 lists every exchange so far with the session's facts, filters by kind, shows the highlighted one's
-headers and bodies with secrets as fingerprints, writes a HAR file with `h`, and Esc goes back to
+headers and bodies with secrets as fingerprints, writes a HAR file with `e`, and Esc goes back to
 the panel. `--har FILE` writes the same at the app's end, and a path it cannot use is refused
 first."""
 
@@ -40,10 +40,10 @@ async def test_the_inspector_lists_filters_details_and_exports_with_no_secret(tm
         assert any("POST /api/session/login 200" in c and "issued" in c for c in calls), calls
         assert any("GET /api/flights 200 accepted" in c and token.fingerprint in c for c in calls), calls
 
-        await h.pilot.press("4")  # session flights only
+        await h.pilot.press("f", "f", "f")  # all, REST, GraphQL, session calls
         await h.pilot.pause()
         assert table.row_count == len(log.select("session")) >= 2
-        await h.pilot.press("1")
+        await h.pilot.press("f")  # all again
         await h.pilot.pause()
         flights = next(i for i, c in enumerate(calls) if "/api/flights" in c)
         table.move_cursor(row=flights)
@@ -51,7 +51,7 @@ async def test_the_inspector_lists_filters_details_and_exports_with_no_secret(tm
         shown = str(screen.query_one("#inspector-detail", Static).render())
         assert f"Bearer {token.fingerprint}" in shown and token.reveal() not in shown
 
-        await h.pilot.press("h")
+        await h.pilot.press("e")
         await h.pilot.pause()
         [written] = (tmp_path / "exports").glob("wire-*.har")
         assert stat.S_IMODE(written.stat().st_mode) == 0o600

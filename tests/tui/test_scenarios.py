@@ -107,7 +107,7 @@ def test_every_key_the_app_binds_or_a_person_types_is_a_key_and_a_typo_is_not() 
         ('[[step]]\nqa = "skip"\nn = "ten"\n', "line 5: 'n' must be a number, got 'ten'"),
         (
             '[[step]]\nqa = "teleport"\n',
-            "line 4: step 1: unknown QA action 'teleport'; valid: background, burst",
+            "line 4: step 1: unknown QA action 'teleport'; valid: abort, answer_401",
         ),
         ('[[step]]\nqa = "revoke"\nn = 3\n', "line 5: step 1: QA action 'revoke' takes no 'n'"),
         (

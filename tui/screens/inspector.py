@@ -1,9 +1,12 @@
 """The request inspector (issue 20, item 1), opened from the QA panel with `i`: every exchange with
 the backend so far (`api.wire.WireLog`), newest last, with the session's facts about each (the
 token generation and fingerprint it carried, the flight it waited for, the middleware's verdict,
-the deadline before and after); the highlighted one's headers and bodies below. 1-4 filter by
-kind; `h` writes everything so far as a HAR 1.2 file in the data dir. Secrets were replaced as the
-log recorded them: nothing here can show one."""
+the deadline before and after); the highlighted one's headers and bodies below. `f` changes the
+filter (all, REST, GraphQL, the session's calls); `e` writes everything so far as a HAR 1.2 file in
+the data dir. The breakpoints (issue 20, item 3) are QA actions, bound here as in the panel: `b`
+holds the next call before it leaves, `h` the next call's answer, `z` the next renewal's answer;
+then `r` releases it, `q` aborts it, `4` `5` `6` answer it 401, 503 or a malformed 200. Secrets
+were replaced as the log recorded them: nothing here can show one."""
 
 from __future__ import annotations
 
@@ -15,12 +18,16 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from sessionkeeper.api.qa.actions import ACTIONS
 from sessionkeeper.api.wire import Exchange, write_har
 from sessionkeeper.tui.messages import GoBack
 from sessionkeeper.tui.screens.base import AppScreen
 
-FILTERS = {"1": None, "2": "rest", "3": "graphql", "4": "session"}
-FILTER_WORDS = {None: "all", "rest": "REST", "graphql": "GraphQL", "session": "session flights"}
+FILTERS: tuple[str | None, ...] = (None, "rest", "graphql", "session")
+FILTER_WORDS = {None: "all", "rest": "REST", "graphql": "GraphQL", "session": "session calls"}
+BREAKPOINTS = [a for a in ACTIONS if not a.listed]  # the QA actions that hold and decide
+HELD_WORDS = {"out": "before it left", "back": "answered, not delivered"}
+BREAKPOINT_HELP = "  ".join(f"{a.key} {a.short}" for a in BREAKPOINTS)
 DETAIL_BODY_CHARS = 1200  # the rest is in the HAR export
 EXPORT_DIR = "exports"
 
@@ -42,6 +49,8 @@ def deadline_words(x: Exchange) -> str:
 
 def row(x: Exchange, start: float) -> tuple[str, ...]:
     status = str(x.status) if x.status is not None else ("error" if x.error else "…")
+    if x.held is not None:
+        status += " HELD " + HELD_WORDS[x.held]
     token = f"g{x.generation} {x.token}" if x.token else "-"
     took = f"{(x.answered_at - x.sent_at) * 1000:.0f} ms" if x.answered_at is not None else "…"
     return (
@@ -65,6 +74,12 @@ def detail(x: Exchange) -> str:
         return text or "(none)"
 
     lines = [f"#{x.number} {x.method} {x.url}"]
+    if x.held is not None:
+        lines.append(
+            f"HELD at a breakpoint ({HELD_WORDS[x.held]}): r release, q abort, 4 5 6 answer 401, 503, garbled"
+        )
+    if x.broken:
+        lines.append(f"breakpoint: {x.broken}")
     if x.error:
         lines.append(f"no answer: {x.error}")
     lines += [
@@ -87,8 +102,11 @@ class InspectorScreen(AppScreen):
     QA_TOOL = True  # keys here are QA, not user activity
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", priority=True),
-        Binding("h", "export", "Export HAR"),
-        *(Binding(key, f"only('{key}')", FILTER_WORDS[kind], show=False) for key, kind in FILTERS.items()),
+        Binding("f", "next_filter", "Filter"),
+        Binding("e", "export", "Export HAR"),
+        Binding("b", "qa('hold_call')", "Hold call"),
+        Binding("r", "qa('release')", "Release"),
+        *(Binding(a.key, f"qa('{a.name}')", a.short, show=False) for a in BREAKPOINTS if a.key not in "br"),
     ]
 
     def __init__(self) -> None:
@@ -135,9 +153,12 @@ class InspectorScreen(AppScreen):
         if exchanges:
             table.move_cursor(row=len(exchanges) - 1 if at_end else min(keep, len(exchanges) - 1))
         shown = FILTER_WORDS[self.kind]
+        armed = len(log.breakpoints)
+        held = f"  ·  HELD: {len(log.holds)}" if log.holds else ""
         self.query_one("#inspector-head", Static).update(
-            f"Requests: {len(exchanges)} shown ({shown}) of {len(log.exchanges)}  ·  "
-            "1 all  2 REST  3 GraphQL  4 session  ·  h export HAR  ·  Esc back"
+            f"Requests: {len(exchanges)} shown ({shown}) of {len(log.exchanges)}{held}"
+            "  ·  f filter  e export HAR"
+            f"\nBreakpoints ({armed} armed): {BREAKPOINT_HELP}"
         )
         self._show_detail(table.cursor_row)
 
@@ -149,9 +170,13 @@ class InspectorScreen(AppScreen):
         text = detail(self._rows[index]) if 0 <= index < len(self._rows) else "No request yet."
         self.query_one("#inspector-detail", Static).update(text)
 
-    def action_only(self, key: str) -> None:
-        self.kind = FILTERS[key]
+    def action_next_filter(self) -> None:
+        self.kind = FILTERS[(FILTERS.index(self.kind) + 1) % len(FILTERS)]
         self.redraw()
+
+    def action_qa(self, name: str) -> None:
+        # Run by the app, as the panel's are: the decision outlives this screen.
+        self.keeper.run_qa(name)
 
     def action_export(self) -> None:
         client = self.keeper.client

@@ -32,7 +32,9 @@ _TIMELINE = "Timeline"
 _HEADINGS = (_TIMELINE,)
 CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
 CONFIRM_S = 5.0  # a whole-server action's second press, within this, does it
-KEY_HELP = "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS) + "  [b]+/-[/b] N  [b]Esc[/b] close"
+KEY_HELP = (
+    "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS if a.listed) + "  [b]+/-[/b] N  [b]Esc[/b] close"
+)
 
 
 def _qa_bindings() -> list[BindingType]:
