@@ -492,6 +492,7 @@ QUIT = b"M" + len(b'{"type":"quit"}').to_bytes(4, "big") + b'{"type":"quit"}'  #
 HEAD_START_SIZE = (80, 24)  # a page's size is known only from its socket: it is resized then
 REFILL_AFTER_S = 3.0  # a tab's app takes about a second to start on a busy two-core machine
 HEAD_START_CLAIM_S = 15.0  # a page whose socket has not come by then never will: its app is ended
+FRAME_BYTES = 512  # an app's output packet this big is a drawn frame (its start-up sequences are short)
 
 
 @dataclass
@@ -709,6 +710,7 @@ def _server_class() -> type[Any]:
             self.spares = spares
             self.data_dir = data_dir
             self.browser = browser
+            self._resize_once_drawn: tuple[int, int] | None = None
 
         async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
             process, head_start = await self.spares.take(self.data_dir, width, height, self.browser)
@@ -717,7 +719,18 @@ def _server_class() -> type[Any]:
             self._stdin = process.stdin
             if head_start and (width, height) != HEAD_START_SIZE:
                 await self.set_terminal_size(width, height)
+                # Again once it has drawn a frame: Textual's web driver posts its start-up size
+                # (80x24 here) through the event loop, while its input thread posts a resize it
+                # reads at once; on a busy machine the start-up size came last, and the tab stayed
+                # at 80x24 (found by CI). A frame means the start-up size was taken in.
+                self._resize_once_drawn = (width, height)
             return process
+
+        async def on_data(self, payload: bytes) -> None:
+            await super().on_data(payload)
+            if self._resize_once_drawn is not None and len(payload) >= FRAME_BYTES:
+                size, self._resize_once_drawn = self._resize_once_drawn, None
+                await self.set_terminal_size(*size)
 
         async def stop(self) -> None:
             await super().stop()
