@@ -20,13 +20,14 @@ import asyncio
 import datetime as dt
 import json
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from sessionkeeper.api.network import is_session_call
 from sessionkeeper.session.clock import Clock
 from sessionkeeper.session.manager import SessionManager, Ticket
 from sessionkeeper.session.private_files import make_dirs, replace_private
@@ -154,7 +155,7 @@ class Redactor:
 
 
 class WireLog:
-    """The exchanges so far, newest last (at most `MAX_EXCHANGES`), and who to tell of a change."""
+    """The exchanges so far, newest last (at most `MAX_EXCHANGES`), and a count of changes."""
 
     def __init__(
         self,
@@ -163,18 +164,15 @@ class WireLog:
         *,
         fingerprinter: Fingerprinter | None = None,
         graphql_path: str = "/graphql",
-        session_prefix: str = "/api/session/",
         limit: int = MAX_EXCHANGES,
     ) -> None:
         self.clock = clock
         self.manager = manager
         self.redactor = Redactor(manager, fingerprinter)
         self.exchanges: deque[Exchange] = deque(maxlen=limit)
-        self.listeners: list[Callable[[Exchange], None]] = []
         self._graphql_path = graphql_path
-        self._session_prefix = session_prefix
         self._next = 1
-        self.version = 0  # counts changes: a view redraws when it moved
+        self.version = 0  # counts changes
         self._flight: Exchange | None = None  # the session's own exchange the manager has yet to take in
         self.breakpoints: list[Breakpoint] = []  # armed, in the order they were set
         self.holds: list[Hold] = []  # exchanges held now, oldest first
@@ -187,10 +185,10 @@ class WireLog:
         self.redactor.manager = manager
         manager.subscribe(lambda _decision: self._flight_taken_in())
 
-    def kind_of(self, path: str) -> str:
-        if path.endswith(self._graphql_path):
+    def kind_of(self, request: httpx.Request) -> str:
+        if request.url.path.endswith(self._graphql_path):
             return "graphql"
-        return "session" if self._session_prefix in path else "rest"
+        return "session" if is_session_call(request) else "rest"
 
     def _deadline(self) -> float | None:
         return None if self.manager is None else self.manager.view().deadline
@@ -199,7 +197,7 @@ class WireLog:
         ticket = request.extensions.get("sessionkeeper.ticket")
         exchange = Exchange(
             number=self._next,
-            kind=self.kind_of(request.url.path),
+            kind=self.kind_of(request),
             method=request.method,
             url=self.redactor.text(str(request.url)),
             request_headers=self.redactor.headers(request.headers),
@@ -215,7 +213,7 @@ class WireLog:
         self._next += 1
         self.exchanges.append(exchange)
         request.extensions[EXCHANGE_EXTENSION] = exchange
-        self._tell(exchange)
+        self._changed()
         return exchange
 
     def answered(self, exchange: Exchange, response: httpx.Response) -> None:
@@ -231,7 +229,7 @@ class WireLog:
         elif exchange.generation is None:
             exchange.deadline_after = self._deadline()  # ungated: no middleware settles it
             exchange.verdict = "ungated"
-        self._tell(exchange)
+        self._changed()
 
     def _flight_taken_in(self) -> None:
         exchange, self._flight = self._flight, None
@@ -239,7 +237,7 @@ class WireLog:
             exchange.deadline_after = self._deadline()
             status = exchange.status or 0
             exchange.verdict = "issued" if 200 <= status < 300 else "refused" if status < 500 else "failed"
-            self._tell(exchange)
+            self._changed()
 
     def ended(self, exchange: Exchange, error: BaseException) -> None:
         exchange.error = (
@@ -249,7 +247,7 @@ class WireLog:
         )
         exchange.answered_at = self.clock.now()
         exchange.deadline_after = self._deadline()
-        self._tell(exchange)
+        self._changed()
 
     def settled(self, request: httpx.Request, verdict: str, deadline: bool = True) -> None:
         """The middleware's word on a gated exchange, once the manager has heard it; `deadline`:
@@ -260,13 +258,13 @@ class WireLog:
             exchange.verdict = verdict
             if deadline:
                 exchange.deadline_after = self._deadline()
-            self._tell(exchange)
+            self._changed()
 
     # -- breakpoints -------------------------------------------------------------------------------
 
     def arm(self, point: Breakpoint) -> None:
         self.breakpoints.append(point)
-        self.version += 1
+        self._changed()
 
     def _stops(self, exchange: Exchange, phase: str) -> bool:
         """Whether an armed breakpoint stops `exchange` at `phase` (counting it if it matches)."""
@@ -287,7 +285,7 @@ class WireLog:
         hold = Hold(exchange, phase, asyncio.get_running_loop().create_future())
         self.holds.append(hold)
         exchange.held = phase
-        self._tell(exchange)
+        self._changed()
         try:
             decision = await asyncio.wait_for(asyncio.shield(hold.decision), HOLD_MAX_S)
         except TimeoutError:
@@ -297,7 +295,7 @@ class WireLog:
                 self.holds.remove(hold)
             exchange.held = None
         exchange.broken = decision.words(phase)
-        self._tell(exchange)
+        self._changed()
         return decision
 
     def decide(self, decision: Decision) -> Exchange | None:
@@ -312,10 +310,8 @@ class WireLog:
     def select(self, kind: str | None = None) -> list[Exchange]:
         return [x for x in self.exchanges if kind is None or x.kind == kind]
 
-    def _tell(self, exchange: Exchange) -> None:
-        self.version += 1
-        for listener in list(self.listeners):
-            listener(exchange)
+    def _changed(self) -> None:
+        self.version += 1  # a view redraws when it moved (the inspector looks once a second)
 
 
 class WireTransport(httpx.AsyncBaseTransport):

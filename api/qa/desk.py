@@ -209,10 +209,11 @@ class QADesk:
     async def decide(self, kind: str, status: int = 0) -> str:
         from sessionkeeper.api.wire import Decision
 
-        exchange = self.client.wire.decide(Decision(kind, status))
+        decision = Decision(kind, status)
+        exchange = self.client.wire.decide(decision)
         if exchange is None:
             return "no request is held: nothing done"
-        words = Decision(kind, status).words(exchange.held or "out")
+        words = decision.words(exchange.held or "out")
         return f"#{exchange.number} {exchange.method} {exchange.path}: {words}"
 
     # -- the session -------------------------------------------------------------------------------------

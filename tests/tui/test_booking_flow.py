@@ -14,6 +14,7 @@ import httpx
 import pytest
 from textual.widgets import Input, OptionList
 
+from sessionkeeper.api.drafts import LocalDraft
 from sessionkeeper.tui.screens.booking import (
     ConfirmationStep,
     FlightsStep,
@@ -24,7 +25,7 @@ from sessionkeeper.tui.screens.booking import (
 )
 from sessionkeeper.tui.screens.bookings import BookingsScreen
 from tests.transports import PassThrough
-from tests.tui.harness import running
+from tests.tui.harness import Harness, running
 
 pytestmark = pytest.mark.slow  # whole bookings through the app, up to 5 s each
 
@@ -103,6 +104,22 @@ async def test_every_field_is_sent_as_parsed_not_as_typed(tmp_path: Path) -> Non
         assert '"name": "Ada Lovelace"' in pushed[-1]
 
 
+async def seat_and_pay(h: Harness) -> LocalDraft:
+    """From the seats step: the first free seat, the test card, and on to the confirmation; the
+    booked draft."""
+    assert isinstance(h.app.screen, SeatsStep)
+    await h.fill("seat", sorted(h.app.screen.available)[0])
+    await h.step()
+    await h.fill("card_number", "4111 1111 1111 1111")
+    await h.fill("expiry", "12/30")
+    await h.fill("cvc", "123")
+    await h.step()
+    assert isinstance(h.app.screen, ConfirmationStep)
+    draft = h.app.saved_draft()
+    assert draft is not None
+    return draft
+
+
 async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await h.sign_in()
@@ -111,16 +128,7 @@ async def test_after_booking_my_bookings_lists_it_with_the_points_it_earned(tmp_
         await h.step()
         await h.step()
         await h.step()  # passengers: filled from the profile
-        assert isinstance(h.app.screen, SeatsStep)
-        await h.fill("seat", sorted(h.app.screen.available)[0])
-        await h.step()
-        await h.fill("card_number", "4111 1111 1111 1111")
-        await h.fill("expiry", "12/30")
-        await h.fill("cvc", "123")
-        await h.step()
-        assert isinstance(h.app.screen, ConfirmationStep)
-        draft = h.app.saved_draft()
-        assert draft is not None
+        draft = await seat_and_pay(h)
         earned = int(draft.data["points_earned"])
         assert earned > 0 and f"You earned {earned:,} loyalty points" in h.text("#confirmation")
         locator = draft.data["record_locator"]
@@ -211,16 +219,7 @@ async def test_a_booking_made_as_a_guest_is_marked_so_in_my_bookings_after_signi
         await h.fill("name", "Grace Hopper")
         await h.fill("email", "grace@example.com")
         await h.step()
-        assert isinstance(h.app.screen, SeatsStep)
-        await h.fill("seat", sorted(h.app.screen.available)[0])
-        await h.step()
-        await h.fill("card_number", "4111 1111 1111 1111")
-        await h.fill("expiry", "12/30")
-        await h.fill("cvc", "123")
-        await h.step()
-        assert isinstance(h.app.screen, ConfirmationStep)
-        draft = h.app.saved_draft()
-        assert draft is not None
+        draft = await seat_and_pay(h)
         locator = str(draft.data["record_locator"])
         await h.step("m")
         assert isinstance(h.app.screen, BookingsScreen)

@@ -25,6 +25,13 @@ async def at_the_lifetime(h: Harness) -> None:
     assert isinstance(h.app.screen, PasswordPrompt), type(h.app.screen).__name__
 
 
+async def sign_in_again(h: Harness, *, click: bool = False) -> None:
+    """The dialog's Sign in, by Enter or by a click on its button, and its answer waited for."""
+    await (h.pilot.click("#password-sign-in") if click else h.pilot.press("enter"))
+    await h.app.workers.wait_for_complete()
+    await h.pilot.pause()
+
+
 async def test_at_the_lifetime_the_password_over_the_booking_keeps_the_screen_and_the_draft(
     tmp_path: Path,
 ) -> None:
@@ -32,15 +39,11 @@ async def test_at_the_lifetime_the_password_over_the_booking_keeps_the_screen_an
         await at_the_lifetime(h)
         assert (await h.counters())["reauths"] == 0  # no silent re-auth past the cap
         await h.fill("lifetime-password", "not-her-password")
-        await h.pilot.press("enter")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h)
         assert isinstance(h.app.screen, PasswordPrompt)
         assert "Wrong password." in h.text("#password-error")
         await h.fill("lifetime-password", "lovelace")
-        await h.pilot.press("enter")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h)
         assert isinstance(h.app.screen, SearchStep)
         assert h.value("origin") == "LHR"
         assert h.client.username == "ada"
@@ -71,15 +74,11 @@ async def test_by_click_a_wrong_password_leaves_the_field_ready_for_the_next_try
         assert "Type your password." in h.text("#password-error")
         assert h.app.focused is not None and h.app.focused.id == "lifetime-password"
         await h.pilot.press(*"nope")
-        await h.pilot.click("#password-sign-in")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h, click=True)
         assert "Wrong password." in h.text("#password-error")
         assert h.app.focused is not None and h.app.focused.id == "lifetime-password"  # not the button
         await h.pilot.press(*"lovelace")  # typed straight after, as a person does
-        await h.pilot.click("#password-sign-in")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h, click=True)
         assert isinstance(h.app.screen, SearchStep) and h.value("origin") == "LHR"
 
 
@@ -88,18 +87,14 @@ async def test_with_the_backend_unreachable_the_password_says_so_and_keeps_the_d
         await at_the_lifetime(h)
         h.client.network.online = False
         await h.pilot.press(*"lovelace")
-        await h.pilot.click("#password-sign-in")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h, click=True)
         assert isinstance(h.app.screen, PasswordPrompt)
         said = h.text("#password-error")
         assert said and "Wrong password" not in said, said
         assert h.app.focused is not None and h.app.focused.id == "lifetime-password"
         assert h.value("lifetime-password") == "lovelace"  # kept: "press enter to try again" is true
         h.client.network.online = True
-        await h.pilot.press("enter")
-        await h.app.workers.wait_for_complete()
-        await h.pilot.pause()
+        await sign_in_again(h)
         assert isinstance(h.app.screen, SearchStep)
 
 

@@ -587,7 +587,7 @@ class Spares:
         await asyncio.sleep(self.claim_s)
         if self.started is started:
             self.started = None
-            await end_unclaimed(started.process)
+            await end_app(started.process, told_to_quit=True)
 
     async def take(
         self, data_dir: Path, width: int, height: int, browser: str | None = None
@@ -616,27 +616,22 @@ class Spares:
         if started is not None:
             if started.expiry is not None:
                 started.expiry.cancel()
-            await end_unclaimed(started.process)
+            await end_app(started.process, told_to_quit=True)
         process, self.spare = self.spare, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()  # the end of input: it ends having started nothing
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process is not None:
+            await end_app(process)  # the end of its input: it ends having started nothing
 
 
-async def end_unclaimed(process: Process) -> None:
-    """A head start no page claimed: told to quit as a closed tab's app is (its session stored),
-    its output read and dropped meanwhile (a full pipe would hold its exit up), then reaped;
-    killed if it has not ended within 5 s."""
+async def end_app(process: Process, *, told_to_quit: bool = False) -> None:
+    """A spare, or a head start no page claimed, ended: its input closed (and, for an app that
+    runs, first told to quit as a closed tab's app is: its session stored), its output read and
+    dropped meanwhile (a full pipe would hold its exit up), then reaped; killed if it has not
+    ended within 5 s."""
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     with contextlib.suppress(ConnectionError, RuntimeError):
-        process.stdin.write(QUIT)
-        await process.stdin.drain()
+        if told_to_quit:
+            process.stdin.write(QUIT)
+            await process.stdin.drain()
         process.stdin.close()
 
     async def drop(stream: asyncio.StreamReader) -> None:
