@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 
@@ -153,8 +154,58 @@ def call_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, pool=None)
 
 
+# The client's faults a scope can narrow (issue 20, item 5).
+CLIENT_FAULTS = ("offline", "garble", "slow", "lose")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a fault applies: to a call whose path contains `path` ("" for every path), and then
+    with probability `rate` (1 for every such call), drawn per call. The mock backend's faults
+    take the same two (`/__qa/faults`, "scopes")."""
+
+    rate: float = 1.0
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.rate <= 1:
+            raise ValueError(f"a scope's rate is a probability above 0, at most 1; got {self.rate!r}")
+
+    @property
+    def everywhere(self) -> bool:
+        return self.rate >= 1 and not self.path
+
+    def applies(self, path: str, chance: Callable[[], float]) -> bool:
+        # The path first: a call outside the filter draws nothing, so a seeded run's draws depend
+        # only on the calls the fault could reach.
+        return self.path in path and (self.rate >= 1 or chance() < self.rate)
+
+    @property
+    def short(self) -> str:
+        """`all`, `30 %`, `30 % /graphql`: for the QA panel's narrow column."""
+        if self.everywhere:
+            return "all"
+        rate = f"{self.rate:.0%}".replace("%", " %") if self.rate < 1 else "all"
+        return f"{rate} {self.path}".strip()
+
+    @property
+    def words(self) -> str:
+        """`` (everywhere), ` on 30 % of /graphql calls`, ` on 30 % of calls`: after a fault's name."""
+        if self.everywhere:
+            return ""
+        share = f"{self.rate:.0%}".replace("%", " %") + " of" if self.rate < 1 else "every"
+        return f" on {share} {self.path + ' ' if self.path else ''}call{'s' if self.rate < 1 else ''}"
+
+    def as_json(self) -> dict[str, float | str]:
+        return {"rate": self.rate, "path": self.path}
+
+
+EVERYWHERE = Scope()
+
+
 class NetworkSwitch:
-    """Shared by every client of one app: flip `online` and all of them go dark or come back."""
+    """Shared by every client of one app: flip `online` and all of them go dark or come back.
+    Each fault may be narrowed by a `Scope` in `scopes` (by its name in `CLIENT_FAULTS`)."""
 
     def __init__(self) -> None:
         self.online = True
@@ -164,21 +215,43 @@ class NetworkSwitch:
         self.hold_s = 0.0
         self.holding = 0  # calls being held right now
         # Answers lost on their way back (issue 20, item 4): the server took the call (and extended
-        # the session), the client never hears. `lose_next` answers, then each with `lose_rate`,
-        # for calls whose path holds `lose_paths` (all, when empty); never the session's own.
+        # the session), the client never hears. `lose_next` answers, then, while `losing`, each
+        # call within the scope "lose" (a probability, a path); never the session's own.
         self.lose_next = 0
-        self.lose_rate = 0.0
-        self.lose_paths = ""
+        self.losing = False
         self.chance: Callable[[], float] = random.random  # a test gives a seeded one
         self.lost = 0  # answers lost so far
+        self.scopes: dict[str, Scope] = {}
+
+    def scope(self, fault: str) -> Scope:
+        return self.scopes.get(fault, EVERYWHERE)
+
+    def narrow(self, fault: str, scope: Scope) -> None:
+        """`fault` applies within `scope` from now on (everywhere: the scope is dropped)."""
+        if fault not in CLIENT_FAULTS:
+            raise ValueError(f"no client fault {fault!r}")
+        if scope.everywhere:
+            self.scopes.pop(fault, None)
+        else:
+            self.scopes[fault] = scope
+
+    @property
+    def offline_everywhere(self) -> bool:
+        """Every call fails in transport: the app says it is offline (a flaky link does not)."""
+        return not self.online and "offline" not in self.scopes
+
+    def hits(self, fault: str, request: httpx.Request) -> bool:
+        """Whether `fault` (switched on) reaches this call, within its scope (drawn per call)."""
+        scope = self.scopes.get(fault)
+        return scope is None or scope.applies(request.url.path, self.chance)
 
     def loses(self, request: httpx.Request) -> bool:
         """Whether this call's answer is to be lost (and counted)."""
-        if is_session_call(request) or self.lose_paths not in request.url.path:
+        if is_session_call(request):
             return False
         if self.lose_next > 0:
             self.lose_next -= 1
-        elif not (self.lose_rate > 0 and self.chance() < self.lose_rate):
+        elif not (self.losing and self.hits("lose", request)):
             return False
         self.lost += 1
         return True
@@ -196,23 +269,29 @@ class _SwitchedTransport(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not self._switch.online:
+        switch = self._switch
+        if not switch.online and switch.hits("offline", request):
             raise httpx.ConnectError("the client is offline (QA switch)", request=request)
         session_call = is_session_call(request)
-        if self._switch.hold_s > 0 and not session_call:
-            self._switch.holding += 1
+        if switch.hold_s > 0 and not session_call and switch.hits("slow", request):
+            switch.holding += 1
             try:
-                await asyncio.sleep(self._switch.hold_s)
+                await asyncio.sleep(switch.hold_s)
             finally:
-                self._switch.holding -= 1
+                switch.holding -= 1
         response = await self._inner.handle_async_request(request)
-        if self._switch.loses(request):
+        if switch.loses(request):
             await response.aread()  # the server answered, whole: the call happened there
             raise httpx.ReadError(
                 f"the server answered {response.status_code}; the answer was lost on its way back (QA fault)",
                 request=request,
             )
-        if self._switch.garble and response.status_code == 200 and not session_call:
+        if (
+            switch.garble
+            and response.status_code == 200
+            and not session_call
+            and switch.hits("garble", request)
+        ):
             await response.aread()
             return httpx.Response(200, json={"unexpected": "shape"}, request=request)
         return response

@@ -424,7 +424,10 @@ class SessionKeeperApp(App[None]):
             data_dir=data_dir.problem if data_dir is not None else None,
         )
         message = self.startup_error or wording.banner(
-            view, self.now(), client_offline=client is not None and not client.network.online, storage=storage
+            view,
+            self.now(),
+            client_offline=client is not None and client.network.offline_everywhere,
+            storage=storage,
         )
         for screen in seen:
             for banner in screen.query(Banner):

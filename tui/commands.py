@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 class SessionCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], None]]]:
-        from sessionkeeper.api.qa.actions import ACTIONS
+        from sessionkeeper.api.qa.actions import ACTIONS, SCOPES
 
         app = cast("Host", self.app)
         client = app.client
@@ -43,6 +43,16 @@ class SessionCommands(Provider):
         commands.append(("QA panel", "open or close it (F2)", app.action_qa_panel))
         for action in ACTIONS:
             commands.append((action.title, action.help, post(RunQA(action.name))))
+        desk = app.qa
+        if desk is not None:
+            for index, scope in enumerate(SCOPES):
+
+                def where(index: int = index, words: str = scope.words or " everywhere") -> None:
+                    desk.scope_index = index
+                    app.notify(f"Faults turned on now apply{words}.", title="QA")
+
+                help_text = "where the next fault turned on applies (the panel's %)"
+                commands.append((f"QA: faults apply{scope.words or ' everywhere'}", help_text, where))
         return commands
 
     async def discover(self) -> Hits:

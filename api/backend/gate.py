@@ -5,6 +5,7 @@ It is one ASGI middleware so the order is explicit and the same for every route:
 1. count the request (it was seen, whatever happens next);
 2. `latency_ms` fault: wait; `down` fault: 503;
 3. `refresh` fault on POST /api/session/refresh: 503 or 401;
+   (each of these within its scope, if it has one: a path filter and a probability);
 4. read the body, at most `max_body` bytes;
 5. check the Bearer token *before* anything else looks at the request: a rejected request
    changes nothing and extends nothing; an accepted one slides its session to now + TTL;
@@ -229,13 +230,19 @@ class Gate:
         return counting_send
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, *, is_api: bool) -> None:
-        faults = self.state.faults
-        if faults.latency_ms > 0:
+        faults, state, path = self.state.faults, self.state, scope["path"]
+        # Each fault within its scope (a path filter, a probability): drawn per request.
+        if faults.latency_ms > 0 and state.faulty("latency", path):
             await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.down:
+        if faults.down and state.faulty("down", path):
             await error_response(503, "backend_down", "the backend is down (QA fault)")(scope, receive, send)
             return
-        if scope["method"] == "POST" and scope["path"] == REFRESH_PATH:
+        if (
+            scope["method"] == "POST"
+            and path == REFRESH_PATH
+            and faults.refresh != "ok"
+            and state.faulty("refresh", path)
+        ):
             if faults.refresh == "error":
                 await error_response(503, "refresh_unavailable", "refresh is failing (QA fault)")(
                     scope, receive, send

@@ -207,6 +207,25 @@ class ClockOut(BaseModel):
     now: float
 
 
+ScopedFault = Literal["refresh", "latency", "down"]
+
+
+class ScopeIn(_In):
+    rate: float = Field(
+        default=1.0, gt=0, le=1, allow_inf_nan=False, description="the probability per request (1: every one)"
+    )
+    path: str = Field(
+        default="",
+        max_length=200,
+        description='a request applies when its path contains this ("": every path)',
+    )
+
+
+class ScopeOut(BaseModel):
+    rate: float
+    path: str
+
+
 class FaultsIn(_In):
     refresh: Literal["ok", "error", "reject"] | None = None
     latency_ms: int | None = Field(default=None, ge=0, le=60_000)
@@ -214,6 +233,12 @@ class FaultsIn(_In):
     graphql_auth_error: Literal["extensions", "http"] | None = None
     ttl_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     lifetime_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+    scopes: dict[ScopedFault, ScopeIn] | None = Field(
+        default=None,
+        description="narrow a fault to a path and a probability; a scope given replaces that fault's,"
+        ' a fault not named keeps its own; rate 1 with path "" is everywhere again',
+    )
+    seed: int | None = Field(default=None, description="reseed the draws of scoped faults (a run repeats)")
 
 
 class FaultsOut(BaseModel):
@@ -223,6 +248,7 @@ class FaultsOut(BaseModel):
     graphql_auth_error: Literal["extensions", "http"]
     ttl_s: float
     lifetime_s: float
+    scopes: dict[str, ScopeOut] = Field(default_factory=dict, description="the faults narrowed, and where")
 
 
 class RevokeIn(_In):
@@ -272,6 +298,7 @@ class CountersOut(BaseModel):
     guest_sessions: int
     rejected: int
     signouts: int
+    faulted: int
     bookings: int
     seat_holds: int
 

@@ -22,9 +22,10 @@ from sessionkeeper.api.backend.models import (
     ResetOut,
     RevokeIn,
     RevokeOut,
+    ScopeOut,
     StateOut,
 )
-from sessionkeeper.api.backend.state import BackendState
+from sessionkeeper.api.backend.state import BackendState, Scope
 
 log = logging.getLogger("sessionkeeper.backend")
 
@@ -41,6 +42,7 @@ def build_qa_router(state: BackendState) -> APIRouter:
             graphql_auth_error=f.graphql_auth_error,
             ttl_s=state.sessions.ttl_s,
             lifetime_s=state.sessions.lifetime_s,
+            scopes={name: ScopeOut(rate=x.rate, path=x.path) for name, x in f.scopes.items()},
         )
 
     # The two read routes are `async def`: they only read memory, and a plain `def` would cost a
@@ -124,6 +126,14 @@ def build_qa_router(state: BackendState) -> APIRouter:
             state.sessions.ttl_s = body.ttl_s
         if body.lifetime_s is not None:
             state.sessions.lifetime_s = body.lifetime_s
+        for name, given in (body.scopes or {}).items():
+            scope = Scope(rate=given.rate, path=given.path)
+            if scope.everywhere:
+                f.scopes.pop(name, None)
+            else:
+                f.scopes[name] = scope
+        if body.seed is not None:
+            state.reseed(body.seed)
         out = faults_out()
         log.info("faults now %s", out.model_dump())
         return out

@@ -47,6 +47,7 @@ class QuickStart:
         clock: Callable[[], float] | None = None,
         token_factory: Callable[[], str] | None = None,
         today: Callable[[], date] | None = None,
+        seed: int | None = None,
     ) -> None:
         self.state = BackendState(
             ttl_s=ttl_s,
@@ -55,6 +56,7 @@ class QuickStart:
             clock=clock,
             token_factory=token_factory,
             today=today,
+            seed=seed,
         )
         self.app: ASGIApp | None = None  # the full app, once built
         self.problem: str | None = None  # why it could not be built

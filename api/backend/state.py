@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -24,12 +25,43 @@ RefreshFault = Literal["ok", "error", "reject"]
 GraphQLAuthStyle = Literal["extensions", "http"]
 
 
+# The faults a scope can narrow: each applies per request (docs/backend.md, "Flaky faults").
+SCOPED_FAULTS = ("refresh", "latency", "down")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a fault applies: to a request whose path contains `path` ("" for every path), and
+    then with probability `rate` (1 for every such request). Drawn per request, so "503 on 30 %
+    of /graphql" fails about three GraphQL calls in ten and never a REST one."""
+
+    rate: float = 1.0
+    path: str = ""
+
+    @property
+    def everywhere(self) -> bool:
+        return self.rate >= 1.0 and not self.path
+
+    def applies(self, path: str, chance: Callable[[], float]) -> bool:
+        # The path first: a request outside the filter draws nothing, so a seeded run's draws
+        # depend only on the requests the fault could reach.
+        return self.path in path and (self.rate >= 1.0 or chance() < self.rate)
+
+
 @dataclass
 class Faults:
     refresh: RefreshFault = "ok"
     latency_ms: int = 0
     down: bool = False
     graphql_auth_error: GraphQLAuthStyle = "extensions"
+    # A fault named here applies only within its scope; one not named, everywhere.
+    scopes: dict[str, Scope] = field(default_factory=dict)
+
+    def scope(self, fault: str) -> Scope:
+        return self.scopes.get(fault, EVERYWHERE)
+
+
+EVERYWHERE = Scope()
 
 
 @dataclass
@@ -52,6 +84,8 @@ class Counters:
                       `refresh: reject` fault), plus every GraphQL UNAUTHENTICATED answer
                       (HTTP 200 or 401 style). Not counted: invalid_credentials, reauth_rejected.
     signouts          sessions ended by DELETE /api/session (answered 204).
+    faulted           faults applied: each time latency, down or a refresh fault was applied to
+                      a request (within its scope: what a flaky fault hit).
     bookings          bookings created (POST /api/bookings answered 201).
     seat_holds        successful holdSeat mutations.
     """
@@ -67,6 +101,7 @@ class Counters:
     guest_sessions: int = 0
     rejected: int = 0
     signouts: int = 0
+    faulted: int = 0
     bookings: int = 0
     seat_holds: int = 0
 
@@ -84,7 +119,9 @@ class BackendState:
         clock: Callable[[], float] | None,
         token_factory: Callable[[], str] | None,
         today: Callable[[], date] | None,
+        seed: int | None = None,
     ) -> None:
+        """`seed`: the draws of flaky faults (a scope's rate) repeat from run to run."""
         if not (math.isfinite(ttl_s) and ttl_s > 0):
             raise ValueError(f"ttl_s must be a positive number of seconds, got {ttl_s!r}")
         if not (math.isfinite(grace_s) and grace_s >= 0):
@@ -105,6 +142,18 @@ class BackendState:
         self.loyalty = LoyaltyLedger()
         self.faults = Faults()
         self.counters = Counters()
+        self.random = random.Random(seed)
+
+    def reseed(self, seed: int) -> None:
+        """The draws of flaky faults from here on: the same seed, the same draws."""
+        self.random.seed(seed)
+
+    def faulty(self, fault: str, path: str) -> bool:
+        """Whether `fault` (switched on) applies to this request, counted when it does."""
+        if not self.faults.scope(fault).applies(path, self.random.random):
+            return False
+        self.counters.faulted += 1
+        return True
 
     def open_guest_session(self) -> Issued:
         """`POST /api/session/guest`: a new guest session, counted (both the full app and the

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sessionkeeper.api.network import Scope
+
 
 class Desk(Protocol):
     """What the actions ask of the desk (`sessionkeeper.api.qa.desk.QADesk` is the one there is).
@@ -56,6 +58,9 @@ class QAAction:
     # In the QA panel's key list (False: the breakpoints', listed by the request inspector, which
     # binds them too; the panel binds every key all the same).
     listed: bool = True
+    # The fault a scope can narrow (a path, a probability: issue 20, item 5), for a switch that
+    # turns one on; None for the rest.
+    fault: str | None = None
 
 
 ACTIONS: tuple[QAAction, ...] = (
@@ -105,6 +110,7 @@ ACTIONS: tuple[QAAction, ...] = (
         switch=True,
         run=lambda desk, n, on: desk.refresh_fault("error", on),
         whole_server=True,
+        fault="refresh",
     ),
     QAAction(
         "refresh_401",
@@ -115,6 +121,7 @@ ACTIONS: tuple[QAAction, ...] = (
         switch=True,
         run=lambda desk, n, on: desk.refresh_fault("reject", on),
         whole_server=True,
+        fault="refresh",
     ),
     QAAction(
         "latency",
@@ -125,6 +132,7 @@ ACTIONS: tuple[QAAction, ...] = (
         switch=True,
         run=lambda desk, n, on: desk.latency(on),
         whole_server=True,
+        fault="latency",
     ),
     QAAction(
         "down",
@@ -135,6 +143,7 @@ ACTIONS: tuple[QAAction, ...] = (
         switch=True,
         run=lambda desk, n, on: desk.down(on),
         whole_server=True,
+        fault="down",
     ),
     QAAction(
         "graphql_401",
@@ -164,6 +173,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "client side: domain answers garbled",
         switch=True,
         run=lambda desk, n, on: desk.malformed(on),
+        fault="garble",
     ),
     QAAction(
         "revoke",
@@ -181,6 +191,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "calls fail in transport",
         switch=True,
         run=lambda desk, n, on: desk.offline(on),
+        fault="offline",
     ),
     QAAction(
         "slow_calls",
@@ -190,6 +201,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "client side, token already on; a refresh meanwhile overtakes them (edge case 15)",
         switch=True,
         run=lambda desk, n, on: desk.slow_calls(on),
+        fault="slow",
     ),
     QAAction(
         "lose_answer",
@@ -207,6 +219,7 @@ ACTIONS: tuple[QAAction, ...] = (
         "each call's answer lost on its way back with a probability of 30 %",
         switch=True,
         run=lambda desk, n, on: desk.lose_answers(on),
+        fault="lose",
     ),
     QAAction(
         "hold_call",
@@ -315,3 +328,6 @@ ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
 AMOUNTS = (10, 30, 60, 120, 300, 500, 900, 3600)
 SLOW_CALLS_S = 3.0
 LOST_ANSWER_RATE = 0.3
+# Where a fault switched on from the panel applies; % steps through them. "lose 30%" keeps its
+# 30 % where the rest apply everywhere.
+SCOPES = (Scope(), Scope(0.3), Scope(0.3, "/graphql"), Scope(0.3, "/api/"))

@@ -6,7 +6,7 @@ never a crash."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -25,6 +25,7 @@ from sessionkeeper.api.network import (
     DEFAULT_CALL_DEADLINE_S,
     AnswerTooLarge,
     BoundedTransport,
+    Scope,
     http_transport,
 )
 
@@ -36,6 +37,8 @@ class Faults:
     down: bool
     graphql_auth_error: str  # "extensions" | "http"
     ttl_s: float
+    # The server's faults narrowed to a path and a probability (by name: refresh, latency, down).
+    scopes: dict[str, Scope] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,10 @@ def _faults(body: Any) -> Faults:
             down=bool(body["down"]),
             graphql_auth_error=str(body["graphql_auth_error"]),
             ttl_s=float(body["ttl_s"]),
+            scopes={
+                str(name): Scope(float(x["rate"]), str(x["path"]))
+                for name, x in dict(body.get("scopes") or {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError):
         raise MalformedResponse("/__qa/faults: unexpected answer") from None

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, LOST_ANSWER_RATE, SLOW_CALLS_S
+from sessionkeeper.api.network import Scope
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, LOST_ANSWER_RATE, SCOPES, SLOW_CALLS_S
 from sessionkeeper.api.qa.control import QAControl
 
 if TYPE_CHECKING:
@@ -38,11 +39,14 @@ class QADesk:
         self.clock = clock
         self.full_ttl_s = full_ttl_s
         self.amount_index = 1  # N = 30: kept for the life of the app, not per panel
+        self.scope_index = 0  # where a fault switched on from the panel applies: everywhere
+        self._where = Scope()  # the scope of the action running now (`run`)
         self._own: tuple[Secret, str] | None = None  # the token asked about, and its session's id
         self._on_change = on_change or (lambda: None)
-        # Told of each action done (its name, N if it takes one, a switch's state after it): the
-        # scenario recorder writes them down (tui.scenario.record).
-        self.listeners: list[Callable[[str, float | None, bool | None], None]] = []
+        # Told of each action done (its name, N if it takes one, a switch's state after it, the
+        # scope a fault was turned on with): the scenario recorder writes them down
+        # (tui.scenario.record).
+        self.listeners: list[Callable[[str, float | None, bool | None, Scope | None], None]] = []
         self._switched: bool | None = None  # the state the last switch action left
         self.burst_running = False
         self.burst_answered = self.burst_size = 0  # progress of the burst in flight
@@ -55,21 +59,47 @@ class QADesk:
         self.amount_index = max(0, min(len(AMOUNTS) - 1, self.amount_index + step))
         return self.amount
 
-    async def run(self, name: str, amount: float | None = None, on: bool | None = None) -> str:
-        """Run the action called `name`; what happened, in one line. Raises KeyError for an
-        unknown name, ValueError for a bad amount, and ApiError when the server could not do it."""
+    @property
+    def scope(self) -> Scope:
+        """Where the next fault switched on from the panel applies."""
+        return SCOPES[self.scope_index]
+
+    def next_scope(self) -> Scope:
+        self.scope_index = (self.scope_index + 1) % len(SCOPES)
+        return self.scope
+
+    async def run(
+        self, name: str, amount: float | None = None, on: bool | None = None, scope: Scope | None = None
+    ) -> str:
+        """Run the action called `name`; what happened, in one line. `scope`: where a fault it turns
+        on applies (by default, the panel's). Raises KeyError for an unknown name, ValueError for a
+        bad amount or a scope on an action that takes none, and ApiError when the server could not
+        do it."""
         action = ACTIONS_BY_NAME[name]
         n = float(self.amount if amount is None else amount)
         if action.amount and not (math.isfinite(n) and n >= 0):
             raise ValueError(f"{name}: N must be a non-negative number, got {amount!r}")
+        if scope is not None and action.fault is None:
+            raise ValueError(f"{name}: not a fault, so it takes no rate or path")
         self._switched = None
+        self._where = self.scope if scope is None else scope
         try:
             words = await action.run(self, n, on)
         finally:
             self._on_change()
+        where = self._where if action.fault is not None and self._switched else None
         for listener in list(self.listeners):
-            listener(name, n if action.amount else None, self._switched if action.switch else None)
+            listener(
+                name,
+                n if action.amount else None,
+                self._switched if action.switch else None,
+                None if where is None or where.everywhere else where,
+            )
         return words
+
+    def _server_scope(self, fault: str, turn_on: bool) -> dict[str, dict[str, dict[str, float | str]]]:
+        """The `scopes` field of /__qa/faults for a server fault turned on (nothing when off)."""
+        return {"scopes": {fault: self._where.as_json()}} if turn_on else {}
 
     # -- time --------------------------------------------------------------------------------------
 
@@ -120,24 +150,30 @@ class QADesk:
         current = (await self.control.faults()).refresh
         turn_on = (current != mode) if on is None else on
         new = mode if turn_on else "ok"
-        await self.control.set_faults(refresh=new)
+        await self.control.set_faults(refresh=new, **self._server_scope("refresh", turn_on))
         self._switched = turn_on
         words = {"ok": "answers normally", "error": "answers 503", "reject": "answers 401"}
-        return f"fault: refresh {words[new]}"
+        return f"fault: refresh {words[new]}" + (self._where.words if turn_on else "")
 
     async def latency(self, on: bool | None) -> str:
         current = (await self.control.faults()).latency_ms
         turn_on = (current == 0) if on is None else on
-        await self.control.set_faults(latency_ms=1500 if turn_on else 0)
+        await self.control.set_faults(
+            latency_ms=1500 if turn_on else 0, **self._server_scope("latency", turn_on)
+        )
         self._switched = turn_on
-        return "fault: 1.5 s latency on every answer" if turn_on else "fault cleared: no latency"
+        if turn_on:
+            return "fault: 1.5 s latency" + (self._where.words or " on every answer")
+        return "fault cleared: no latency"
 
     async def down(self, on: bool | None) -> str:
         current = (await self.control.faults()).down
         turn_on = (not current) if on is None else on
-        await self.control.set_faults(down=turn_on)
+        await self.control.set_faults(down=turn_on, **self._server_scope("down", turn_on))
         self._switched = turn_on
-        return "fault: backend DOWN (503 everywhere)" if turn_on else "fault cleared: backend up"
+        if turn_on:
+            return "fault: backend DOWN: 503" + (self._where.words or " everywhere")
+        return "fault cleared: backend up"
 
     async def graphql_style(self, on: bool | None) -> str:
         current = (await self.control.faults()).graphql_auth_error
@@ -161,13 +197,19 @@ class QADesk:
     async def malformed(self, on: bool | None) -> str:
         network = self.client.network
         network.garble = self._switched = (not network.garble) if on is None else on
-        return "the backend's answers now arrive MALFORMED" if network.garble else "answers normal again"
+        if network.garble:
+            network.narrow("garble", self._where)
+            return "the backend's answers now arrive MALFORMED" + self._where.words
+        return "answers normal again"
 
     async def offline(self, on: bool | None) -> str:
         network = self.client.network
         network.online = (not network.online) if on is None else not on
         self._switched = not network.online
-        return "client OFFLINE: calls fail in transport" if not network.online else "client back online"
+        if not network.online:
+            network.narrow("offline", self._where)
+            return "client OFFLINE: calls fail in transport" + self._where.words
+        return "client back online"
 
     async def slow_calls(self, on: bool | None) -> str:
         network = self.client.network
@@ -175,7 +217,9 @@ class QADesk:
         network.hold_s = SLOW_CALLS_S if turn_on else 0.0
         self._switched = turn_on
         if turn_on:
-            return f"calls now wait {SLOW_CALLS_S:g} s before they leave (session calls do not)"
+            network.narrow("slow", self._where)
+            where = self._where.words
+            return f"calls now wait {SLOW_CALLS_S:g} s before they leave{where} (session calls do not)"
         return "calls leave at once again"
 
     async def lose_answer(self) -> str:
@@ -186,13 +230,14 @@ class QADesk:
 
     async def lose_answers(self, on: bool | None) -> str:
         network = self.client.network
-        turn_on = (network.lose_rate == 0) if on is None else on
-        network.lose_rate = LOST_ANSWER_RATE if turn_on else 0.0
-        self._switched = turn_on
+        turn_on = (not network.losing) if on is None else on
+        network.losing = self._switched = turn_on
         if turn_on:
-            return (
-                f"{LOST_ANSWER_RATE:.0%} of answers now lost on their way back (the server takes the calls)"
-            )
+            # Every answer lost would be a cut link: unnarrowed, it is 30 % of them.
+            where = self._where if not self._where.everywhere else Scope(LOST_ANSWER_RATE)
+            self._where = where
+            network.narrow("lose", where)
+            return f"answers now lost on their way back{where.words} (the server takes the calls)"
         return "answers reach the client again"
 
     # -- breakpoints (api.wire) -------------------------------------------------------------------------
@@ -241,9 +286,9 @@ class QADesk:
 
     async def reset(self) -> str:
         await self.control.reset()
-        self.client.network.online = True
-        self.client.network.garble = False
-        self.client.network.hold_s = 0.0
+        network = self.client.network
+        network.online, network.garble, network.hold_s, network.losing = True, False, 0.0, False
+        network.scopes.clear()
         return "server reset: sessions, counters and faults back to the start; client online"
 
     async def burst_at_expiry(self, n: int) -> str:

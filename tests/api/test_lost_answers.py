@@ -10,6 +10,7 @@ import random
 import pytest
 
 from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.network import Scope
 from sessionkeeper.api.operations import ME
 from tests.api.world import World, world
 
@@ -42,7 +43,8 @@ async def test_the_server_extends_the_session_the_client_never_hears_and_stays_e
 async def test_with_a_probability_and_a_path_filter_only_those_answers_are_lost() -> None:
     async with world("rest") as w:
         network = w.client.network
-        network.lose_rate, network.lose_paths = 0.3, "/graphql"
+        network.losing = True
+        network.narrow("lose", Scope(0.3, "/graphql"))
         network.chance = random.Random(7).random
         expected = random.Random(7)
         lost = 0

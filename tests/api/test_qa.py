@@ -15,6 +15,7 @@ import pytest
 from sessionkeeper.api.backend.serve import EmbeddedBackend
 from sessionkeeper.api.client import BackendClient
 from sessionkeeper.api.errors import BackendFailed, BackendUnreachable, MalformedResponse
+from sessionkeeper.api.network import Scope
 from sessionkeeper.api.qa.actions import ACTIONS
 from sessionkeeper.api.qa.control import QAControl
 from sessionkeeper.api.qa.desk import QADesk
@@ -170,3 +171,47 @@ async def test_slow_calls_let_a_refresh_rotate_the_token_under_calls_in_flight(d
     after = (await desk.control.state()).counters
     assert after["refreshes"] - before["refreshes"] == 1 and after["rejected"] == before["rejected"]
     assert manager.view().generation == 2
+
+
+# -- issue 20, item 5: flaky faults, narrowed to a path and a probability ------------------------
+
+
+async def test_a_server_fault_turned_on_with_a_scope_applies_only_there(desk: QADesk) -> None:
+    words = await desk.run("down", on=True, scope=Scope(0.3, "/graphql"))
+    assert words == "fault: backend DOWN: 503 on 30 % of /graphql calls"
+    assert (await desk.control.faults()).scopes == {"down": Scope(0.3, "/graphql")}
+    for _ in range(5):
+        await desk.client.rest.airports()  # REST is outside the scope: never down
+    await desk.run("down", on=False)
+    await desk.run("latency", on=True)  # the panel's scope: everywhere by default
+    assert (await desk.control.faults()).scopes == {"down": Scope(0.3, "/graphql")}  # kept, off
+
+
+async def test_a_client_fault_with_a_path_reaches_only_those_calls(desk: QADesk) -> None:
+    desk.next_scope()
+    desk.next_scope()  # the panel's % twice: 30 % of /graphql
+    assert desk.scope == Scope(0.3, "/graphql")
+    network = desk.client.network
+    network.chance = lambda: 0.1  # every draw under 30 %: each GraphQL call hit
+    words = await desk.run("offline", on=True)
+    assert words == "client OFFLINE: calls fail in transport on 30 % of /graphql calls"
+    assert not network.offline_everywhere  # a flaky link: the app does not say "offline"
+    await desk.client.rest.airports()
+    with pytest.raises(BackendUnreachable):
+        await desk.client.graphql.me()
+    network.chance = lambda: 0.9  # a draw over 30 %: not hit
+    await desk.client.graphql.me()
+    await desk.run("reset")
+    assert network.online and network.scopes == {}
+
+
+async def test_lose_answers_everywhere_is_30_percent_and_a_scope_is_told_to_the_recorder(desk: QADesk) -> None:
+    heard: list[tuple[str, Scope | None]] = []
+    desk.listeners.append(lambda name, n, on, scope: heard.append((name, scope)))
+    await desk.run("lose_answers", on=True)
+    assert desk.client.network.scope("lose") == Scope(0.3)
+    await desk.run("malformed", on=True, scope=Scope(0.5, "/api/flights"))
+    await desk.run("revoke")
+    assert heard == [("lose_answers", Scope(0.3)), ("malformed", Scope(0.5, "/api/flights")), ("revoke", None)]
+    with pytest.raises(ValueError, match="not a fault"):
+        await desk.run("skip", 10, scope=Scope(0.5))

@@ -102,12 +102,12 @@ async def test_the_command_palette_offers_every_qa_action_and_the_apps_own_comma
 async def test_the_panel_keeps_its_n_between_openings(tmp_path: Path) -> None:
     async with running(tmp_path) as h:
         await open_panel(h)
-        await press_in_panel(h, "plus", "plus")
+        await press_in_panel(h, "plus", "plus", "percent_sign", "percent_sign")
         await h.pilot.press("escape")
         await h.pilot.pause()
         await open_panel(h)
         assert h.app.qa is not None and h.app.qa.amount == 120
-        assert "N          120" in h.text("#qa-client")
+        assert "N · where  120 · 30 % /graphql" in h.text("#qa-client")
 
 
 async def test_timeline_times_keep_one_origin_as_entries_scroll(tmp_path: Path) -> None:

@@ -129,6 +129,13 @@ def test_every_key_the_app_binds_or_a_person_types_is_a_key_and_a_typo_is_not() 
         ),
         ('[[step]]\npress = ["tab", "entr"]\n', "line 4: step 1: 'entr' is not a key;"),
         ('[[step]]\npress = "cmd+n"\n', "'ctrl+n', 'shift+tab'"),
+        # Issue 20, item 5: a fault narrowed to a share and a path.
+        ('[[step]]\nqa = "revoke"\nrate = 0.3\n', "line 5: step 1: QA action 'revoke' is not a fault"),
+        ('[[step]]\nqa = "down"\nrate = 0.3\n', "step 1: 'rate' narrows a fault turned on: add 'on = true'"),
+        ('[[step]]\nqa = "down"\non = true\nrate = 0\n', "'rate' must be a probability above 0, at most 1"),
+        ('[[step]]\nqa = "down"\non = true\nrate = 1.5\n', "'rate' must be a probability above 0"),
+        ('[[step]]\nqa = "down"\non = true\npath = "graphql"\n', "'path' must be a part of a path starting"),
+        ('[[step]]\npress = "b"\npath = "/api"\n', "line 5: step 1: 'path' goes only with 'qa'"),
     ],
 )
 def test_a_bad_file_is_refused_with_where_and_what_is_valid(tmp_path: Path, body: str, message: str) -> None:

@@ -19,7 +19,7 @@ from sessionkeeper.tui.scenario.model import CONDITION_KEYS, DRIFTS, STATES, Con
 SHIPPED = Path(__file__).resolve().parent / "shipped"
 TOP_KEYS = ("title", "covers", "ttl", "warn", "lifetime", "step")
 ACTION_KEYS = ("say", "press", "type", "qa", "wait", "snapshot", "expect", "restart")
-STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "within", "instance")
+STEP_KEYS = (*ACTION_KEYS, "n", "on", "detach", "rate", "path", "within", "instance")
 # The actions a second instance can take: `say` is the scenario's, `restart` the first app's.
 _INSTANCE_ACTIONS = ("press", "type", "qa", "wait", "snapshot", "expect")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]")
@@ -179,7 +179,8 @@ class _Reader:
                 raise self.fail(
                     line(key),
                     f"{number}: unknown key {key!r}; a step has one of {', '.join(ACTION_KEYS)}"
-                    " (and n/on/detach with qa, within with wait, instance with any but say and restart)",
+                    " (and n/on/detach/rate/path with qa, within with wait, instance with any but say and"
+                    " restart)",
                 )
         actions = [key for key in ACTION_KEYS if key in raw]
         if len(actions) != 1:
@@ -188,7 +189,14 @@ class _Reader:
                 start, f"{number} must have exactly one of {', '.join(ACTION_KEYS)} (it has: {said})"
             )
         action = actions[0]
-        for extra, owner in (("n", "qa"), ("on", "qa"), ("detach", "qa"), ("within", "wait")):
+        for extra, owner in (
+            ("n", "qa"),
+            ("on", "qa"),
+            ("detach", "qa"),
+            ("rate", "qa"),
+            ("path", "qa"),
+            ("within", "wait"),
+        ):
             if extra in raw and action != owner:
                 raise self.fail(line(extra), f"{number}: {extra!r} goes only with {owner!r}")
         at = start or 0
@@ -253,7 +261,32 @@ class _Reader:
         detach = raw.get("detach", False)
         if not isinstance(detach, bool):
             raise self.fail(line("detach"), f"{number}: 'detach' must be true or false, got {detach!r}")
-        return Step(at, qa=name, n=n, on=on, detach=detach)
+        rate, path = self.scope(raw, number, name, action.fault, line)
+        return Step(at, qa=name, n=n, on=on, detach=detach, rate=rate, path=path)
+
+    def scope(
+        self, raw: dict[str, Any], number: str, name: str, fault: str | None, line: Any
+    ) -> tuple[float | None, str | None]:
+        """A fault's `rate` (a probability above 0, at most 1) and `path` (a part of a request's
+        path), when the step narrows it; only a fault switched on takes them."""
+        if "rate" not in raw and "path" not in raw:
+            return None, None
+        key = "rate" if "rate" in raw else "path"
+        if fault is None:
+            raise self.fail(line(key), f"{number}: QA action {name!r} is not a fault: it takes no {key!r}")
+        if raw.get("on") is not True:
+            raise self.fail(line(key), f"{number}: {key!r} narrows a fault turned on: add 'on = true'")
+        rate = raw.get("rate", 1.0)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
+            raise self.fail(
+                line("rate"), f"{number}: 'rate' must be a probability above 0, at most 1, got {rate!r}"
+            )
+        path = raw.get("path", "")
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            raise self.fail(
+                line("path"), f"{number}: 'path' must be a part of a path starting with '/', got {path!r}"
+            )
+        return float(rate), path
 
     def condition(self, value: Any, number: str, action: str, line: int | None) -> Condition:
         if not isinstance(value, dict) or not value:

@@ -42,6 +42,8 @@ class Step:
     n: float | None = None  # the QA action's N (seconds, or calls for a burst)
     on: bool | None = None  # a QA switch: on or off (toggled when not said)
     detach: bool = False  # a QA action started, and the next step at once (it finishes meanwhile)
+    rate: float | None = None  # a fault turned on: the probability per request (None: every one)
+    path: str | None = None  # a fault turned on: only requests whose path holds this
     wait: Condition | None = None
     within: float = 5.0  # a wait's bound, in seconds of real time
     snapshot: str | None = None
@@ -55,7 +57,10 @@ class Step:
         if self.qa is None:
             return ""
         words = self.qa + (f" {self.n:g}" if self.n is not None else "") + (" …" if self.detach else "")
-        return words + ("" if self.on is None else (" on" if self.on else " off"))
+        words += "" if self.on is None else (" on" if self.on else " off")
+        if self.rate is not None and self.rate < 1:
+            words += f" {self.rate:.0%}"
+        return words + (f" {self.path}" if self.path else "")
 
     @property
     def kind(self) -> str:

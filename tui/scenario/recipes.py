@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS
+from sessionkeeper.api.network import Scope
+from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, SCOPES
 from sessionkeeper.tui.scenario.model import Scenario, Step
 
 BEGIN = "<!-- recipes: made by `sessionkeeper scenario list --markdown`; do not edit by hand -->"
@@ -47,6 +48,7 @@ def recipe(steps: Iterable[Step]) -> str:
     window = 1
     panel_open = {1: False, 2: False}
     index = {1: AMOUNTS.index(30), 2: AMOUNTS.index(30)}  # the panel's N when the app starts
+    where = {1: 0, 2: 0}  # the panel's scope (%): everywhere when the app starts
     opened = False
     say_window = two  # the next keys say which window they go to
     for step in steps:
@@ -69,6 +71,14 @@ def recipe(steps: Iterable[Step]) -> str:
                 target = AMOUNTS.index(int(step.n))
                 words += ["`+`" if target > index[window] else "`-`"] * abs(target - index[window])
                 index[window] = target
+            if action.fault is not None and step.on is not False:
+                # A fault turned on takes the panel's scope: `%` until it is the step's.
+                scope = Scope(step.rate if step.rate is not None else 1.0, step.path or "")
+                if scope not in SCOPES:
+                    raise NotOnTheKeyboard(f"{step.qa!r} {scope.short} is not one of the panel's scopes")
+                target = SCOPES.index(scope)
+                words += ["`%`"] * ((target - where[window]) % len(SCOPES))
+                where[window] = target
             words.append(f"`{action.key}`")
             continue
         if step.press or step.type is not None:

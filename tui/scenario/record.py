@@ -31,6 +31,7 @@ from sessionkeeper.tui.screens.base import is_qa_tool
 from sessionkeeper.tui.widgets.caption_bar import Caption
 
 if TYPE_CHECKING:
+    from sessionkeeper.api.network import Scope
     from sessionkeeper.session import decisions as d
     from sessionkeeper.tui.app import SessionKeeperApp
 
@@ -112,7 +113,7 @@ class Recorder:
         self._flush_typing()
         self._time_passed()
 
-    def _qa_done(self, name: str, n: float | None, on: bool | None) -> None:
+    def _qa_done(self, name: str, n: float | None, on: bool | None, scope: Scope | None) -> None:
         self._flush_typing()
         self._time_passed()
         step: dict[str, Any] = {"qa": name}
@@ -120,6 +121,10 @@ class Recorder:
             step["n"] = n
         if on is not None:
             step["on"] = on
+        if scope is not None:
+            step["rate"] = scope.rate
+            if scope.path:
+                step["path"] = scope.path
         self._add(step)
         self._since = self.clock()  # the action's own time (a round trip) is not the tester's
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.network import Scope
 from sessionkeeper.session.clock import Clock, FakeClock
 from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Shot, Step, StepRecord
 from sessionkeeper.tui.scenario.probe import busy, check, handled, post_key
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from sessionkeeper.tui.app import SessionKeeperApp
 
 SIZE = (100, 32)
+SEED = 20  # the draws of flaky faults (a rate): the same in every run
 
 
 class StepFailed(Exception):
@@ -56,7 +59,10 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
     from sessionkeeper.api.backend.sessions import DEFAULT_LIFETIME_S
 
     lifetime = DEFAULT_LIFETIME_S if scenario.lifetime is None else scenario.lifetime
-    backend = EmbeddedBackend(app=QuickStart(ttl_s=scenario.ttl, lifetime_s=lifetime, clock=server_clock.now))
+    # Seeded: a flaky fault's draws (a rate) fall the same way in every run.
+    backend = EmbeddedBackend(
+        app=QuickStart(ttl_s=scenario.ttl, lifetime_s=lifetime, clock=server_clock.now, seed=SEED)
+    )
     outcome = Outcome(scenario, passed=False, seconds=0.0)
     driver = _Driver(out, outcome)
     second = contextlib.AsyncExitStack()
@@ -180,6 +186,7 @@ class _Driver:
         client = app.services.client
         if client is not None and client.wire not in self.wire:
             self.wire.append(client.wire)
+            client.network.chance = random.Random(SEED + instance).random  # as the server's draws
 
     async def step(self, step: Step) -> None:
         if step.instance not in self.apps:
@@ -293,7 +300,8 @@ class _Driver:
             qa = self.app.qa
             if qa is None:
                 raise StepFailed("QA is not available (the app did not start)")
-            action = qa.run(step.qa, amount=step.n, on=step.on)
+            scope = None if step.rate is None else Scope(step.rate, step.path or "")
+            action = qa.run(step.qa, amount=step.n, on=step.on, scope=scope)
             if step.detach:
                 self.detached.append((step, asyncio.ensure_future(action)))
                 for _ in range(20):  # far enough for its calls to be on their way

@@ -32,9 +32,29 @@ _TIMELINE = "Timeline"
 _HEADINGS = (_TIMELINE,)
 CHART_MIN_HEIGHT = 36  # terminal rows from which the chart is shown (it takes 10)
 CONFIRM_S = 5.0  # a whole-server action's second press, within this, does it
-KEY_HELP = (
-    "  ".join(f"[b]{a.key}[/b] {a.short}" for a in ACTIONS if a.listed) + "  [b]+/-[/b] N  [b]Esc[/b] close"
-)
+# Pairs of actions listed as one ("e/j refresh 503/401"): three lines must do at 80x24.
+_PAIRED = {
+    "refresh_503": ("refresh_401", "refresh 503/401"),
+    "lose_answer": ("lose_answers", "lose 1/30%"),
+    "burst": ("burst_at_expiry", "burst N/at expiry"),
+}
+
+
+def _key_help() -> str:
+    second = {pair for pair, _ in _PAIRED.values()}
+    items = []
+    for action in ACTIONS:
+        if not action.listed or action.name in second:
+            continue
+        if action.name in _PAIRED:
+            other, words = _PAIRED[action.name]
+            items.append(f"[b]{action.key}/{ACTIONS_BY_NAME[other].key}[/b] {words}")
+        else:
+            items.append(f"[b]{action.key}[/b] {action.short}")
+    return "  ".join([*items, "[b]+/-[/b] N  [b]%[/b] where"])
+
+
+KEY_HELP = _key_help()
 
 
 def _qa_bindings() -> list[BindingType]:
@@ -42,6 +62,7 @@ def _qa_bindings() -> list[BindingType]:
         Binding("escape", "close", "Close", priority=True),
         Binding("plus,equals_sign", "amount(1)", "N+", key_display="+"),
         Binding("minus", "amount(-1)", "N-", key_display="-"),
+        Binding("percent_sign", "where", "Where", key_display="%"),
         Binding("p", "pin", "Expect this"),  # only while recording a scenario
         Binding("i", "inspect", "Requests"),
     ]
@@ -147,13 +168,16 @@ class QAPanel(AppScreen):
         manager = client.manager
         view = manager.view()
         retry = f"in {view.retry_at - self.keeper.now():.0f} s" if view.retry_at is not None else "-"
-        network = "online" if client.network.online else "OFFLINE (switch)"
-        if client.network.garble:
-            network += " · answers MALFORMED"
+        switch = client.network
+        network = "online" if switch.online else f"OFFLINE {switch.scope('offline').short}"
+        if switch.garble:
+            network += f" · MALFORMED {switch.scope('garble').short}"
+        if switch.losing:
+            network += f" · lost {switch.scope('lose').short}"
         lines = [
             # The switch first: the link is what the last call learned, and none may have gone yet.
             f"state      {view.state.value} · link "
-            + ("offline (QA switch)" if not client.network.online else view.link.value),
+            + ("offline (QA switch)" if switch.offline_everywhere else view.link.value),
             f"holder     {view.kind.value if view.kind else '-'} {client.username or ''}",
             f"remaining  {wording.format_remaining(view.remaining_s)}  ({view.remaining_s or 0:.1f} s)",
             f"TTL est.   {view.ttl_s:.1f} s · warn {view.warn_s:.1f} s",
@@ -161,7 +185,7 @@ class QAPanel(AppScreen):
             f"prompt     {'shown' if view.prompt_visible else '-'} · flight "
             f"{view.flight.value if view.flight else '-'} · retry {retry}",
             f"network    {network}",
-            f"N          {qa.amount} (+/-)",
+            f"N · where  {qa.amount} · {qa.scope.short}",
         ]
         shared = manager.shared
         if shared is not None:
@@ -222,10 +246,15 @@ class QAPanel(AppScreen):
             else:
                 lines.append("drift      - (no live session on the client)")
         f = state.faults
+
+        def where(fault: str) -> str:
+            scope = f.scopes.get(fault)
+            return f" {scope.short}" if scope is not None else ""
+
         faults = [
-            f"refresh {f.refresh}",
-            f"latency {f.latency_ms} ms" if f.latency_ms else "",
-            "DOWN" if f.down else "",
+            f"refresh {f.refresh}" + (where("refresh") if f.refresh != "ok" else ""),
+            f"latency {f.latency_ms} ms{where('latency')}" if f.latency_ms else "",
+            f"DOWN{where('down')}" if f.down else "",
             "gql 401" if f.graphql_auth_error == "http" else "",
         ]
         alive = [s for s in state.sessions if s.alive]
@@ -302,6 +331,13 @@ class QAPanel(AppScreen):
         qa = self.keeper.qa
         if qa is not None:
             self.note(f"N = {qa.change_amount(step)}")
+
+    def action_where(self) -> None:
+        """Where the next fault switched on applies: everywhere, or a share of some calls."""
+        qa = self.keeper.qa
+        if qa is not None:
+            scope = qa.next_scope()
+            self.note(f"faults turned on now apply{scope.words or ' everywhere'}")
 
     def action_qa(self, name: str) -> None:
         # Run by the app, not by this screen: closing the panel must not cancel the action (a

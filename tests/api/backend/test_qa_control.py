@@ -41,6 +41,7 @@ async def test_state_has_the_contract_shape(client: httpx.AsyncClient) -> None:
         "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
         "lifetime_s": DEFAULT_LIFETIME_S,
+        "scopes": {},
     }
     common = {"expires_in_s": TTL_S, "lifetime_left_s": DEFAULT_LIFETIME_S, "revoked": False, "ended": None}
     assert state["sessions"] == [
@@ -99,6 +100,7 @@ async def test_faults_answers_all_current_faults(client: httpx.AsyncClient) -> N
         "graphql_auth_error": "extensions",
         "ttl_s": TTL_S,
         "lifetime_s": DEFAULT_LIFETIME_S,
+        "scopes": {},
     }
     assert (await client.get("/__qa/faults")).json() == r.json()
 
@@ -319,6 +321,59 @@ async def test_counters_count_exactly_what_the_server_saw(client: httpx.AsyncCli
         "guest_sessions": 1,
         "rejected": 5,
         "signouts": 1,
+        "faulted": 4,  # refresh 503, refresh 401, and down on a refresh and on a GraphQL call
         "bookings": 0,
         "seat_holds": 0,
     }
+
+
+# -- flaky faults: a scope (a path, a probability) -------------------------------------------
+
+
+async def test_a_fault_in_a_scope_hits_only_its_paths_and_about_its_share(client: httpx.AsyncClient) -> None:
+    token = await guest_token(client)
+    r = await client.post(
+        "/__qa/faults", json={"down": True, "scopes": {"down": {"rate": 0.3, "path": "/graphql"}}, "seed": 5}
+    )
+    assert r.status_code == 200
+    assert r.json()["scopes"] == {"down": {"rate": 0.3, "path": "/graphql"}}
+    rest = [(await client.get("/api/airports", headers=bearer(token))).status_code for _ in range(40)]
+    graphql = [(await gql(client, token, ME)).status_code for _ in range(40)]
+    assert set(rest) == {200}  # outside the path: never down
+    failed = graphql.count(503)
+    assert set(graphql) == {200, 503} and 4 <= failed <= 22
+    assert (await qa_state(client))["counters"]["faulted"] == failed
+    # The same seed, the same draws: a run repeats.
+    await client.post("/__qa/faults", json={"seed": 5})
+    again = [(await gql(client, token, ME)).status_code for _ in range(40)]
+    assert again == graphql
+
+
+async def test_a_scope_everywhere_drops_it_and_other_faults_keep_theirs(client: httpx.AsyncClient) -> None:
+    await client.post(
+        "/__qa/faults",
+        json={"scopes": {"down": {"rate": 0.5}, "latency": {"path": "/api/flights"}}},
+    )
+    r = await client.post("/__qa/faults", json={"scopes": {"down": {"rate": 1, "path": ""}}})
+    assert r.json()["scopes"] == {"latency": {"rate": 1.0, "path": "/api/flights"}}
+    await client.post("/__qa/reset")
+    assert (await client.get("/__qa/faults")).json()["scopes"] == {}
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        {"down": {"rate": 0}},
+        {"down": {"rate": 1.5}},
+        {"down": {"rate": "half"}},
+        {"ttl": {"rate": 0.5}},
+        {"down": {"rate": 0.5, "extra": 1}},
+        {"down": {"path": "x" * 201}},
+    ],
+)
+async def test_a_bad_scope_is_refused_with_422_and_changes_nothing(
+    client: httpx.AsyncClient, scopes: object
+) -> None:
+    r = await client.post("/__qa/faults", json={"down": True, "scopes": scopes})
+    assert r.status_code == 422
+    assert (await client.get("/__qa/faults")).json()["down"] is False
