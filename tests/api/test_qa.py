@@ -205,13 +205,14 @@ async def test_a_client_fault_with_a_path_reaches_only_those_calls(desk: QADesk)
     assert network.online and network.scopes == {}
 
 
-async def test_lose_answers_everywhere_is_30_percent_and_a_scope_is_told_to_the_recorder(desk: QADesk) -> None:
+async def test_lose_answers_everywhere_is_30_percent_and_the_recorder_hears_a_scope(desk: QADesk) -> None:
     heard: list[tuple[str, Scope | None]] = []
     desk.listeners.append(lambda name, n, on, scope: heard.append((name, scope)))
     await desk.run("lose_answers", on=True)
     assert desk.client.network.scope("lose") == Scope(0.3)
     await desk.run("malformed", on=True, scope=Scope(0.5, "/api/flights"))
     await desk.run("revoke")
-    assert heard == [("lose_answers", Scope(0.3)), ("malformed", Scope(0.5, "/api/flights")), ("revoke", None)]
+    flights = Scope(0.5, "/api/flights")
+    assert heard == [("lose_answers", Scope(0.3)), ("malformed", flights), ("revoke", None)]
     with pytest.raises(ValueError, match="not a fault"):
         await desk.run("skip", 10, scope=Scope(0.5))
