@@ -67,6 +67,7 @@ class BackendClient:
         store: SessionStore | None = None,
         timeline: Timeline | None = None,
         auto_wake: bool = True,
+        notice_sleep: bool | None = None,
         network: NetworkSwitch | None = None,
         inner_transport: InnerTransportFactory | None = None,
         timeout: float = 10.0,
@@ -102,6 +103,7 @@ class BackendClient:
             store=store,
             timeline=timeline,
             auto_wake=auto_wake,
+            notice_sleep=notice_sleep,
             # Another instance waits this long for this one's flight before taking it over: longer
             # than the flight's one call may take (rule 14).
             flight_lease_s=call_deadline + LEASE_MARGIN_S,

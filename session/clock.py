@@ -73,11 +73,14 @@ class FakeClock:
 
 
 class QAClock:
-    """The real clock plus an offset, so QA can "skip ahead N minutes" without waiting."""
+    """The real clock plus an offset, so QA can "skip ahead N minutes" without waiting, and have
+    the machine "sleep" N minutes (`sleep`): time the session clock (CLOCK_BOOTTIME) counts and
+    the monotonic one does not, as a real suspend does."""
 
     def __init__(self, base: Clock | None = None) -> None:
         self._base: Clock = base if base is not None else SystemClock()
-        self.offset = 0.0
+        self.offset = 0.0  # all the time QA added: skips, sleeps, freezes
+        self.slept = 0.0  # the part of it that was a sleep
 
     def now(self) -> float:
         return self._base.now() + self.offset
@@ -93,6 +96,24 @@ class QAClock:
         if seconds < 0:
             raise ValueError("skip ahead takes a non-negative number of seconds")
         self.offset += seconds
+
+    def sleep(self, seconds: float) -> None:
+        """The machine slept `seconds`: this clock jumps; the monotonic clock (the event loop's)
+        does not, so the app can tell (`session.wakeups`)."""
+        self.skip_ahead(seconds)
+        self.slept += seconds
+
+
+def asleep_offset(clock: Clock) -> float:
+    """The part of `skip_offset` that was a QA sleep: time the monotonic clock did not see."""
+    if isinstance(clock, QAClock):
+        return clock.slept + asleep_offset(clock.base)
+    return 0.0
+
+
+def runs_in_real_time(clock: Clock) -> bool:
+    """Whether real time moves this clock (a system clock under any QA offsets; not a fake one)."""
+    return runs_in_real_time(clock.base) if isinstance(clock, QAClock) else isinstance(clock, SystemClock)
 
 
 def skip_offset(clock: Clock) -> float:

@@ -45,8 +45,8 @@ def entry(decision: d.Decision, now: float) -> Entry | None:
             return "session_lapsed", {"kind": kind.value}
         case d.ConnectivityChanged(link=link):
             return "connectivity", {"online": decision.online, "link": link.value}
-        case d.BackgroundEnded(away_s=away, detected=detected):
-            return "resumed", {"away_s": round(away, 3), "detected": detected}
+        case d.BackgroundEnded(away_s=away, detected=detected, how=how):
+            return "resumed", {"away_s": round(away, 3), "detected": detected, "how": how}
         case d.LifetimeWarning(seconds_left=left):
             return "lifetime_warning", {"seconds_left": round(left, 3)}
         case d.SessionShared(kind=kind):

@@ -136,10 +136,13 @@ class SessionShared:
 
 @dataclass(frozen=True, slots=True)
 class BackgroundEnded:
-    """Back from the background after `away_s`; `detected` when no Backgrounded came first."""
+    """Back from the background after `away_s`; `detected` when no Backgrounded came first. `how`:
+    "away" (a return from the background: focus, Ctrl+Z), "stop" (the process was stopped from
+    outside, found from a late wake-up or a SIGCONT), "sleep" (the machine slept)."""
 
     away_s: float
     detected: bool
+    how: str = "away"
 
 
 Decision = (

@@ -464,18 +464,18 @@ class SessionEngine:
         known = self._previous_now if heartbeat is None else max(self._previous_now, heartbeat)
         return min(known, self._now)
 
-    def _returned(self, now: float, since: float, *, detected: bool) -> list[d.Decision]:
+    def _returned(self, now: float, since: float, *, how: str) -> list[d.Decision]:
         """Rule 9: back in the foreground after being away since `since`. What the token needs
         then depends on the status: the cells that call this add it."""
         self.paused_since = None
-        return [d.BackgroundEnded(away_s=now - since, detected=detected)]
+        return [d.BackgroundEnded(away_s=now - since, detected=how != "away", how=how)]
 
     def _back(self, ev: e.Resumed, now: float) -> list[d.Decision]:
         if self.paused_since is not None:
-            return self._returned(now, self.paused_since, detected=False)
-        # No Backgrounded came first: the process was stopped from outside, some time after it
-        # was last seen alive.
-        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+            return self._returned(now, self.paused_since, how="away")
+        # No Backgrounded came first: the process was stopped from outside (or the machine
+        # slept), some time after it was last seen alive.
+        return self._returned(now, self._last_alive(ev.alive_at), how="sleep" if ev.slept else "stop")
 
     def _woke_late(self, ev: e.Tick, now: float) -> bool:
         """A wake-up much later than it was due, with no suspend before it: the process was
@@ -486,7 +486,7 @@ class SessionEngine:
 
     def _woken(self, ev: e.Tick, now: float) -> list[d.Decision]:
         """Back after a stop from outside that a late wake-up revealed: away since last seen alive."""
-        return self._returned(now, self._last_alive(ev.alive_at), detected=True)
+        return self._returned(now, self._last_alive(ev.alive_at), how="stop")
 
     def _live_on_return(self, now: float) -> list[d.Decision]:
         assert self.deadline is not None

@@ -168,10 +168,12 @@ class Resumed:
     """Back in the foreground; with no Backgrounded before it, the process was stopped from outside.
 
     `alive_at`: the latest moment the process is known to have been running (its last heartbeat).
-    After a stop from outside, the time away is measured from there.
+    After a stop from outside, the time away is measured from there. `slept`: what was noticed
+    was the machine sleeping (the session clock ran ahead of the monotonic one), not a stop.
     """
 
     alive_at: float | None = None
+    slept: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,12 +124,15 @@ class SessionManager:
         store: SessionStore | None = None,
         timeline: Timeline | None = None,
         auto_wake: bool = True,
+        notice_sleep: bool | None = None,
         loop_time: Callable[[], float] | None = None,
         shared: bool = True,
         flight_lease_s: float = 20.0,
         lifetime_s: float | None = None,
     ) -> None:
-        """`loop_time` is the clock the wake-up timer runs on (the event loop's, by default); tests
+        """`notice_sleep`: look for a machine's sleep (by default, with `auto_wake`; the scenario
+        runner ticks by hand and still looks). `loop_time` is the clock the wake-up timer runs on
+        (the event loop's, by default); tests
         give one that lags the session clock, as a machine's sleep makes the real one do.
         `shared`: the store is shared with other instances on its data dir (rule 14);
         `flight_lease_s`: how long another instance waits for this one's flight before taking it
@@ -151,6 +154,7 @@ class SessionManager:
             self._on_wake,
             stop_gap_s=self.engine.policy.stop_gap_s,
             enabled=auto_wake,
+            watch_sleep=notice_sleep,
             loop_time=loop_time,
         )
         sharing = (
@@ -180,6 +184,8 @@ class SessionManager:
         self._listeners: tuple[DecisionListener, ...] = ()
         self._background: set[asyncio.Task[Any]] = set()
         self._alive_at: float | None = None
+        # Set by `continued` (a SIGCONT): the process was stopped, and is running again.
+        self._continued = False
         self._restore_done = False
         self._closed = False
 
@@ -200,6 +206,10 @@ class SessionManager:
 
     def view(self) -> SessionView:
         return self.engine.view(self.clock.now())
+
+    def next_wakeup(self) -> float | None:
+        """When the engine next has something to do on its own (session clock), or None."""
+        return self.engine.next_wakeup()
 
     def redact(self, text: str) -> str:
         """`text` with the token and reauth key this session holds replaced by their fingerprints
@@ -312,10 +322,22 @@ class SessionManager:
             self.shared.announce(focused=True)
         self._handle(e.Resumed(alive_at=self._alive_at))
 
+    def continued(self) -> None:
+        """The process was continued after a stop (SIGCONT). Only a flag is set: this runs in a
+        signal handler, before anything the loop had due. The next event, or the next heartbeat,
+        takes the stop for a return from the background (rule 9), measured from the last moment
+        the process was seen alive, unless it was already away (Ctrl+Z backgrounds first) or the
+        stop was shorter than the stop gap."""
+        self._continued = True
+
     def heartbeat(self) -> None:
         """The process is running now (the UI's once-a-second tick). After a stop from outside,
-        the time away is measured from the last heartbeat, not from a late wake-up's due time."""
-        self._alive_at = self.clock.now()
+        the time away is measured from the last heartbeat, not from a late wake-up's due time.
+        A stop (SIGCONT) or a sleep noticed here is handled at once, not at the next wake-up."""
+        now = self.clock.now()
+        if self._continued or self._wakeups.slept(now, peek=True):
+            self._handle(e.Tick(), now=now)
+        self._alive_at = now
         self.sync()
         self.timeline.flush()  # entries recorded since the last second reach the file
 
@@ -485,11 +507,22 @@ class SessionManager:
         if self._wakeups.slept(now):
             # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
             # it from the session clock, and take the sleep for what it is, a time away (rule 9).
+            # Asleep while away already, it is more of that time away: the return will count it.
             self._wakeups.disarm()
-            if not isinstance(event, e.Resumed):
-                self._handle(e.Resumed(alive_at=self._alive_at), now=now)
+            self._continued = False  # a sleep stops the process too: one return, not two
+            if not isinstance(event, e.Resumed) and not self.view().paused:
+                self._handle(e.Resumed(alive_at=self._alive_at, slept=True), now=now)
             if isinstance(event, e.Tick):
                 event = e.Tick()  # the late wake-up itself: its lateness is the sleep, taken above
+        elif self._continued:
+            self._continued = False
+            alive = self._alive_at
+            last_seen = self.engine.now if alive is None else max(alive, self.engine.now)
+            if now - last_seen > self.engine.policy.stop_gap_s and not self.view().paused:
+                if not isinstance(event, e.Resumed):
+                    self._handle(e.Resumed(alive_at=self._alive_at), now=now)
+                if isinstance(event, e.Tick):
+                    event = e.Tick()  # a late wake-up's lateness is that same stop
         if now < self.engine.now:
             # A listener told the engine something since `now` was read (after a resume, or on
             # the caller's timeline entry): this event comes after it.

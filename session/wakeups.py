@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from sessionkeeper.session.clock import Clock, skip_offset
+from sessionkeeper.session.clock import Clock, asleep_offset, skip_offset
 
 # A timer fires this long after its moment, so that the moment has passed when it is looked at.
 _LATE_S = 0.001
@@ -28,15 +28,19 @@ class Wakeups:
         *,
         stop_gap_s: float,
         enabled: bool = True,
+        watch_sleep: bool | None = None,
         loop_time: Callable[[], float] | None = None,
     ) -> None:
-        """`enabled`: False in tests that tick by hand. `loop_time`: the clock the timer runs on
-        (the event loop's, by default); tests give one that lags the session clock, as a machine's
-        sleep makes the real one do. `stop_gap_s`: a gap this large between the two is a sleep."""
+        """`enabled`: False in tests that tick by hand. `watch_sleep`: look for a sleep (by
+        default, when enabled; the scenario runner ticks by hand and still looks). `loop_time`:
+        the clock the timer runs on (the event loop's, by default); tests give one that lags the
+        session clock, as a machine's sleep makes the real one do. `stop_gap_s`: a gap this large
+        between the two is a sleep."""
         self._clock = clock
         self._on_wake = on_wake
         self._stop_gap_s = stop_gap_s
         self.enabled = enabled
+        self.watch_sleep = enabled if watch_sleep is None else watch_sleep
         self._loop_time = loop_time
         self._timer: asyncio.TimerHandle | None = None
         self._due = float("inf")
@@ -85,21 +89,24 @@ class Wakeups:
         self.disarm()
         self._drift = None
 
-    def slept(self, now: float | None = None) -> bool:
+    def slept(self, now: float | None = None, *, peek: bool = False) -> bool:
         """True when the session clock ran ahead of the event loop's since the last look: the
         machine slept. Only with wake-ups of our own to keep true. `now`: the session clock's
-        reading, when the caller has just made it."""
-        if not self.enabled:
+        reading, when the caller has just made it. `peek`: look without it counting as a look
+        (the next one still sees the sleep)."""
+        if not self.watch_sleep:
             return False
         try:
             loop_now = self._loop_time() if self._loop_time else asyncio.get_running_loop().time()
         except RuntimeError:
             return False
-        # A QA skip ahead moves the session clock on purpose: it is not a sleep.
+        # A QA skip ahead moves the session clock on purpose: it is not a sleep (a QA sleep is).
         if now is None:
             now = self._clock.now()
-        drift = now - skip_offset(self._clock) - loop_now
-        previous, self._drift = self._drift, drift
+        drift = now - (skip_offset(self._clock) - asleep_offset(self._clock)) - loop_now
+        previous = self._drift
+        if not peek:
+            self._drift = drift
         return previous is not None and drift - previous > self._stop_gap_s
 
     def _fire(self) -> None:

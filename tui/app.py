@@ -34,7 +34,7 @@ from textual.screen import ModalScreen, Screen
 
 from sessionkeeper.session.kinds import State
 from sessionkeeper.session.private_files import ensure_private_dir, make_dirs
-from sessionkeeper.tui import wording
+from sessionkeeper.tui import continued, wording
 from sessionkeeper.tui.messages import (
     EndSession,
     FlowEntered,
@@ -154,6 +154,7 @@ class SessionKeeperApp(App[None]):
         self._startup: asyncio.Task[None] | None = None
         # Subscribed as the app mounts; the other parts are made when first used (below).
         self.presence = Presence(self)
+        self._unlisten_continue: Callable[[], None] = lambda: None  # SIGCONT, once mounted
         # Made once the session starts: the first frame needs none of the decisions' machinery.
         self.presenter: SessionPresenter | None = None
         self.draft_problem: str | None = None  # why the latest local draft save failed, until one works
@@ -350,6 +351,7 @@ class SessionKeeperApp(App[None]):
         self.app_suspend_signal.subscribe(self, self.presence.on_suspend, immediate=True)
         self.app_resume_signal.subscribe(self, self.presence.on_resume)
         self.watch(self, "app_focus", self.presence.focus_changed, init=False)
+        self._unlisten_continue = continued.listen(self._continued)
         self.countdown_timer = self.set_interval(self.tick_interval, self.tick)
         # After the first frame is on screen, so the heavy imports of `start` cannot delay it.
         self.call_after_refresh(self._begin)
@@ -378,7 +380,14 @@ class SessionKeeperApp(App[None]):
         if self.director is not None and self.startup_error is None:
             self.run_worker(self.director.direct(self), group="director", name="director")
 
+    def _continued(self) -> None:
+        """A SIGCONT, in its signal handler: a flag for the session, nothing more."""
+        client = self.client
+        if client is not None:
+            client.manager.continued()
+
     async def on_unmount(self) -> None:
+        self._unlisten_continue()
         # A payment out must reach the draft: waited for, within the call deadline.
         await self._outliving.close(self.settings.call_deadline_s)
         if self._startup is not None and not self._startup.done():

@@ -39,6 +39,7 @@ class Overrides:
 
     clock: Clock | None = None
     auto_wake: bool = True
+    notice_sleep: bool | None = None  # look for a sleep (by default, with auto_wake)
     backend_clock: Callable[[], float] | None = None
     backend_token_factory: Callable[[], str] | None = None
     inner_transport: InnerTransportFactory | None = None
@@ -117,6 +118,7 @@ class Services:
                 store=SessionStore(data / "session.json", scope=self.backend_url),
                 timeline=Timeline(data / "timeline.jsonl", flush_every_s=1.0),
                 auto_wake=overrides.auto_wake,
+                notice_sleep=overrides.notice_sleep,
                 inner_transport=overrides.inner_transport,
                 call_deadline=settings.call_deadline_s,
                 fingerprinter=overrides.fingerprinter,

@@ -15,6 +15,8 @@ class Desk(Protocol):
     `on`: the switch's state wanted, None to toggle it."""
 
     async def skip(self, seconds: float) -> str: ...
+    async def sleep(self, seconds: float) -> str: ...
+    async def freeze(self, seconds: float) -> str: ...
     async def to_warning(self) -> str: ...
     async def past_expiry(self) -> str: ...
     async def background(self, seconds: float) -> str: ...
@@ -62,6 +64,14 @@ class QAAction:
     # turns one on; None for the rest.
     fault: str | None = None
 
+    @property
+    def shown_key(self) -> str:
+        """The key as a person reads it: `.` for Textual's `full_stop`."""
+        return _SHOWN_KEYS.get(self.key, self.key)
+
+
+_SHOWN_KEYS = {"full_stop": "."}
+
 
 ACTIONS: tuple[QAAction, ...] = (
     QAAction(
@@ -69,9 +79,29 @@ ACTIONS: tuple[QAAction, ...] = (
         "k",
         "skip N",
         "QA: skip ahead N seconds",
-        "both clocks, the client's and the server's",
+        "both clocks, the app awake: each wake-up on the way fires once, in order",
         amount=True,
         run=lambda desk, n, on: desk.skip(n),
+        whole_server=True,
+    ),
+    QAAction(
+        "sleep",
+        "s",
+        "sleep N",
+        "QA: the machine sleeps N seconds",
+        "nothing runs; the clock jumps as CLOCK_BOOTTIME sees it, and the app finds out on waking",
+        amount=True,
+        run=lambda desk, n, on: desk.sleep(n),
+        whole_server=True,
+    ),
+    QAAction(
+        "freeze",
+        "full_stop",
+        "freeze N",
+        "QA: the process is stopped N seconds",
+        "SIGSTOP, then SIGCONT: the app finds out from the gap",
+        amount=True,
+        run=lambda desk, n, on: desk.freeze(n),
         whole_server=True,
     ),
     QAAction(

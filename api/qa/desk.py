@@ -13,6 +13,12 @@ from sessionkeeper.api.errors import ApiError
 from sessionkeeper.api.network import Scope
 from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME, AMOUNTS, LOST_ANSWER_RATE, SCOPES, SLOW_CALLS_S
 from sessionkeeper.api.qa.control import QAControl
+from sessionkeeper.api.qa.stop import stop_process
+from sessionkeeper.session.clock import runs_in_real_time
+
+# A skip that crosses more wake-ups than this (a refresh at every warning for days) goes on as one jump.
+MAX_WAKEUPS_PER_SKIP = 200
+FREEZE_STOP_S = 1.0  # the real stop of a freeze: the rest of its N is added to the clocks
 
 if TYPE_CHECKING:
     from sessionkeeper.api.client import BackendClient
@@ -104,8 +110,46 @@ class QADesk:
     # -- time --------------------------------------------------------------------------------------
 
     async def skip(self, seconds: float) -> str:
-        await self._skip_both(seconds, seconds)
-        return f"skipped ahead {seconds:g} s on both clocks"
+        """Time passes with the app awake: both clocks go to each moment the session has work at
+        (the warning, a retry, the deadline) in turn, and that work is done there, its calls
+        answered at that moment, before the clocks go on."""
+        manager, left, fired = self.client.manager, seconds, 0
+        for _ in range(MAX_WAKEUPS_PER_SKIP):
+            due = manager.next_wakeup()
+            if due is None or due - self.clock.now() > left:
+                break
+            step = max(0.0, due - self.clock.now())
+            await self._skip_both(step, step)
+            left -= step
+            fired += 1
+            await self.client.settle()  # a refresh it started lands at its moment, not at the end
+        await self._skip_both(left, left)
+        woke = f"; {fired} wake-up{'s' if fired != 1 else ''} fired on the way" if fired else ""
+        return f"skipped ahead {seconds:g} s on both clocks{woke}"
+
+    async def sleep(self, seconds: float) -> str:
+        """The machine sleeps: nothing of the app runs, and on waking its clock has jumped (the
+        session's clock counts the sleep, the event loop's does not), with no wake-up fired on
+        the way. The app is not told: it finds out from its clocks."""
+        await self.control.advance_clock(seconds)  # the server is another machine: awake
+        self.clock.sleep(seconds)
+        return f"the machine slept {seconds:g} s: nothing ran, and the app finds out on waking"
+
+    async def freeze(self, seconds: float) -> str:
+        """The process is stopped (SIGSTOP) and continued (SIGCONT) `seconds` later, as far as its
+        clocks can tell: stopped for real for at most `FREEZE_STOP_S`, the rest added to both
+        clocks as it stops. The app is not told: it finds out from the gap."""
+        real = runs_in_real_time(self.clock)  # a fake clock (the scenario runner's) sees no real time
+        stop_s = min(seconds, FREEZE_STOP_S)
+        rest = seconds - (stop_s if real else 0.0)
+        await self.control.advance_clock(rest)
+        how = await stop_process(
+            stop_s,
+            # Right before the stop, so that nothing of the app sees the clock before it.
+            just_before=lambda: self.clock.skip_ahead(rest),
+            continued=self.client.manager.continued,
+        )
+        return f"the process was stopped {seconds:g} s ({how}); the app finds out from the gap"
 
     async def _skip_both(self, client_s: float, server_s: float) -> None:
         await self.control.advance_clock(max(0.0, server_s))

@@ -458,7 +458,10 @@ def test_rule9_a_stop_from_outside_is_noticed_from_the_gap_in_time() -> None:
     eng = engine_with(SessionKind.USER)
     eng.handle(e.UserActivity(), 50.0)
     # SIGTSTP from another shell: no Backgrounded, only the resume on SIGCONT.
-    assert eng.handle(e.Resumed(), 1500.0) == [d.BackgroundEnded(1450.0, detected=True), d.StartReauth()]
+    assert eng.handle(e.Resumed(), 1500.0) == [
+        d.BackgroundEnded(1450.0, detected=True, how="stop"),
+        d.StartReauth(),
+    ]
 
 
 def test_rule9_going_to_the_background_hides_the_prompt() -> None:
@@ -533,7 +536,7 @@ def test_rule9_a_wake_up_that_fires_long_after_it_was_due_is_read_as_a_resume() 
     eng = engine_with(SessionKind.USER)
     out = eng.handle(e.Tick(scheduled_for=840.0, alive_at=829.0), 1500.0)
     # Away since the last heartbeat (829), not since the wake-up was due (840).
-    assert out == [d.BackgroundEnded(671.0, detected=True), d.StartReauth()]
+    assert out == [d.BackgroundEnded(671.0, detected=True, how="stop"), d.StartReauth()]
     assert not eng.signed_out
 
 
@@ -541,7 +544,9 @@ def test_rule9_time_away_after_a_stop_from_outside_counts_from_the_last_sign_of_
     eng = engine_with(SessionKind.USER)
     eng.handle(e.UserActivity(), 50.0)
     # Heartbeats went on until 200; SIGCONT at 269: 69 s away, whatever the wake-up timer says.
-    assert eng.handle(e.Resumed(alive_at=200.0), 269.0)[0] == d.BackgroundEnded(69.0, detected=True)
+    assert eng.handle(e.Resumed(alive_at=200.0), 269.0)[0] == d.BackgroundEnded(
+        69.0, detected=True, how="stop"
+    )
 
 
 def test_rule4_the_warning_window_shrinks_with_a_lowered_ttl_estimate() -> None:

@@ -107,7 +107,7 @@ async def test_a_key_after_a_sleep_past_the_deadline_reauthenticates_at_once(tmp
     mgr.user_activity()  # the first key after opening the lid
     await mgr.wait_for_flight()
     resumed = [x for x in mgr.timeline if x.name == "resumed"]
-    assert len(resumed) == 1 and resumed[0].detail == {"away_s": 3600.0, "detected": True}
+    assert len(resumed) == 1 and resumed[0].detail == {"away_s": 3600.0, "detected": True, "how": "sleep"}
     assert backend.counters["reauths"] == 1 and mgr.signed_in
     assert mgr.view().remaining_s == TTL
     # The wake-up is armed afresh from the session clock: the next warning, TTL - WARN from now.
@@ -132,7 +132,7 @@ async def test_a_call_made_right_after_a_sleep_is_read_as_a_return_from_the_back
     await mgr.wait_for_flight()
     names = mgr.timeline.names()
     resumed = [x for x in mgr.timeline if x.name == "resumed"]
-    assert len(resumed) == 1 and resumed[0].detail == {"away_s": 3600.0, "detected": True}
+    assert len(resumed) == 1 and resumed[0].detail == {"away_s": 3600.0, "detected": True, "how": "sleep"}
     assert names.index("resumed") < names.index("call_sent")
     assert backend.counters["reauths"] == 1 and mgr.signed_in
     await mgr.close()
@@ -150,7 +150,9 @@ async def test_a_sleep_while_a_call_is_out_is_read_at_its_answer(tmp_path: Path)
     mgr.accepted(ticket, "GET /api/thing")
     names = mgr.timeline.names()
     assert names.count("resumed") == 1 and names.index("call_answered") < names.index("resumed")
-    assert [x.detail for x in mgr.timeline if x.name == "resumed"] == [{"away_s": 3600.0, "detected": True}]
+    assert [x.detail for x in mgr.timeline if x.name == "resumed"] == [
+        {"away_s": 3600.0, "detected": True, "how": "sleep"}
+    ]
     await mgr.close()
 
 

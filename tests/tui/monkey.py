@@ -76,7 +76,30 @@ FORMS: dict[str, dict[str, str]] = {
 # Never sent: quitting ends the run (a person's Ctrl+Q and Alt+Q are tested elsewhere).
 NEVER = frozenset({"ctrl+q", "alt+q"})
 # QA panel keys worth pressing on purpose (on top of those the random keys hit in the panel).
-QA_KEYS = ["c", "l", "d", "o", "v", "m", "u", "y", "k", "w", "x", "g", "e", "j", "t", "a", "0", "+", "-"]
+QA_KEYS = [
+    "c",
+    "l",
+    "d",
+    "o",
+    "v",
+    "m",
+    "u",
+    "y",
+    "k",
+    "w",
+    "x",
+    "g",
+    "e",
+    "j",
+    "t",
+    "a",
+    "0",
+    "+",
+    "-",
+    "s",
+    "full_stop",
+    "percent_sign",
+]
 
 
 def binding_keys() -> list[str]:

@@ -33,6 +33,7 @@ FIRST_FRAME = [
     "sessionkeeper.tui",
     "sessionkeeper.tui.app",
     "sessionkeeper.tui.cli",
+    "sessionkeeper.tui.continued",  # the SIGCONT handler, set as the app mounts
     "sessionkeeper.tui.messages",
     "sessionkeeper.tui.presence",  # subscribed to focus and Ctrl+Z as the app mounts
     "sessionkeeper.tui.screens",

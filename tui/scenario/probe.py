@@ -18,6 +18,7 @@ from sessionkeeper.session.kinds import SessionKind
 from sessionkeeper.tui.scenario.model import Condition
 
 if TYPE_CHECKING:
+    from sessionkeeper.session.timeline import TimelineEntry
     from sessionkeeper.tui.app import SessionKeeperApp
 
 
@@ -51,8 +52,9 @@ async def check(app: SessionKeeperApp, want: Condition) -> list[str]:
             if expected not in text:
                 problems.append(f"expected {expected!r} on screen, seen: {_squeeze(text)}")
     if want.timeline:
-        names = client.manager.timeline.names()
-        missing = _not_in_order(want.timeline, names)
+        entries = list(client.manager.timeline)
+        names = [entry.name for entry in entries]
+        missing = _not_in_order(want.timeline, entries)
         if missing is not None:
             problems.append(
                 f"expected timeline events in order {list(want.timeline)}, {missing!r} missing;"
@@ -181,14 +183,20 @@ def character_key(character: str) -> str:
     return KEY_NAME_REPLACEMENTS.get(name, name)
 
 
-def _not_in_order(wanted: tuple[str, ...], names: list[str]) -> str | None:
-    """The first wanted name not found after the ones before it, or None if all are in order."""
+def _not_in_order(wanted: tuple[str, ...], entries: list[TimelineEntry]) -> str | None:
+    """The first wanted entry not found after the ones before it, or None if all are in order. A
+    wanted entry is a name (`resumed`), or a name and one of its details (`resumed/how=sleep`)."""
     position = 0
-    for name in wanted:
-        try:
-            position = names.index(name, position) + 1
-        except ValueError:
-            return name
+    for want in wanted:
+        name, _, detail = want.partition("/")
+        key, _, value = detail.partition("=")
+        for index in range(position, len(entries)):
+            entry = entries[index]
+            if entry.name == name and (not detail or str(entry.detail.get(key)) == value):
+                position = index + 1
+                break
+        else:
+            return want
     return None
 
 

@@ -79,7 +79,7 @@ def recipe(steps: Iterable[Step]) -> str:
                 target = SCOPES.index(scope)
                 words += ["`%`"] * ((target - where[window]) % len(SCOPES))
                 where[window] = target
-            words.append(f"`{action.key}`")
+            words.append(f"`{action.shown_key}`")
             continue
         if step.press or step.type is not None:
             if panel_open[window]:

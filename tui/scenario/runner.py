@@ -81,6 +81,7 @@ async def run(scenario: Scenario, *, evidence: Path | None = None) -> Outcome:
             overrides=Overrides(
                 clock=clock,
                 auto_wake=False,  # the runner ticks after every step: time moves only when told
+                notice_sleep=True,  # a QA sleep is found as a real one is: the clocks drift apart
                 warm_up_after_s=None,  # its query would show in the server's counters
                 backend_lifetime_s=scenario.lifetime,
             ),

@@ -48,9 +48,9 @@ def _key_help() -> str:
             continue
         if action.name in _PAIRED:
             other, words = _PAIRED[action.name]
-            items.append(f"[b]{action.key}/{ACTIONS_BY_NAME[other].key}[/b] {words}")
+            items.append(f"[b]{action.shown_key}/{ACTIONS_BY_NAME[other].shown_key}[/b] {words}")
         else:
-            items.append(f"[b]{action.key}[/b] {action.short}")
+            items.append(f"[b]{action.shown_key}[/b] {action.short}")
     return "  ".join([*items, "[b]+/-[/b] N  [b]%[/b] where"])
 
 
@@ -316,7 +316,7 @@ class QAPanel(AppScreen):
             self._armed = None
             return True
         self._armed = (name, now)
-        self.note(wording.whole_server_warning(action.short, action.key, len(others)))
+        self.note(wording.whole_server_warning(action.short, action.shown_key, len(others)))
         return False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
