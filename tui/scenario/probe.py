@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual import events
 from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, key_to_character
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from sessionkeeper.api.errors import ApiError
 from sessionkeeper.session.kinds import SessionKind
@@ -107,6 +107,9 @@ def screen_text(app: SessionKeeperApp) -> str:
                 parts.append(widget.value)
             elif isinstance(widget, Static):
                 parts.append(str(widget.render()))
+            elif isinstance(widget, DataTable):  # the request inspector's, the seat map's
+                for row in range(widget.row_count):
+                    parts.append(" ".join(str(cell) for cell in widget.get_row_at(row)))
     return "\n".join(parts)
 
 

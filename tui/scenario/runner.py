@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 SIZE = (100, 32)
 SEED = 20  # the draws of flaky faults (a rate): the same in every run
+# A step whose work waits on a request held at a breakpoint is done once nothing else has gone over
+# the wire for this long (loopback calls take milliseconds).
+HELD_QUIET_S = 0.3
 
 
 class StepFailed(Exception):
@@ -156,6 +159,8 @@ class _Driver:
         self._origin: float | None = None  # the client's clock when the scenario began
         self._carried = 0.0  # scenario time that passed in the apps before a restart
         self.detached: list[tuple[Step, asyncio.Future[str]]] = []  # QA actions still running
+        # Waits left behind when a request was held at a breakpoint: they end once it is decided.
+        self._left: list[asyncio.Future[object]] = []
         # With evidence: per window, what its last screenshot showed (a fingerprint of the screen's
         # cells), and the screenshots taken since the last step was recorded.
         self._seen: dict[int, int] = {}
@@ -283,8 +288,8 @@ class _Driver:
                     client.manager.sync()
                 client.manager.tick()
                 await asyncio.sleep(0)  # let what the tick started begin
-                await client.settle()
-            await app.workers.wait_for_complete()
+                await self.done_or_held(client.settle())
+            await self.done_or_held(app.workers.wait_for_complete())
             app.refresh_chrome()
             # Every pending event of the screen processed, then one repaint; not `pause()`, whose
             # wait for the CPU to go idle cost ~0.1 s a step.
@@ -338,9 +343,34 @@ class _Driver:
         """Until no queue of the app or of the screen's widgets holds a message and no worker runs."""
         for _ in range(100):
             await handled(self.app)
-            await self.app.workers.wait_for_complete()
-            if not busy(self.app) and not any(worker.is_running for worker in self.app.workers):
+            await self.done_or_held(self.app.workers.wait_for_complete())
+            if self.held() or not (busy(self.app) or any(worker.is_running for worker in self.app.workers)):
                 return
+
+    def held(self) -> bool:
+        """A request of one of the apps is held at a breakpoint (QA hold_call, hold_answer...)."""
+        return any(wire.holds for wire in self.wire)
+
+    async def done_or_held(self, waiting: Awaitable[object]) -> None:
+        """Until `waiting` is done, or it waits on a request held at a breakpoint: a request is
+        held and nothing has gone over the wire for `HELD_QUIET_S` (the other calls and flights
+        on their way have landed). What waits on the held request goes on once a later step
+        decides it (releases, aborts, answers)."""
+        task = asyncio.ensure_future(waiting)
+        seen: tuple[int, ...] = ()
+        quiet_since = time.perf_counter()
+        while not task.done():
+            if self.held():
+                now = time.perf_counter()
+                moved = tuple(wire.version for wire in self.wire)
+                if moved != seen:
+                    seen, quiet_since = moved, now
+                elif now - quiet_since >= HELD_QUIET_S:
+                    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # said by its step
+                    self._left.append(task)
+                    return
+            await asyncio.wait({task}, timeout=0.01)
+        task.result()
 
     async def wait(self, condition: Condition, within: float) -> None:
         deadline = time.perf_counter() + within
