@@ -286,11 +286,13 @@ class QADesk:
 
     # -- breakpoints (api.wire) -------------------------------------------------------------------------
 
-    async def hold(self, phase: str, target: str) -> str:
+    async def hold(self, phase: str, target: str, nth: int = 1) -> str:
         from sessionkeeper.api.wire import Breakpoint
 
-        self.client.wire.arm(Breakpoint(phase, target))
+        self.client.wire.arm(Breakpoint(phase, target, max(1, nth)))
         what = {"call": "call", "flight": "refresh or re-auth", "any": "request"}[target]
+        if nth > 1:
+            return f"call {nth} from now will be held before it leaves (r release, q abort, 4/5/6 answer)"
         if phase == "out":
             return f"the next {what} will be held before it leaves (r release, q abort, 4/5/6 answer)"
         return f"the next {what}'s answer will be held once the server answered (r release, q abort, 4/5/6)"

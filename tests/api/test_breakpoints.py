@@ -107,3 +107,21 @@ async def test_a_401_for_a_call_sent_before_a_reauth_is_replayed_with_no_second_
         last = list(w.client.wire.exchanges)[-1]  # the old call, sent again
         assert last.path == held.path and last.status == 200 and last.generation != first_generation
         assert w.client.manager.signed_in
+
+
+async def test_call_n_of_a_burst_is_held_and_the_calls_before_and_after_it_go_on() -> None:
+    async with world("rest") as w:
+        w.client.wire.arm(Breakpoint("out", "call", nth=5))
+        calls = [asyncio.create_task(w.call()) for _ in range(10)]
+        held = await until_held(w)
+        numbers = sorted(x.number for x in w.client.wire.exchanges if x.generation is not None)
+        assert held.number == numbers[4]  # the fifth call to reach the wire
+        for _ in range(200):
+            if sum(task.done() for task in calls) == 9:
+                break
+            await asyncio.sleep(0.01)
+        assert sum(task.done() for task in calls) == 9  # all but the held one answered
+        assert not w.client.wire.breakpoints  # spent
+        w.client.wire.decide(Decision("release"))
+        await asyncio.wait_for(asyncio.gather(*calls), 10)
+        assert held.status == 200 and held.broken == "held before it left, then released"
