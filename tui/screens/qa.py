@@ -51,7 +51,7 @@ def _key_help() -> str:
             items.append(f"[b]{action.shown_key}/{ACTIONS_BY_NAME[other].shown_key}[/b] {words}")
         else:
             items.append(f"[b]{action.shown_key}[/b] {action.short}")
-    return "  ".join([*items, "[b]+/-[/b] N  [b]%[/b] where"])
+    return "  ".join(items)  # N (+/-) and where (%) are in the footer
 
 
 KEY_HELP = _key_help()
