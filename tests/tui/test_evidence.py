@@ -152,7 +152,22 @@ def test_every_kind_of_step_in_plain_words() -> None:
         (Step(line=1, press=("ctrl+n",)), "Press Ctrl+N"),
         (Step(line=1, press=("s",)), "Press s"),
         (Step(line=1, type="ada"), "Type “ada”"),
-        (Step(line=1, qa="skip", n=30), "30 seconds later: both clocks skip ahead"),
+        (
+            Step(line=1, qa="skip", n=30),
+            "30 seconds later, the app awake: both clocks skip ahead, each moment on the way in turn",
+        ),
+        (
+            Step(line=1, qa="sleep", n=120),
+            "The machine sleeps 2 minutes: nothing runs, and on waking its clock has jumped",
+        ),
+        (
+            Step(line=1, qa="freeze", n=60),
+            "The process is stopped 1 minute (SIGSTOP), then continued (SIGCONT)",
+        ),
+        (
+            Step(line=1, qa="down", on=True, rate=0.3, path="/graphql"),
+            "The backend goes down (503 to everything) on 30 % of /graphql calls",
+        ),
         (
             Step(line=1, qa="background", n=300),
             "The app goes to the background for 5 minutes, then comes back",

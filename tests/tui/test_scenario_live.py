@@ -316,3 +316,22 @@ async def test_while_a_scenario_plays_notifications_are_said_under_the_caption_n
         assert shown[-1].tone == "done" and "runs on" in shown[-1].text
         app.notify("After the end, the app is the presenter's again.")
         assert toasts == ["After the end, the app is the presenter's again."]
+
+
+@pytest.mark.slow  # a scenario recorded through the app
+async def test_a_flaky_fault_and_a_sleep_are_recorded_as_steps_that_load(tmp_path: Path) -> None:
+    path = tmp_path / "flaky.toml"
+    async with recording(tmp_path, path) as (rec, pilot):
+        app = rec.app
+        await pilot.press("f2", "percent_sign", "percent_sign", "d")
+        await app.workers.wait_for_complete()
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    text = path.read_text()
+    assert 'qa = "down"\non = true\nrate = 0.3\npath = "/graphql"' in text, text
+    steps = [s for s in load(path).steps if s.qa is not None]
+    assert [(s.qa, s.on, s.rate, s.path, s.n) for s in steps] == [
+        ("down", True, 0.3, "/graphql", None),
+        ("sleep", None, None, None, 30.0),
+    ]

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 from textual import events
 
 from sessionkeeper.api.errors import ApiError
+from sessionkeeper.api.network import Scope
 from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
 from sessionkeeper.tui.scenario.model import Condition, Scenario, Step
 from sessionkeeper.tui.scenario.probe import check, handled, post_key
+from sessionkeeper.tui.scenario.wording import timeline_words
 from sessionkeeper.tui.widgets.caption_bar import Caption
 
 if TYPE_CHECKING:
@@ -113,6 +115,10 @@ def announce(step: Step) -> tuple[str, str]:
         return "⏩ Later: the session's deadline has passed", "time"
     if name == "background":
         return f"☾ The app goes to the background for {duration_words(n or 0)}, then comes back", "time"
+    if name == "sleep":
+        return f"☾ The machine sleeps for {duration_words(n or 0)}: nothing runs", "time"
+    if name == "freeze":
+        return f"⏸ The process is stopped for {duration_words(n or 0)} (SIGSTOP), then continued", "time"
     if name == "burst":
         return f"⚡ {n or 0:g} calls at once, REST and GraphQL", "say"
     if name == "burst_at_expiry":
@@ -121,6 +127,8 @@ def announce(step: Step) -> tuple[str, str]:
     title = action.title.removeprefix("QA: ")
     if action.switch:
         state = "" if step.on is None else (": on" if step.on else ": off")
+        if step.on and step.rate is not None:
+            state += Scope(step.rate, step.path or "").words
         return f"⚙ {title[0].upper()}{title[1:]}{state}", "say"
     return f"⚙ {title[0].upper()}{title[1:]}", "say"
 
@@ -144,7 +152,7 @@ def condition_words(condition: Condition) -> str:
     if condition.drift is not None:
         parts.append("both sides agree" if condition.drift == "0" else f"drift {condition.drift}")
     if condition.timeline:
-        parts.append("timeline: " + " → ".join(name.replace("_", " ") for name in condition.timeline))
+        parts.append("timeline: " + " → ".join(timeline_words(name) for name in condition.timeline))
     return " · ".join(parts)
 
 
@@ -307,7 +315,8 @@ class Player:
                 qa.come_back(step.n or 0)
             await self._hold(QA_S)
             return
-        action = qa.run(step.qa or "", amount=step.n, on=step.on)
+        scope = None if step.rate is None else Scope(step.rate, step.path or "")
+        action = qa.run(step.qa or "", amount=step.n, on=step.on, scope=scope)
         if step.detach:
             self._detached.append(asyncio.ensure_future(action))
         else:

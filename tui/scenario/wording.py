@@ -132,7 +132,13 @@ def qa_words(step: Step) -> str:
     name, n = step.qa or "", step.n
     words: str
     if name == "skip":
-        words = f"{duration(n or 0)} later: both clocks skip ahead"
+        words = (
+            f"{duration(n or 0)} later, the app awake: both clocks skip ahead, each moment on the way in turn"
+        )
+    elif name == "sleep":
+        words = f"The machine sleeps {duration(n or 0)}: nothing runs, and on waking its clock has jumped"
+    elif name == "freeze":
+        words = f"The process is stopped {duration(n or 0)} (SIGSTOP), then continued (SIGCONT)"
     elif name == "to_warning":
         words = "Time jumps to just inside the session's warning window (both clocks)"
     elif name == "past_expiry":
@@ -150,6 +156,10 @@ def qa_words(step: Step) -> str:
     elif name in SWITCHES:
         on, off = SWITCHES[name]
         words = (on if step.on else off) if step.on is not None else f"{on}, or stops if it was already so"
+        if step.on and step.rate is not None:
+            from sessionkeeper.api.network import Scope
+
+            words += Scope(step.rate, step.path or "").words
     else:  # an action added since: its panel title
         from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
 
@@ -161,6 +171,13 @@ def qa_words(step: Step) -> str:
     if step.detach:
         words += "; the next step goes on while it runs"
     return words
+
+
+def timeline_words(wanted: str) -> str:
+    """`resumed/how=sleep` as `resumed (how: sleep)`."""
+    name, _, detail = wanted.partition("/")
+    key, _, value = detail.partition("=")
+    return name.replace("_", " ") + (f" ({key.replace('_', ' ')}: {value})" if detail else "")
 
 
 def condition_words(condition: Condition) -> str:
@@ -184,7 +201,7 @@ def condition_words(condition: Condition) -> str:
     if condition.screen:
         parts.append("the screen shows " + _and([f"“{text}”" for text in condition.screen]))
     if condition.timeline:
-        events = [name.replace("_", " ") for name in condition.timeline]
+        events = [timeline_words(name) for name in condition.timeline]
         order = ", in that order" if len(events) > 1 else ""
         parts.append(f"the client's timeline records {_and(events)}{order}")
     if condition.counters:
