@@ -10,6 +10,7 @@ import json
 import stat
 from pathlib import Path
 
+import jsonschema
 import pytest
 from textual.widgets import DataTable, Static
 
@@ -61,6 +62,10 @@ async def test_the_inspector_lists_filters_details_and_exports_with_no_secret(tm
             and token.reveal() not in text
             and "lovelace" not in text
         )
+        # Every token and reauth key this backend issued starts so (the harness's token factory).
+        assert "test-secret-" not in text
+        schema = Path(__file__).resolve().parents[1] / "api" / "data" / "har-1.2.schema.json"
+        jsonschema.validate(json.loads(text), json.loads(schema.read_text()))
         assert str(written) in str(screen.query_one("#inspector-said", Static).render())
 
         await h.pilot.press("escape")
