@@ -122,10 +122,21 @@ class QADesk:
             await self._skip_both(step, step)
             left -= step
             fired += 1
-            await self.client.settle()  # a refresh it started lands at its moment, not at the end
+            await self._settled_or_held()  # a refresh it started lands at its moment, not at the end
         await self._skip_both(left, left)
         woke = f"; {fired} wake-up{'s' if fired != 1 else ''} fired on the way" if fired else ""
         return f"skipped ahead {seconds:g} s on both clocks{woke}"
+
+    async def _settled_or_held(self) -> None:
+        """Until the flight and the re-syncs in progress are done, or one of them is held at a
+        breakpoint: then time goes on while it is held (the tester decides it later)."""
+        settling = asyncio.ensure_future(self.client.settle())
+        while not settling.done():
+            if self.client.wire.holds:
+                settling.add_done_callback(lambda t: t.cancelled() or t.exception())
+                return
+            await asyncio.wait({settling}, timeout=0.02)
+        settling.result()
 
     async def sleep(self, seconds: float) -> str:
         """The machine sleeps: nothing of the app runs, and on waking its clock has jumped (the

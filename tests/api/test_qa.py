@@ -216,3 +216,14 @@ async def test_lose_answers_everywhere_is_30_percent_and_the_recorder_hears_a_sc
     assert heard == [("lose_answers", Scope(0.3)), ("malformed", flights), ("revoke", None)]
     with pytest.raises(ValueError, match="not a fault"):
         await desk.run("skip", 10, scope=Scope(0.5))
+
+
+async def test_a_skip_goes_on_past_a_refresh_held_at_a_breakpoint(desk: QADesk) -> None:
+    await desk.run("hold_renewal")
+    await desk.run("skip", 1)
+    desk.client.manager.user_activity()  # active since the session began: rule 4 refreshes
+    words = await asyncio.wait_for(desk.run("skip", 44), 10)  # past the warning: a refresh, held
+    assert "1 wake-up fired" in words and desk.client.wire.holds
+    await desk.run("release")
+    await desk.client.settle()
+    assert desk.client.manager.view().state.value == "active"
