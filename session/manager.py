@@ -132,8 +132,8 @@ class SessionManager:
     ) -> None:
         """`notice_sleep`: look for a machine's sleep (by default, with `auto_wake`; the scenario
         runner ticks by hand and still looks). `loop_time` is the clock the wake-up timer runs on
-        (the event loop's, by default); tests
-        give one that lags the session clock, as a machine's sleep makes the real one do.
+        (the event loop's, by default); tests give one that lags the session clock, as a machine's
+        sleep makes the real one do.
         `shared`: the store is shared with other instances on its data dir (rule 14);
         `flight_lease_s`: how long another instance waits for this one's flight before taking it
         over (longer than a call may take). `lifetime_s`: the backend's absolute lifetime, when
