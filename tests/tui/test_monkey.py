@@ -15,7 +15,7 @@ KEYS = 500  # per seed: three seeds, 1,500 keys and more in all (about 20 s a se
 
 
 @pytest.mark.slow  # 500 random keys a seed, 20 to 60 s
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 12, 15])
 async def test_random_keys_and_qa_actions_find_no_error_no_lag_and_no_undocumented_countdown(
     tmp_path: Path, seed: int
 ) -> None:
