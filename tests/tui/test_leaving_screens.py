@@ -266,3 +266,24 @@ async def test_every_screen_is_gone_once_the_app_begins_to_end_before_its_widget
         await h.app.screen.mount(Probe())
     assert [name for name, _ in seen] == ["HomeScreen", "SearchStep"]
     assert all(gone for _, gone in seen), seen
+
+
+async def test_a_prompt_being_taken_down_is_not_redrawn_and_the_app_runs_on(tmp_path: Path) -> None:
+    # Found by the monkey in CI: the countdown was redrawn while a guest's prompt was being taken
+    # down, its labels already gone (NoMatches ended the app).
+    from sessionkeeper.session import decisions as d
+    from sessionkeeper.tui.screens.prompt import ExpiryPrompt
+
+    async with running(tmp_path) as h:
+        await h.pilot.press("b")
+        await h.pilot.pause()
+        assert h.app.presenter is not None
+        h.app.presenter.on_decision(d.ShowPrompt(seconds_left=19.0))
+        await h.pilot.pause()
+        prompt = h.app.screen
+        assert isinstance(prompt, ExpiryPrompt) and h.app.presenter.prompt is prompt
+        await prompt.query_one("#prompt").remove()  # its widgets gone, the screen still mounted
+        h.app.refresh_countdown()
+        prompt.show_guard()
+        await h.pilot.pause()
+        assert h.app.return_code is None

@@ -74,9 +74,17 @@ class ExpiryPrompt(ModalScreen[bool | None]):
     def show_guard(self) -> None:
         """The note under the countdown: why keys do nothing yet, then that they work again."""
         note = wording.prompt_note(interrupted=self.interrupted, ignored=self.ignored, guarded=self.guarded)
-        if self.is_mounted and note != self._note:
+        label = self._label("prompt-note")
+        if label is not None and note != self._note:
             self._note = note
-            self.query_one("#prompt-note", Label).update(note)
+            label.update(note)
+
+    def _label(self, name: str) -> Label | None:
+        """One of the prompt's labels, or None while the prompt is not all there: coming up, or
+        being taken down (the countdown is redrawn every second, and as the session changes)."""
+        if not self.is_mounted:
+            return None
+        return next(iter(self.query(f"#{name}").results(Label)), None)
 
     def compose(self) -> ComposeResult:
         title, stay, leave = wording.prompt_words(self.GUEST)
@@ -105,8 +113,9 @@ class ExpiryPrompt(ModalScreen[bool | None]):
             self.dismiss(None)
 
     def show_remaining(self, seconds: float | None) -> None:
-        if self.is_mounted:
-            self.query_one("#prompt-remaining", Label).update(f"{wording.format_remaining(seconds)} left")
+        label = self._label("prompt-remaining")
+        if label is not None:
+            label.update(f"{wording.format_remaining(seconds)} left")
 
     # Keys never get this far while guarded (the app drops them first); a click does.
     def on_button_pressed(self, event: Button.Pressed) -> None:
