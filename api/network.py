@@ -181,11 +181,15 @@ class Scope:
         return self.path in path and (self.rate >= 1 or chance() < self.rate)
 
     @property
+    def _percent(self) -> str:
+        return f"{self.rate:.0%}".replace("%", " %")  # `30 %`
+
+    @property
     def short(self) -> str:
         """`all`, `30 %`, `30 % /graphql`: for the QA panel's narrow column."""
         if self.everywhere:
             return "all"
-        rate = f"{self.rate:.0%}".replace("%", " %") if self.rate < 1 else "all"
+        rate = self._percent if self.rate < 1 else "all"
         return f"{rate} {self.path}".strip()
 
     @property
@@ -193,7 +197,7 @@ class Scope:
         """`` (everywhere), ` on 30 % of /graphql calls`, ` on 30 % of calls`: after a fault's name."""
         if self.everywhere:
             return ""
-        share = f"{self.rate:.0%}".replace("%", " %") + " of" if self.rate < 1 else "every"
+        share = f"{self._percent} of" if self.rate < 1 else "every"
         return f" on {share} {self.path + ' ' if self.path else ''}call{'s' if self.rate < 1 else ''}"
 
     def as_json(self) -> dict[str, float | str]:

@@ -504,25 +504,12 @@ class SessionManager:
             return []
         if now is None:
             now = self.clock.now()
-        if self._wakeups.slept(now):
-            # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
-            # it from the session clock, and take the sleep for what it is, a time away (rule 9).
-            # Asleep while away already, it is more of that time away: the return will count it.
-            self._wakeups.disarm()
-            self._continued = False  # a sleep stops the process too: one return, not two
-            if not isinstance(event, e.Resumed) and not self.view().paused:
-                self._handle(e.Resumed(alive_at=self._alive_at, slept=True), now=now)
+        back = self._noticed_return(now)
+        if back is not None:
+            if not isinstance(event, e.Resumed):
+                self._handle(back, now=now)
             if isinstance(event, e.Tick):
-                event = e.Tick()  # the late wake-up itself: its lateness is the sleep, taken above
-        elif self._continued:
-            self._continued = False
-            alive = self._alive_at
-            last_seen = self.engine.now if alive is None else max(alive, self.engine.now)
-            if now - last_seen > self.engine.policy.stop_gap_s and not self.view().paused:
-                if not isinstance(event, e.Resumed):
-                    self._handle(e.Resumed(alive_at=self._alive_at), now=now)
-                if isinstance(event, e.Tick):
-                    event = e.Tick()  # a late wake-up's lateness is that same stop
+                event = e.Tick()  # a late wake-up's lateness is that same sleep or stop, taken above
         if now < self.engine.now:
             # A listener told the engine something since `now` was read (after a resume, or on
             # the caller's timeline entry): this event comes after it.
@@ -542,6 +529,23 @@ class SessionManager:
         if not routine:
             self._reschedule()
         return decisions
+
+    def _noticed_return(self, now: float) -> e.Resumed | None:
+        """The return from a time away (rule 9) that a sleep or a stop, noticed now, amounts to;
+        None when there was none, or the app was away already (the return then counts it)."""
+        if self._wakeups.slept(now):
+            # The wake-up was armed on the loop's clock and fires late by the whole sleep: re-arm
+            # it from the session clock, and take the sleep for what it is, a time away.
+            self._wakeups.disarm()
+            self._continued = False  # a sleep stops the process too: one return, not two
+            return None if self.view().paused else e.Resumed(alive_at=self._alive_at, slept=True)
+        if self._continued:  # a SIGCONT: a stop, if it lasted past the stop gap
+            self._continued = False
+            alive = self._alive_at
+            last_seen = self.engine.now if alive is None else max(alive, self.engine.now)
+            if now - last_seen > self.engine.policy.stop_gap_s and not self.view().paused:
+                return e.Resumed(alive_at=alive)
+        return None
 
     def _carry_out(self, decision: d.Decision) -> None:
         # Read afresh: entries recorded since the event (a flight's new token) come before it.

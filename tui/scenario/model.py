@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sessionkeeper.api.network import Scope
     from sessionkeeper.api.wire import Exchange
 
 # What an expectation (or a wait's condition) may name; docs/scenarios.md says what each means.
 CONDITION_KEYS = ("state", "user", "remaining", "screen", "counters", "drift", "timeline", "prompt")
 STATES = ("no_session", "active", "warning", "refreshing", "recovering", "paused", "expired", "signed_out")
 DRIFTS = ("+", "-", "0")
+
+
+def timeline_detail(wanted: str) -> tuple[str, tuple[str, str] | None]:
+    """A condition's timeline entry: a name (`resumed`), or a name and one of its details
+    (`resumed/how=sleep`): `("resumed", ("how", "sleep"))`."""
+    name, _, detail = wanted.partition("/")
+    key, _, value = detail.partition("=")
+    return name, ((key, value) if detail else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,16 @@ class Step:
         if self.rate is not None and self.rate < 1:
             words += f" {self.rate:.0%}"
         return words + (f" {self.path}" if self.path else "")
+
+    @property
+    def scope(self) -> Scope | None:
+        """Where the fault this step turns on applies (`rate`, `path`); None when it does not say
+        (the QA panel's scope, everywhere unless `%` was pressed)."""
+        if self.rate is None and self.path is None:
+            return None
+        from sessionkeeper.api.network import Scope
+
+        return Scope(1.0 if self.rate is None else self.rate, self.path or "")
 
     @property
     def kind(self) -> str:

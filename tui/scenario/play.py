@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from textual import events
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.api.network import Scope
 from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
 from sessionkeeper.tui.scenario.model import Condition, Scenario, Step
 from sessionkeeper.tui.scenario.probe import check, handled, post_key
@@ -127,8 +126,8 @@ def announce(step: Step) -> tuple[str, str]:
     title = action.title.removeprefix("QA: ")
     if action.switch:
         state = "" if step.on is None else (": on" if step.on else ": off")
-        if step.on and step.rate is not None:
-            state += Scope(step.rate, step.path or "").words
+        if step.on and step.scope is not None:
+            state += step.scope.words
         return f"⚙ {title[0].upper()}{title[1:]}{state}", "say"
     return f"⚙ {title[0].upper()}{title[1:]}", "say"
 
@@ -315,8 +314,7 @@ class Player:
                 qa.come_back(step.n or 0)
             await self._hold(QA_S)
             return
-        scope = None if step.rate is None else Scope(step.rate, step.path or "")
-        action = qa.run(step.qa or "", amount=step.n, on=step.on, scope=scope)
+        action = qa.run(step.qa or "", amount=step.n, on=step.on, scope=step.scope)
         if step.detach:
             self._detached.append(asyncio.ensure_future(action))
         else:

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from sessionkeeper.api.errors import ApiError
 from sessionkeeper.session.kinds import SessionKind
-from sessionkeeper.tui.scenario.model import Condition
+from sessionkeeper.tui.scenario.model import Condition, timeline_detail
 
 if TYPE_CHECKING:
     from sessionkeeper.session.timeline import TimelineEntry
@@ -191,11 +191,10 @@ def _not_in_order(wanted: tuple[str, ...], entries: list[TimelineEntry]) -> str 
     wanted entry is a name (`resumed`), or a name and one of its details (`resumed/how=sleep`)."""
     position = 0
     for want in wanted:
-        name, _, detail = want.partition("/")
-        key, _, value = detail.partition("=")
+        name, detail = timeline_detail(want)
         for index in range(position, len(entries)):
             entry = entries[index]
-            if entry.name == name and (not detail or str(entry.detail.get(key)) == value):
+            if entry.name == name and (detail is None or str(entry.detail.get(detail[0])) == detail[1]):
                 position = index + 1
                 break
         else:

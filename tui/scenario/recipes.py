@@ -73,7 +73,7 @@ def recipe(steps: Iterable[Step]) -> str:
                 index[window] = target
             if action.fault is not None and step.on is not False:
                 # A fault turned on takes the panel's scope: `%` until it is the step's.
-                scope = Scope(step.rate if step.rate is not None else 1.0, step.path or "")
+                scope = step.scope or Scope()
                 if scope not in SCOPES:
                     raise NotOnTheKeyboard(f"{step.qa!r} {scope.short} is not one of the panel's scopes")
                 target = SCOPES.index(scope)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessionkeeper.api.errors import ApiError
-from sessionkeeper.api.network import Scope
 from sessionkeeper.session.clock import Clock, FakeClock
 from sessionkeeper.tui.scenario.model import Condition, Outcome, Sample, Scenario, Shot, Step, StepRecord
 from sessionkeeper.tui.scenario.probe import busy, check, handled, post_key
@@ -306,8 +305,7 @@ class _Driver:
             qa = self.app.qa
             if qa is None:
                 raise StepFailed("QA is not available (the app did not start)")
-            scope = None if step.rate is None else Scope(step.rate, step.path or "")
-            action = qa.run(step.qa, amount=step.n, on=step.on, scope=scope)
+            action = qa.run(step.qa, amount=step.n, on=step.on, scope=step.scope)
             if step.detach:
                 self.detached.append((step, asyncio.ensure_future(action)))
                 for _ in range(20):  # far enough for its calls to be on their way

@@ -4,7 +4,7 @@ seconds are left", not the file's `expect state active; remaining (90.0, 120.0)`
 
 from __future__ import annotations
 
-from sessionkeeper.tui.scenario.model import Condition, Step
+from sessionkeeper.tui.scenario.model import Condition, Step, timeline_detail
 
 STATES = {
     "no_session": "there is no session yet",
@@ -156,10 +156,8 @@ def qa_words(step: Step) -> str:
     elif name in SWITCHES:
         on, off = SWITCHES[name]
         words = (on if step.on else off) if step.on is not None else f"{on}, or stops if it was already so"
-        if step.on and step.rate is not None:
-            from sessionkeeper.api.network import Scope
-
-            words += Scope(step.rate, step.path or "").words
+        if step.on and step.scope is not None:
+            words += step.scope.words
     else:  # an action added since: its panel title
         from sessionkeeper.api.qa.actions import ACTIONS_BY_NAME
 
@@ -175,9 +173,9 @@ def qa_words(step: Step) -> str:
 
 def timeline_words(wanted: str) -> str:
     """`resumed/how=sleep` as `resumed (how: sleep)`."""
-    name, _, detail = wanted.partition("/")
-    key, _, value = detail.partition("=")
-    return name.replace("_", " ") + (f" ({key.replace('_', ' ')}: {value})" if detail else "")
+    name, detail = timeline_detail(wanted)
+    said = f" ({detail[0].replace('_', ' ')}: {detail[1]})" if detail is not None else ""
+    return name.replace("_", " ") + said
 
 
 def condition_words(condition: Condition) -> str:
